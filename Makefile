@@ -1,0 +1,42 @@
+# Fieldstock — the two quick-start commands are `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# uv manages the virtual environment; bootstrap it into .tools/ when it is not on PATH.
+UV := $(shell uv --version >/dev/null 2>&1 && echo uv || echo .tools/bin/uv)
+PY := .venv/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help install run test lint fmt migrate seed bench
+
+help:
+	@echo "make run   - install, migrate the embedded SQLite database, load demo data, serve http://$(HOST):$(PORT)"
+	@echo "make test  - install and run the whole test suite (PostgreSQL when DATABASE_URL is set)"
+	@echo "make lint  - ruff check"
+
+.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv
+
+install: $(if $(filter .tools/bin/uv,$(UV)),.tools/bin/uv)
+	$(UV) sync --frozen --quiet
+
+migrate: install
+	DEBUG=1 $(PY) manage.py migrate --no-input
+
+seed: migrate
+	DEBUG=1 $(PY) manage.py seed_demo
+
+run: seed
+	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(PY) -m pytest -n auto $(PYTEST_ARGS)
+
+lint: install
+	.venv/bin/ruff check .
+
+fmt: install
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .

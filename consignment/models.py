@@ -1,0 +1,73 @@
+from django.db import models
+
+from accounts.scoping import TenantManager
+
+
+class Facility(models.Model):
+    """A hospital or surgery centre."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="facilities"
+    )
+    name = models.CharField(max_length=200)
+    address = models.TextField(blank=True)
+    account_number = models.CharField(max_length=50, blank=True)
+    payment_terms_days = models.PositiveIntegerField(
+        default=30, help_text="Days from invoice to due date."
+    )
+    reps = models.ManyToManyField(
+        "accounts.User", blank=True, related_name="covered_facilities",
+        help_text="Reps who cover this facility (alerts, dashboards).",
+    )
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "facilities"
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="facility_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FacilityContact(models.Model):
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(max_length=200)
+    title = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.title})" if self.title else self.name
+
+
+class ParLevel(models.Model):
+    """The minimum facility stock of a product that a facility should hold."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="par_levels")
+    product = models.ForeignKey(
+        "inventory.Product", on_delete=models.CASCADE, related_name="par_levels"
+    )
+    minimum = models.PositiveIntegerField()
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["facility__name", "product__reference"]
+        constraints = [
+            models.UniqueConstraint(fields=["facility", "product"], name="par_level_unique"),
+            models.CheckConstraint(condition=models.Q(minimum__gte=0), name="par_level_min_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.facility}: {self.product} ≥ {self.minimum}"

@@ -1,0 +1,336 @@
+"""Events (cases and stocking orders), their lines, billing documents and commissions.
+
+Event.status changes only in ``events.services``.
+"""
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.scoping import TenantQuerySet
+
+
+class EventType(models.TextChoices):
+    CASE = "case", "Case"
+    STOCKING_ORDER = "stocking_order", "Stocking Order"
+
+
+class EventStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PENDING_PO = "pending_po", "Pending PO"
+    READY_TO_INVOICE = "ready_to_invoice", "Ready to invoice"
+    INVOICED = "invoiced", "Invoiced"
+    PAID = "paid", "Paid"
+    CLOSED = "closed", "Closed"
+
+
+# The billing pipeline: each status and the statuses it may move to.
+EVENT_TRANSITIONS: dict[str, set[str]] = {
+    EventStatus.DRAFT: {EventStatus.PENDING_PO, EventStatus.CLOSED},
+    EventStatus.PENDING_PO: {EventStatus.READY_TO_INVOICE},
+    EventStatus.READY_TO_INVOICE: {EventStatus.INVOICED},
+    EventStatus.INVOICED: {EventStatus.PAID},
+    EventStatus.PAID: set(),
+    EventStatus.CLOSED: set(),
+}
+
+
+class EventQuerySet(TenantQuerySet):
+    def for_user(self, user):
+        """Admins and managers: the organisation's events. Reps: their own."""
+        qs = super().for_user(user)
+        if getattr(user, "role", None) == "rep":
+            qs = qs.filter(representative=user)
+        return qs
+
+
+class Event(models.Model):
+    Type = EventType
+    Status = EventStatus
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    event_type = models.CharField("Event Type", max_length=20, choices=EventType.choices)
+    name = models.CharField(max_length=200)
+    date = models.DateField()
+    facility = models.ForeignKey(
+        "consignment.Facility", on_delete=models.PROTECT, related_name="events"
+    )
+    representative = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, related_name="events"
+    )
+    facility_contact = models.ForeignKey(
+        "consignment.FacilityContact", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="events",
+    )
+    manufacturer = models.ForeignKey(
+        "inventory.Manufacturer", on_delete=models.PROTECT, related_name="events"
+    )
+    product_line = models.ForeignKey(
+        "inventory.ProductLine", on_delete=models.PROTECT, related_name="events"
+    )
+    patient_id = models.CharField("Patient ID", max_length=64, blank=True)
+    surgeon = models.CharField(max_length=200, blank=True)
+    facility_stock_only = models.BooleanField(
+        "Show Facility Stock items only", default=False,
+        help_text="A case that uses the facility's stock (sold earlier by a stocking order).",
+    )
+    status = models.CharField(max_length=20, choices=EventStatus.choices, default="draft")
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # "Submit For Billing" is the rep's signature.
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    signature_name = models.CharField(max_length=200, blank=True)
+
+    objects = models.Manager.from_queryset(EventQuerySet)()
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        indexes = [
+            models.Index(fields=["organization", "status"]),
+            models.Index(fields=["organization", "representative", "date"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(event_type__in=EventType.values), name="event_type_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=EventStatus.values), name="event_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(event_type=EventType.CASE) | Q(facility_stock_only=False),
+                name="event_facility_stock_only_for_cases",
+            ),
+            # Rule 5: a submitted case has a patient ID.
+            models.CheckConstraint(
+                condition=Q(status=EventStatus.DRAFT)
+                | ~Q(event_type=EventType.CASE)
+                | ~Q(patient_id=""),
+                name="event_submitted_case_has_patient_id",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=EventStatus.DRAFT)
+                | Q(submitted_at__isnull=False, submitted_by__isnull=False)
+                & ~Q(signature_name=""),
+                name="event_submitted_is_signed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_event_type_display()} {self.name}"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == EventStatus.DRAFT
+
+    @property
+    def is_case(self) -> bool:
+        return self.event_type == EventType.CASE
+
+    @property
+    def is_stocking_order(self) -> bool:
+        return self.event_type == EventType.STOCKING_ORDER
+
+    @property
+    def is_billable(self) -> bool:
+        """Facility-stock cases were billed by their stocking order: no PO, no invoice."""
+        return not (self.is_case and self.facility_stock_only)
+
+
+class EventLine(models.Model):
+    """One device on an event.
+
+    ``kind`` says whether the line sells the device (stocking order, case with rep inventory) or
+    records the use of facility stock sold earlier. ``committed`` is set when the event is
+    submitted, so the database can refuse a second sale or a second use of one device.
+    """
+
+    class Kind(models.TextChoices):
+        SALE = "sale", "Sale"
+        USAGE = "usage", "Facility stock use"
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="lines")
+    device = models.ForeignKey(
+        "inventory.Device", on_delete=models.PROTECT, related_name="event_lines"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.SALE)
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    sold_by = models.ForeignKey(
+        Event, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="For facility stock: the stocking order that sold the device.",
+    )
+    committed = models.BooleanField(default=False)
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "device"], name="event_line_device_once"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="event_line_price_gte_0"),
+            models.CheckConstraint(
+                condition=Q(kind="sale") | Q(price=0, sold_by__isnull=False),
+                name="event_line_usage_no_charge",
+            ),
+            # Impossible to double-bill: one committed sale and one committed use per device.
+            models.UniqueConstraint(
+                fields=["device"], condition=Q(committed=True, kind="sale"),
+                name="device_sold_once",
+            ),
+            models.UniqueConstraint(
+                fields=["device"], condition=Q(committed=True, kind="usage"),
+                name="device_used_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id}: {self.device_id} ({self.kind})"
+
+
+class DocumentCounter(models.Model):
+    """The last number issued per organisation and document type (locked when issuing)."""
+
+    class DocType(models.TextChoices):
+        SALES_ORDER = "SO", "Sales order"
+        INVOICE = "INV", "Invoice"
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    doc_type = models.CharField(max_length=8, choices=DocType.choices)
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "doc_type"], name="document_counter_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.doc_type} #{self.last_number}"
+
+
+class SalesOrder(models.Model):
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    event = models.OneToOneField(Event, on_delete=models.PROTECT, related_name="sales_order")
+    number = models.CharField(max_length=20)
+    issued_at = models.DateTimeField(default=timezone.now)
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+
+    objects = models.Manager.from_queryset(TenantQuerySet)()
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "number"], name="sales_order_number_unique"
+            ),
+            models.CheckConstraint(condition=Q(total__gte=0), name="sales_order_total_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class CommissionPlan(models.Model):
+    """A commission rate; the most specific row wins (rep + line, rep, line, default)."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    rep = models.ForeignKey(
+        "accounts.User", on_delete=models.CASCADE, null=True, blank=True,
+        help_text="Empty: every rep.",
+    )
+    product_line = models.ForeignKey(
+        "inventory.ProductLine", on_delete=models.CASCADE, null=True, blank=True,
+        help_text="Empty: every product line.",
+    )
+    rate = models.DecimalField(
+        max_digits=5, decimal_places=4,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="A fraction: 0.1000 is 10 %.",
+    )
+    stocking_share = models.DecimalField(
+        max_digits=5, decimal_places=4, default=1,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="Share of a stocking order's commission paid to the seller at sale; "
+        "the rest goes to the covering rep when the device is used.",
+    )
+
+    objects = models.Manager.from_queryset(TenantQuerySet)()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rate__gte=0, rate__lte=1), name="commission_rate_fraction"
+            ),
+            models.CheckConstraint(
+                condition=Q(stocking_share__gte=0, stocking_share__lte=1),
+                name="commission_share_fraction",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "rep", "product_line"],
+                condition=Q(rep__isnull=False, product_line__isnull=False),
+                name="commission_plan_rep_line_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "rep"],
+                condition=Q(rep__isnull=False, product_line__isnull=True),
+                name="commission_plan_rep_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "product_line"],
+                condition=Q(rep__isnull=True, product_line__isnull=False),
+                name="commission_plan_line_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=Q(rep__isnull=True, product_line__isnull=True),
+                name="commission_plan_default_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = self.rep or "every rep"
+        line = self.product_line or "every line"
+        return f"{who} / {line}: {self.rate:.2%}"
+
+
+class CommissionCredit(models.Model):
+    """Money credited to a rep: a row per event, device and kind, never a recomputed total."""
+
+    class Kind(models.TextChoices):
+        SALE = "sale", "Sale"
+        USAGE = "usage", "Usage (covering rep)"
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    rep = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, related_name="commission_credits"
+    )
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="commission_credits")
+    device = models.ForeignKey(
+        "inventory.Device", on_delete=models.PROTECT, related_name="commission_credits"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    base_price = models.DecimalField(max_digits=12, decimal_places=2)
+    rate = models.DecimalField(max_digits=5, decimal_places=4)
+    stocking_share = models.DecimalField(max_digits=5, decimal_places=4)
+    created_at = models.DateTimeField(default=timezone.now)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    objects = models.Manager.from_queryset(TenantQuerySet)()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "device", "kind"], name="commission_credit_once"
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="commission_amount_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rep_id} {self.kind} {self.amount}"

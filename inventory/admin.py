@@ -1,0 +1,72 @@
+from django.contrib import admin
+
+from accounts.admin_base import ReadOnlyTenantAdmin, TenantAdmin
+from inventory.models import (
+    Device,
+    DeviceMovement,
+    Manufacturer,
+    Product,
+    ProductLine,
+    StockAdjustment,
+    Transfer,
+)
+
+
+@admin.register(Manufacturer)
+class ManufacturerAdmin(TenantAdmin):
+    list_display = ["name"]
+    search_fields = ["name"]
+
+
+@admin.register(ProductLine)
+class ProductLineAdmin(TenantAdmin):
+    list_display = ["name", "manufacturer"]
+    list_filter = ["manufacturer"]
+    search_fields = ["name"]
+
+
+@admin.register(Product)
+class ProductAdmin(TenantAdmin):
+    list_display = ["reference", "description", "gtin", "product_line", "unit_price"]
+    list_filter = ["product_line__manufacturer", "product_line"]
+    search_fields = ["reference", "description", "gtin"]
+    list_select_related = ["product_line"]
+
+
+class MovementInline(admin.TabularInline):
+    model = DeviceMovement
+    extra = 0
+    can_delete = False
+    fields = ["at", "kind", "actor", "from_status", "to_status", "to_custodian", "facility",
+              "event", "note"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Device)
+class DeviceAdmin(ReadOnlyTenantAdmin):
+    list_display = ["__str__", "product", "lot", "expiration_date", "status", "custodian",
+                    "facility"]
+    list_filter = ["status"]
+    search_fields = ["serial", "lot", "product__reference", "product__gtin"]
+    list_select_related = ["product", "custodian", "facility"]
+    inlines = [MovementInline]
+
+
+@admin.register(DeviceMovement)
+class DeviceMovementAdmin(ReadOnlyTenantAdmin):
+    list_display = ["at", "device", "kind", "actor", "from_status", "to_status"]
+    list_filter = ["kind"]
+    list_select_related = ["device", "actor"]
+
+
+@admin.register(Transfer)
+class TransferAdmin(ReadOnlyTenantAdmin):
+    list_display = ["id", "from_custodian", "to_custodian", "status", "created_at"]
+
+
+@admin.register(StockAdjustment)
+class StockAdjustmentAdmin(ReadOnlyTenantAdmin):
+    list_display = ["id", "reason", "actor", "created_at"]

@@ -1,0 +1,389 @@
+"""Catalogue, devices, the movement ledger, transfers and stock adjustments.
+
+Device.status changes only in ``inventory.services``; each change writes one DeviceMovement.
+"""
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.scoping import TenantManager
+from inventory.udi import udi_hri, validate_gtin
+
+
+class Manufacturer(models.Model):
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="manufacturers"
+    )
+    name = models.CharField(max_length=200)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="manufacturer_name_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProductLine(models.Model):
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    manufacturer = models.ForeignKey(
+        Manufacturer, on_delete=models.PROTECT, related_name="product_lines"
+    )
+    name = models.CharField(max_length=200)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["manufacturer__name", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["manufacturer", "name"], name="product_line_name_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    """A catalogue item (SKU)."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    product_line = models.ForeignKey(
+        ProductLine, on_delete=models.PROTECT, related_name="products"
+    )
+    reference = models.CharField("catalogue number", max_length=64)
+    gtin = models.CharField("GTIN", max_length=14, validators=[validate_gtin])
+    description = models.CharField(max_length=300)
+    unit_price = models.DecimalField(
+        max_digits=12, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["reference"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "gtin"], name="product_gtin_unique"),
+            models.UniqueConstraint(
+                fields=["organization", "reference"], name="product_reference_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0), name="product_unit_price_gte_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} – {self.description}"
+
+
+class DeviceStatus(models.TextChoices):
+    AVAILABLE = "available", "Available"
+    FACILITY_STOCK = "facility_stock", "Facility stock"
+    CONSUMED = "consumed", "Consumed"
+    REMOVED = "removed", "Removed"
+
+
+ACTIVE_STATUSES = (DeviceStatus.AVAILABLE, DeviceStatus.FACILITY_STOCK)
+
+
+class DeviceQuerySet(models.QuerySet):
+    def for_organization(self, organization_id):
+        if organization_id is None:
+            return self.none()
+        return self.filter(organization_id=organization_id)
+
+    def for_user(self, user):
+        """Admins and managers: the organisation. Reps: their custody plus facility stock."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        qs = self.for_organization(user.organization_id)
+        if user.role == "rep":
+            qs = qs.filter(Q(custodian=user) | Q(status=DeviceStatus.FACILITY_STOCK))
+        return qs
+
+    def active(self):
+        return self.filter(status__in=ACTIVE_STATUSES)
+
+
+class Device(models.Model):
+    """One physical unit."""
+
+    Status = DeviceStatus
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="devices")
+    serial = models.CharField(max_length=64, null=True, blank=True)
+    lot = models.CharField(max_length=64)
+    expiration_date = models.DateField()
+    udi = models.CharField("UDI", max_length=200, blank=True)
+    status = models.CharField(
+        max_length=20, choices=DeviceStatus.choices, default=DeviceStatus.AVAILABLE
+    )
+    custodian = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="custody",
+    )
+    facility = models.ForeignKey(
+        "consignment.Facility", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="devices",
+    )
+    sold_on = models.ForeignKey(
+        "events.Event", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="sold_devices", help_text="The event that sold this device.",
+    )
+    used_in = models.ForeignKey(
+        "events.Event", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="used_devices", help_text="The case that consumed this device.",
+    )
+    pending_transfer = models.ForeignKey(
+        "inventory.Transfer", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", help_text="Set while the device is in transit to another custodian.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = models.Manager.from_queryset(DeviceQuerySet)()
+
+    class Meta:
+        ordering = ["expiration_date", "id"]
+        indexes = [
+            models.Index(fields=["organization", "status", "facility"]),
+            models.Index(fields=["organization", "status", "custodian"]),
+            models.Index(fields=["organization", "lot"]),
+            models.Index(fields=["expiration_date"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=DeviceStatus.values), name="device_status_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["product", "serial"], condition=Q(serial__isnull=False),
+                name="device_serial_unique_per_product",
+            ),
+            # AVAILABLE: in someone's custody, at no facility, never sold.
+            models.CheckConstraint(
+                condition=~Q(status=DeviceStatus.AVAILABLE)
+                | Q(custodian__isnull=False, facility__isnull=True, sold_on__isnull=True),
+                name="device_available_has_custodian_only",
+            ),
+            # FACILITY_STOCK: sold to a facility, on its shelf, in no rep's custody.
+            models.CheckConstraint(
+                condition=~Q(status=DeviceStatus.FACILITY_STOCK)
+                | Q(facility__isnull=False, sold_on__isnull=False, custodian__isnull=True),
+                name="device_facility_stock_has_facility_and_sale",
+            ),
+            # CONSUMED: sold, and used in a case.
+            models.CheckConstraint(
+                condition=~Q(status=DeviceStatus.CONSUMED)
+                | Q(sold_on__isnull=False, used_in__isnull=False, custodian__isnull=True),
+                name="device_consumed_sold_and_used",
+            ),
+            # Only an available device can be in transit.
+            models.CheckConstraint(
+                condition=Q(pending_transfer__isnull=True) | Q(status=DeviceStatus.AVAILABLE),
+                name="device_in_transit_only_when_available",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """How a rep names the device: by serial, else by lot."""
+        return f"SN {self.serial}" if self.serial else f"lot {self.lot} (#{self.pk})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def in_transit(self) -> bool:
+        return self.pending_transfer_id is not None
+
+    def is_expired(self, today=None) -> bool:
+        return self.expiration_date < (today or timezone.localdate())
+
+    def build_udi(self) -> str:
+        return udi_hri(self.product.gtin, self.expiration_date, self.lot, self.serial)
+
+
+class MovementKind(models.TextChoices):
+    RECEIVED = "received", "Received"
+    TRANSFERRED = "transferred", "Transferred"
+    SOLD_TO_FACILITY = "sold_to_facility", "Sold as facility stock (stocking order)"
+    SOLD_AND_CONSUMED = "sold_and_consumed", "Sold and used in a case"
+    FACILITY_STOCK_CONSUMED = "facility_stock_consumed", "Facility stock used in a case"
+    ADJUSTMENT_REMOVED = "adjustment_removed", "Removed by stock adjustment"
+    ADJUSTMENT_RESTORED = "adjustment_restored", "Restored by stock adjustment"
+    ADJUSTMENT_MOVED = "adjustment_moved", "Moved to another facility by stock adjustment"
+
+
+class DeviceMovement(models.Model):
+    """Append-only ledger: one row per status or custody change of a device.
+
+    On PostgreSQL a trigger refuses UPDATE and DELETE (migration inventory 0002).
+    """
+
+    Kind = MovementKind
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="movements")
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=32, choices=MovementKind.choices)
+    from_status = models.CharField(max_length=20, choices=DeviceStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=DeviceStatus.choices)
+    from_custodian = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    to_custodian = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    from_facility = models.ForeignKey(
+        "consignment.Facility", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    facility = models.ForeignKey(
+        "consignment.Facility", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+", help_text="The facility the device is at after this movement.",
+    )
+    event = models.ForeignKey(
+        "events.Event", on_delete=models.PROTECT, null=True, blank=True, related_name="movements"
+    )
+    transfer = models.ForeignKey(
+        "inventory.Transfer", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="movements",
+    )
+    adjustment = models.ForeignKey(
+        "inventory.StockAdjustment", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="movements",
+    )
+    note = models.TextField(blank=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["device", "at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=MovementKind.values), name="movement_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(to_status__in=DeviceStatus.values), name="movement_to_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()} {self.device_id}"
+
+
+class Transfer(models.Model):
+    """Available devices moving from one custodian to another."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "In transit"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    from_custodian = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, related_name="transfers_out"
+    )
+    to_custodian = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, related_name="transfers_in"
+    )
+    devices = models.ManyToManyField(Device, related_name="transfers")
+    actor = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACCEPTED)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decline_reason = models.TextField(blank=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(from_custodian=models.F("to_custodian")),
+                name="transfer_to_another_custodian",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="declined") | ~Q(decline_reason=""),
+                name="transfer_decline_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Transfer #{self.pk}: {self.from_custodian} → {self.to_custodian}"
+
+
+class StockAdjustment(models.Model):
+    class Reason(models.TextChoices):
+        CYCLE_COUNT = "cycle_count", "Cycle-count correction"
+        LOST = "lost", "Lost"
+        DAMAGED = "damaged", "Damaged"
+        EXPIRED = "expired", "Expired"
+        FOUND = "found", "Found"
+        RETURNED = "returned", "Returned to manufacturer"
+        FACILITY_CORRECTION = "facility_correction", "Facility correction"
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    reason = models.CharField(max_length=32, choices=Reason.choices)
+    note = models.TextField(blank=True)
+    actor = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Stock adjustment #{self.pk} ({self.get_reason_display()})"
+
+
+class StockAdjustmentLine(models.Model):
+    class Effect(models.TextChoices):
+        REMOVE = "remove", "Remove"
+        RESTORE = "restore", "Restore"
+        MOVE_TO_FACILITY = "move_to_facility", "Move to another facility"
+
+    adjustment = models.ForeignKey(StockAdjustment, on_delete=models.CASCADE, related_name="lines")
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="adjustment_lines")
+    effect = models.CharField(max_length=20, choices=Effect.choices)
+    from_status = models.CharField(max_length=20, choices=DeviceStatus.choices)
+    to_status = models.CharField(max_length=20, choices=DeviceStatus.choices)
+    to_facility = models.ForeignKey(
+        "consignment.Facility", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    to_custodian = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["adjustment", "device"], name="adjustment_line_device_once"
+            ),
+            models.CheckConstraint(
+                condition=~Q(effect="move_to_facility") | Q(to_facility__isnull=False),
+                name="adjustment_move_has_facility",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_effect_display()} {self.device_id}"

@@ -113,3 +113,37 @@ class ParLevelFactory(factory.django.DjangoModelFactory):
 
 def future(days: int = 365) -> datetime.date:
     return timezone.localdate() + datetime.timedelta(days=days)
+
+
+# --- made through the services -----------------------------------------------------------------
+
+_serials = iter(range(10_000, 10_000_000))
+
+
+def receive(*, custodian, product=None, count: int = 1, expires_in_days: int = 365, lot="LOT-A",
+            serials=None, actor=None, today=None):
+    """Receive devices into ``custodian``'s custody through ``devices_receive``."""
+    from inventory.services import devices_receive
+
+    org = custodian.organization
+    product = product or ProductFactory(product_line=ProductLineFactory(
+        manufacturer=ManufacturerFactory(organization=org), organization=org), organization=org)
+    actor = actor or AdminFactory(organization=org)
+    serials = serials or [f"SN{next(_serials)}" for _ in range(count)]
+    return devices_receive(
+        actor=actor, product=product, lot=lot,
+        expiration_date=(today or timezone.localdate()) + datetime.timedelta(days=expires_in_days),
+        serials=serials, custodian=custodian, today=today,
+    )
+
+
+def make_event(*, actor, representative, facility, product_line, event_type="stocking_order",
+               **kwargs):
+    from events.services import event_create
+
+    return event_create(
+        actor=actor, event_type=event_type, name=kwargs.pop("name", f"{event_type} event"),
+        date=kwargs.pop("date", timezone.localdate()), facility=facility,
+        representative=representative, manufacturer=product_line.manufacturer,
+        product_line=product_line, **kwargs,
+    )

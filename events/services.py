@@ -1,0 +1,506 @@
+"""Events: create, edit lines, and Submit For Billing — the rules of DESIGN.md, enforced here.
+
+The device transitions are applied through ``inventory.services`` helpers (lock, move, ledger).
+Every function is keyword-only and runs in one transaction; rule violations raise
+``ValidationError`` naming the device and the reason; role violations raise ``PermissionDenied``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from consignment.models import Facility, FacilityContact
+from events.models import (
+    EVENT_TRANSITIONS,
+    CommissionCredit,
+    CommissionPlan,
+    DocumentCounter,
+    Event,
+    EventLine,
+    EventStatus,
+    EventType,
+    SalesOrder,
+)
+from inventory.models import (
+    Device,
+    DeviceStatus,
+    Manufacturer,
+    MovementKind,
+    Product,
+    ProductLine,
+)
+from inventory.services import ensure_role, ensure_same_organization, lock_devices, record_movements
+from inventory.udi import parse_udi
+
+CENT = Decimal("0.01")
+
+def money(value: Decimal) -> Decimal:
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def set_status(event: Event, new_status: str) -> None:
+    """Move an event along the billing pipeline; an illegal move raises."""
+    if new_status not in EVENT_TRANSITIONS.get(event.status, set()):
+        raise ValidationError(
+            f"{event} is {event.get_status_display()} and can't become "
+            f"{EventStatus(new_status).label}."
+        )
+    event.status = new_status
+
+
+def ensure_can_edit(actor: User, event: Event) -> None:
+    ensure_same_organization(actor, event)
+    if actor.role == User.Role.ADMIN:
+        return
+    if actor.role == User.Role.REP and event.representative_id == actor.pk:
+        return
+    raise PermissionDenied("Only the event's representative or an admin can change it.")
+
+
+def ensure_draft(event: Event) -> None:
+    if event.status != EventStatus.DRAFT:
+        raise ValidationError(
+            f"{event} was submitted for billing and can't be changed.", code="submitted"
+        )
+
+
+# --- create and edit ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def event_create(
+    *,
+    actor: User,
+    event_type: str,
+    name: str,
+    date: datetime.date,
+    facility: Facility,
+    representative: User,
+    manufacturer: Manufacturer,
+    product_line: ProductLine,
+    facility_contact: FacilityContact | None = None,
+    patient_id: str = "",
+    surgeon: str = "",
+    facility_stock_only: bool = False,
+) -> Event:
+    """A draft Case or Stocking Order."""
+    ensure_role(actor, User.Role.ADMIN, User.Role.REP, action="create events")
+    ensure_same_organization(
+        actor, facility, representative, manufacturer, product_line, facility_contact
+    )
+    errors = {}
+    if event_type not in EventType.values:
+        errors["event_type"] = "Choose Case or Stocking Order."
+    if not (name or "").strip():
+        errors["name"] = "Enter a name for the event."
+    if representative.role != User.Role.REP or not representative.is_active:
+        errors["representative"] = f"{representative} is not an active rep."
+    elif actor.role == User.Role.REP and representative.pk != actor.pk:
+        errors["representative"] = "A rep can only create events for themself."
+    if product_line.manufacturer_id != manufacturer.pk:
+        errors["product_line"] = f"{product_line} is not a product line of {manufacturer}."
+    if facility_contact is not None and facility_contact.facility_id != facility.pk:
+        errors["facility_contact"] = f"{facility_contact} is not a contact at {facility}."
+    if facility_stock_only and event_type != EventType.CASE:
+        errors["facility_stock_only"] = "Only a case can use facility stock."
+    if errors:
+        raise ValidationError(errors)
+    return Event.objects.create(
+        organization_id=actor.organization_id,
+        event_type=event_type,
+        name=name.strip(),
+        date=date,
+        facility=facility,
+        representative=representative,
+        facility_contact=facility_contact,
+        manufacturer=manufacturer,
+        product_line=product_line,
+        patient_id=(patient_id or "").strip() if event_type == EventType.CASE else "",
+        surgeon=(surgeon or "").strip(),
+        facility_stock_only=facility_stock_only,
+        created_by=actor,
+    )
+
+
+EDITABLE_FIELDS = {"name", "date", "patient_id", "surgeon", "facility_contact"}
+
+
+@transaction.atomic
+def event_update(*, actor: User, event: Event, **fields) -> Event:
+    """Change a draft's details (name, date, patient ID, surgeon, facility contact)."""
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    ensure_can_edit(actor, event)
+    ensure_draft(event)
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError(f"These can't be changed here: {', '.join(sorted(unknown))}.")
+    contact = fields.get("facility_contact")
+    if contact is not None:
+        ensure_same_organization(actor, contact)
+        if contact.facility_id != event.facility_id:
+            raise ValidationError(
+                {"facility_contact": f"{contact} is not a contact at {event.facility}."}
+            )
+    if "name" in fields and not (fields["name"] or "").strip():
+        raise ValidationError({"name": "Enter a name for the event."})
+    for key, value in fields.items():
+        setattr(event, key, value.strip() if isinstance(value, str) else value)
+    if not event.is_case:
+        event.patient_id = ""
+    event.save()
+    return event
+
+
+@transaction.atomic
+def event_set_facility_stock_only(*, actor: User, event: Event, facility_stock_only: bool) -> Event:
+    """The "Show Facility Stock items only" filter of a draft case."""
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    ensure_can_edit(actor, event)
+    ensure_draft(event)
+    if facility_stock_only and not event.is_case:
+        raise ValidationError("Only a case can use facility stock.")
+    if event.facility_stock_only != facility_stock_only and event.lines.exists():
+        raise ValidationError(
+            "Facility stock cannot be entered in a case with other rep consigned inventory: "
+            "remove the devices already marked before switching."
+        )
+    event.facility_stock_only = facility_stock_only
+    event.save(update_fields=["facility_stock_only"])
+    return event
+
+
+# --- the rules, per device ---------------------------------------------------------------------
+
+
+def device_problem(event: Event, device: Device, today: datetime.date) -> str | None:
+    """Why ``device`` can't go on ``event`` right now, or None. Rules 1, 3 and 4."""
+    label = device.label
+    if device.organization_id != event.organization_id:
+        return f"{label} is not part of your organisation's inventory."
+    if device.status == DeviceStatus.CONSUMED:
+        return f"{label} was already used in a case and can't be put on another event."
+    if device.status == DeviceStatus.REMOVED:
+        return f"{label} was removed from inventory and can't be put on an event."
+    if device.expiration_date < today:
+        return f"{label} expired on {device.expiration_date:%Y-%m-%d} and can't be sold or used."
+    if device.product.product_line.manufacturer_id != event.manufacturer_id:
+        return f"{label} ({device.product.reference}) is not made by {event.manufacturer}."
+    if event.is_case and event.facility_stock_only:
+        if device.status != DeviceStatus.FACILITY_STOCK:
+            return (
+                f"{label} is rep inventory, not facility stock: facility stock cannot be entered "
+                "in a case with other rep consigned inventory."
+            )
+        if device.facility_id != event.facility_id:
+            return (
+                f"{label} is facility stock of {device.facility} and can't be used at "
+                f"{event.facility}."
+            )
+        return None
+    if device.status == DeviceStatus.FACILITY_STOCK:
+        hint = " Tick “Show Facility Stock items only” to record its use." if event.is_case else ""
+        return (
+            f"{label} is facility stock of {device.facility}, already sold, and can't be sold "
+            f"again.{hint}"
+        )
+    if device.custodian_id != event.representative_id:
+        return (
+            f"{label} is not in {event.representative}'s custody (held by {device.custodian}): "
+            "transfer it first."
+        )
+    if device.pending_transfer_id:
+        return f"{label} is in transit and can't be used until the transfer is accepted."
+    return None
+
+
+def _line_for(event: Event, device: Device) -> EventLine:
+    if event.is_case and event.facility_stock_only:
+        return EventLine(
+            event=event, device=device, kind=EventLine.Kind.USAGE, price=Decimal("0.00"),
+            sold_by_id=device.sold_on_id,
+        )
+    return EventLine(
+        event=event, device=device, kind=EventLine.Kind.SALE, price=device.product.unit_price
+    )
+
+
+@transaction.atomic
+def event_add_devices(
+    *,
+    actor: User,
+    event: Event,
+    devices: Sequence[Device],
+    today: datetime.date | None = None,
+) -> list[EventLine]:
+    """Add devices to a draft, checking the rules early (they are checked again at submit)."""
+    today = today or timezone.localdate()
+    event = Event.objects.select_for_update().select_related(
+        "facility", "representative", "manufacturer"
+    ).get(pk=event.pk)
+    ensure_can_edit(actor, event)
+    ensure_draft(event)
+    if not devices:
+        raise ValidationError("Choose at least one device.")
+    fresh = {
+        d.pk: d
+        for d in Device.objects.filter(pk__in=[d.pk for d in devices]).select_related(
+            "product__product_line", "facility", "custodian"
+        )
+    }
+    already = set(event.lines.filter(device_id__in=fresh).values_list("device_id", flat=True))
+    errors, lines = [], []
+    for device in devices:
+        current = fresh.get(device.pk)
+        if current is None:
+            errors.append(f"{device.label} no longer exists.")
+            continue
+        if current.pk in already:
+            errors.append(f"{current.label} is already on this event.")
+            continue
+        problem = device_problem(event, current, today)
+        if problem:
+            errors.append(problem)
+            continue
+        lines.append(_line_for(event, current))
+    if errors:
+        raise ValidationError(errors)
+    return EventLine.objects.bulk_create(lines)
+
+
+@transaction.atomic
+def event_add_by_udi(
+    *, actor: User, event: Event, label: str, today: datetime.date | None = None
+) -> EventLine:
+    """Add the device a scanned GS1 UDI label names, or say clearly why not."""
+    udi = parse_udi(label)
+    ensure_same_organization(actor, event)
+    if not Product.objects.filter(organization_id=event.organization_id, gtin=udi.gtin).exists():
+        raise ValidationError(f"Unknown GTIN {udi.gtin}: no product in your catalogue has it.")
+    candidates = list(
+        Device.objects.filter(
+            organization_id=event.organization_id, product__gtin=udi.gtin
+        ).select_related("product__product_line", "facility", "custodian")
+        .filter(**({"serial": udi.serial} if udi.serial else {"lot": udi.lot}))
+    )
+    if not candidates:
+        what = f"SN {udi.serial}" if udi.serial else f"lot {udi.lot}"
+        raise ValidationError(f"No device {what} with GTIN {udi.gtin} is in your inventory.")
+    if udi.lot:
+        matching_lot = [d for d in candidates if d.lot == udi.lot]
+        if not matching_lot:
+            raise ValidationError(
+                f"{candidates[0].label} is recorded with lot {candidates[0].lot}, but the label "
+                f"says lot {udi.lot}."
+            )
+        candidates = matching_lot
+    if udi.expiration_date and candidates[0].expiration_date != udi.expiration_date:
+        recorded = candidates[0].expiration_date
+        raise ValidationError(
+            f"{candidates[0].label} is recorded as expiring {recorded:%Y-%m-%d}, but the label "
+            f"says {udi.expiration_date:%Y-%m-%d}."
+        )
+    today = today or timezone.localdate()
+    if not udi.serial:
+        # Lot-tracked label: take the first unit of that lot that the rules allow.
+        allowed = [d for d in candidates if device_problem(event, d, today) is None]
+        on_event = set(event.lines.values_list("device_id", flat=True))
+        allowed = [d for d in allowed if d.pk not in on_event]
+        if allowed:
+            candidates = allowed[:1]
+    return event_add_devices(actor=actor, event=event, devices=candidates[:1], today=today)[0]
+
+
+@transaction.atomic
+def event_remove_device(*, actor: User, event: Event, device: Device) -> None:
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    ensure_can_edit(actor, event)
+    ensure_draft(event)
+    deleted, _ = EventLine.objects.filter(event=event, device=device).delete()
+    if not deleted:
+        raise ValidationError(f"{device.label} is not on this event.")
+
+
+# --- numbering and commissions -----------------------------------------------------------------
+
+
+def document_number_next(*, organization_id: int, doc_type: str) -> str:
+    """The next number of a document type in an organisation: gap-free under concurrency.
+
+    The counter row is locked until the surrounding transaction ends, so numbers are issued in
+    commit order and a rolled-back transaction gives its number back.
+    """
+    DocumentCounter.objects.bulk_create(
+        [DocumentCounter(organization_id=organization_id, doc_type=doc_type)],
+        ignore_conflicts=True,
+    )
+    counter = DocumentCounter.objects.select_for_update().get(
+        organization_id=organization_id, doc_type=doc_type
+    )
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return f"{doc_type}-{counter.last_number:06d}"
+
+
+def commission_plan_for(plans: Sequence[CommissionPlan], rep_id: int, product_line_id: int):
+    """The most specific plan: rep + line, then rep, then line, then the organisation default."""
+    best, best_rank = None, -1
+    for plan in plans:
+        if plan.rep_id not in (None, rep_id) or plan.product_line_id not in (None, product_line_id):
+            continue
+        rank = (2 if plan.rep_id else 0) + (1 if plan.product_line_id else 0)
+        if rank > best_rank:
+            best, best_rank = plan, rank
+    return best
+
+
+def _commission_credits(event: Event, lines: list[EventLine], now) -> list[CommissionCredit]:
+    plans = list(CommissionPlan.objects.filter(organization_id=event.organization_id))
+    credits = []
+    if event.is_case and event.facility_stock_only:
+        # The covering rep gets the rest of the stocking order's commission: round(r·p) − sale.
+        sales = {
+            c.device_id: c
+            for c in CommissionCredit.objects.filter(
+                device_id__in=[line.device_id for line in lines],
+                kind=CommissionCredit.Kind.SALE,
+                event__event_type=EventType.STOCKING_ORDER,
+            )
+        }
+        for line in lines:
+            sale = sales.get(line.device_id)
+            if sale is None:
+                continue
+            amount = money(sale.rate * sale.base_price) - sale.amount
+            if amount > 0:
+                credits.append(CommissionCredit(
+                    organization_id=event.organization_id, rep_id=event.representative_id,
+                    event=event, device_id=line.device_id, kind=CommissionCredit.Kind.USAGE,
+                    amount=amount, base_price=sale.base_price, rate=sale.rate,
+                    stocking_share=sale.stocking_share, created_at=now,
+                ))
+        return credits
+    for line in lines:
+        plan = commission_plan_for(
+            plans, event.representative_id, line.device.product.product_line_id
+        )
+        if plan is None or plan.rate == 0:
+            continue
+        share = plan.stocking_share if event.is_stocking_order else Decimal(1)
+        credits.append(CommissionCredit(
+            organization_id=event.organization_id, rep_id=event.representative_id, event=event,
+            device_id=line.device_id, kind=CommissionCredit.Kind.SALE,
+            amount=money(share * plan.rate * line.price), base_price=line.price,
+            rate=plan.rate, stocking_share=share, created_at=now,
+        ))
+    return credits
+
+
+# --- Submit For Billing --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def event_submit_for_billing(
+    *,
+    actor: User,
+    event: Event,
+    signature_name: str,
+    today: datetime.date | None = None,
+) -> Event:
+    """Sign and submit: re-check every rule under row locks, then apply everything or nothing.
+
+    Stocking Order: devices become FACILITY_STOCK of the event's facility (sold, still active).
+    Case with rep inventory: devices are sold and CONSUMED. Case with facility stock: devices are
+    CONSUMED and not billed again. Writes the ledger, commission credits and the sales order.
+    """
+    today = today or timezone.localdate()
+    now = timezone.now()
+    event = (
+        Event.objects.select_for_update(of=("self",))
+        .select_related("facility", "representative", "manufacturer")
+        .get(pk=event.pk)
+    )
+    ensure_can_edit(actor, event)
+    if event.status != EventStatus.DRAFT:
+        number = getattr(getattr(event, "sales_order", None), "number", "")
+        raise ValidationError(
+            f"{event} was already submitted for billing{f' ({number})' if number else ''}.",
+            code="submitted",
+        )
+    errors = []
+    signature_name = (signature_name or "").strip()
+    if not signature_name:
+        errors.append("Type your name to sign the submission.")
+    if event.is_case and not event.patient_id.strip():
+        errors.append("Enter the Patient ID before submitting the case (traceability).")
+    lines = list(event.lines.select_related("device__product__product_line").order_by("id"))
+    if not lines:
+        errors.append("Mark at least one device as used before submitting.")
+    if errors:
+        raise ValidationError(errors)
+
+    devices = {d.pk: d for d in lock_devices(line.device_id for line in lines)}
+    for line in lines:
+        device = devices[line.device_id]
+        line.device = device
+        problem = device_problem(event, device, today)
+        if problem is None and line.kind == EventLine.Kind.USAGE and (
+            line.sold_by_id != device.sold_on_id
+        ):
+            problem = f"{device.label} was moved since it was marked: mark it again."
+        if problem:
+            errors.append(problem)
+    if errors:
+        raise ValidationError(errors)
+
+    changes = []
+    for line in lines:
+        device = line.device
+        previous = {"status": device.status, "custodian_id": device.custodian_id,
+                    "facility_id": device.facility_id}
+        if event.is_stocking_order:
+            device.status = DeviceStatus.FACILITY_STOCK
+            device.facility = event.facility
+            device.sold_on = event
+        elif event.facility_stock_only:
+            device.status = DeviceStatus.CONSUMED
+            device.used_in = event
+        else:
+            device.status = DeviceStatus.CONSUMED
+            device.facility = event.facility
+            device.sold_on = event
+            device.used_in = event
+        device.custodian = None
+        changes.append((device, previous))
+    kind = (
+        MovementKind.SOLD_TO_FACILITY if event.is_stocking_order
+        else MovementKind.FACILITY_STOCK_CONSUMED if event.facility_stock_only
+        else MovementKind.SOLD_AND_CONSUMED
+    )
+    note = f"Patient ID {event.patient_id}" if event.is_case else ""
+    record_movements(actor=actor, kind=kind, changes=changes, event=event, note=note, at=now)
+    EventLine.objects.filter(event=event).update(committed=True)
+    CommissionCredit.objects.bulk_create(_commission_credits(event, lines, now))
+
+    sales_order = SalesOrder.objects.create(
+        organization_id=event.organization_id,
+        event=event,
+        number=document_number_next(
+            organization_id=event.organization_id, doc_type=DocumentCounter.DocType.SALES_ORDER
+        ),
+        issued_at=now,
+        total=sum((line.price for line in lines), Decimal("0.00")),
+    )
+    set_status(event, EventStatus.PENDING_PO if event.is_billable else EventStatus.CLOSED)
+    event.submitted_at = now
+    event.submitted_by = actor
+    event.signature_name = signature_name
+    event.save(update_fields=["status", "submitted_at", "submitted_by", "signature_name"])
+    event.sales_order = sales_order
+    return event

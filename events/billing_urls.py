@@ -5,5 +5,7 @@ from django.urls import path
 from accounts.views import coming_soon
 
 urlpatterns = [
-    path("billing/", coming_soon("Billing queue", roles=("admin", "manager")), name="billing_queue"),
+    path(
+        "billing/", coming_soon("Billing queue", roles=("admin", "manager")), name="billing_queue"
+    ),
 ]

@@ -213,12 +213,25 @@ class DocumentCounter(models.Model):
         return f"{self.doc_type} #{self.last_number}"
 
 
+def billing_upload_to(instance, filename: str) -> str:
+    """Private storage path of a billing document: billing/<org>/<kind>/<file>."""
+    kind = type(instance).__name__.lower()
+    return f"billing/{instance.organization_id}/{kind}/{filename}"
+
+
+# A rendered document is stored once with its hash: both set, or neither (not rendered yet).
+_RENDERED_ONCE = Q(pdf="", sha256="") | (~Q(pdf="") & ~Q(sha256=""))
+
+
 class SalesOrder(models.Model):
     organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
     event = models.OneToOneField(Event, on_delete=models.PROTECT, related_name="sales_order")
     number = models.CharField(max_length=20)
     issued_at = models.DateTimeField(default=timezone.now)
     total = models.DecimalField(max_digits=14, decimal_places=2)
+    # Rendered once when issued (events.billing); private storage, served by a checked view.
+    pdf = models.FileField(upload_to=billing_upload_to, blank=True, max_length=200)
+    sha256 = models.CharField("SHA-256", max_length=64, blank=True)
 
     objects = models.Manager.from_queryset(TenantQuerySet)()
 
@@ -229,6 +242,67 @@ class SalesOrder(models.Model):
                 fields=["organization", "number"], name="sales_order_number_unique"
             ),
             models.CheckConstraint(condition=Q(total__gte=0), name="sales_order_total_gte_0"),
+            models.CheckConstraint(condition=_RENDERED_ONCE, name="sales_order_pdf_with_hash"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class PurchaseOrder(models.Model):
+    """The facility's purchase order for a billable event: its number, optionally its PDF."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    event = models.OneToOneField(Event, on_delete=models.PROTECT, related_name="purchase_order")
+    number = models.CharField("PO number", max_length=100)
+    pdf = models.FileField(upload_to=billing_upload_to, blank=True, max_length=200)
+    sha256 = models.CharField("SHA-256", max_length=64, blank=True)
+    recorded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    objects = models.Manager.from_queryset(TenantQuerySet)()
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "number"], name="purchase_order_number_unique"
+            ),
+            models.CheckConstraint(condition=~Q(number=""), name="purchase_order_number_set"),
+            models.CheckConstraint(condition=_RENDERED_ONCE, name="purchase_order_pdf_with_hash"),
+        ]
+
+    def __str__(self) -> str:
+        return f"PO {self.number}"
+
+
+class Invoice(models.Model):
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    event = models.OneToOneField(Event, on_delete=models.PROTECT, related_name="invoice")
+    number = models.CharField(max_length=20)
+    issued_at = models.DateTimeField(default=timezone.now)
+    issued_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    due_date = models.DateField()
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+    pdf = models.FileField(upload_to=billing_upload_to, blank=True, max_length=200)
+    sha256 = models.CharField("SHA-256", max_length=64, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    paid_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    objects = models.Manager.from_queryset(TenantQuerySet)()
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "number"], name="invoice_number_unique"),
+            models.CheckConstraint(condition=Q(total__gte=0), name="invoice_total_gte_0"),
+            models.CheckConstraint(condition=_RENDERED_ONCE, name="invoice_pdf_with_hash"),
+            models.CheckConstraint(
+                condition=Q(paid_at__isnull=True) | Q(paid_by__isnull=False),
+                name="invoice_paid_by_set",
+            ),
         ]
 
     def __str__(self) -> str:

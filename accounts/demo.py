@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime
 import random
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
 from tqdm import tqdm
 
 from accounts.models import Organization, User
 from consignment.models import Facility, FacilityContact, ParLevel
-from inventory.models import Manufacturer, Product, ProductLine
+from inventory.models import Device, DeviceStatus, Manufacturer, Product, ProductLine
 from inventory.udi import make_gtin
 
 DEMO_PASSWORD = "fieldstock-demo"
@@ -190,10 +193,189 @@ def seed_organisation_base(progress: bool = True) -> dict:
     return {"org": org, "users": users, "products": products, "facilities": facilities}
 
 
+def seed_devices(base: dict, *, devices: int, progress: bool) -> None:
+    """Receive ~``devices`` units across the warehouse and the reps, through devices_receive."""
+    from inventory.services import devices_receive
+
+    org, users, products = base["org"], base["users"], base["products"]
+    other = Organization.objects.get(name=OTHER_ORG_NAME)
+    if not Device.objects.filter(organization=other).exists():
+        devices_receive(
+            actor=User.objects.get(username="other-admin"),
+            product=Product.objects.get(organization=other, reference="CO-1000"), lot="CO-L1",
+            expiration_date=timezone.localdate() + datetime.timedelta(days=400),
+            serials=[f"CO{n}" for n in range(1, 11)],
+            custodian=User.objects.get(username="other-rep"),
+        )
+    if Device.objects.filter(organization=org).exists():
+        return
+    rng = random.Random(11)
+    admin = users["admin"]
+    today = timezone.localdate()
+    custodians = [users["warehouse"], users["warehouse"], users["rep1"], users["rep2"],
+                  users["rep3"]]
+    per_product = max(1, devices // (len(products) * len(custodians)))
+    serial = 100000
+    for index, product in enumerate(_bar(products, progress, "devices")):
+        for custodian in custodians:
+            roll = rng.random()
+            if roll < 0.03:  # already expired: received before it expired
+                expiry = today - datetime.timedelta(days=rng.randint(1, 60))
+            elif roll < 0.10:  # expiring within 90 days
+                expiry = today + datetime.timedelta(days=rng.randint(5, 90))
+            else:
+                expiry = today + datetime.timedelta(days=rng.randint(180, 1100))
+            serials = []
+            for _ in range(per_product + (1 if rng.random() < 0.5 else 0)):
+                serial += 1
+                serials.append(f"{serial}")
+            devices_receive(
+                actor=admin, product=product, lot=f"L{expiry:%y%m}-{index:03d}",
+                expiration_date=expiry, serials=serials, custodian=custodian,
+                today=min(today, expiry - datetime.timedelta(days=90)),
+            )
+
+
+def _pick(org, custodian, manufacturer, count, rng, used):
+    """Unexpired available devices of ``custodian`` from ``manufacturer``."""
+    candidates = list(
+        Device.objects.filter(
+            organization=org, custodian=custodian, status=DeviceStatus.AVAILABLE,
+            pending_transfer__isnull=True, expiration_date__gt=timezone.localdate(),
+            product__product_line__manufacturer=manufacturer,
+        ).exclude(pk__in=used).select_related("product__product_line")[:200]
+    )
+    chosen = rng.sample(candidates, min(count, len(candidates)))
+    used.update(d.pk for d in chosen)
+    return chosen
+
+
+def seed_events(base: dict, *, progress: bool) -> None:
+    """Transfers, stocking orders, cases of both kinds and an adjustment, through the services."""
+    from events.models import CommissionPlan, Event
+    from events.services import event_add_devices, event_create, event_submit_for_billing
+    from inventory.services import AdjustmentLine, devices_transfer, stock_adjustment_create
+
+    org, users, facilities = base["org"], base["users"], base["facilities"]
+    if Event.objects.filter(organization=org).exists():
+        return
+    rng = random.Random(13)
+    admin = users["admin"]
+    reps = [users["rep1"], users["rep2"], users["rep3"]]
+    today = timezone.localdate()
+    CommissionPlan.objects.get_or_create(
+        organization=org, rep=None, product_line=None,
+        defaults={"rate": Decimal("0.0800"), "stocking_share": Decimal("0.6000")},
+    )
+    spine = ProductLine.objects.get(organization=org, name="Spine – Pedicle Screws")
+    CommissionPlan.objects.get_or_create(
+        organization=org, rep=users["rep1"], product_line=spine,
+        defaults={"rate": Decimal("0.1000"), "stocking_share": Decimal("0.6000")},
+    )
+    used: set[int] = set()
+    # The warehouse ships stock to the reps; one shipment waits for rep1 to accept it.
+    for rep in reps:
+        shipment = list(
+            Device.objects.filter(organization=org, custodian=users["warehouse"],
+                                  status=DeviceStatus.AVAILABLE,
+                                  expiration_date__gt=today).order_by("?")[:15]
+        )
+        devices_transfer(actor=admin, devices=shipment, to_custodian=rep)
+    pending = list(Device.objects.filter(organization=org, custodian=users["warehouse"],
+                                         status=DeviceStatus.AVAILABLE,
+                                         expiration_date__gt=today).order_by("?")[:4])
+    devices_transfer(actor=admin, devices=pending, to_custodian=users["rep1"], accept_now=False)
+
+    lines = list(ProductLine.objects.filter(organization=org).select_related("manufacturer"))
+    stocking_orders = []
+    steps = list(range(12))
+    for i in _bar(steps, progress, "stocking orders"):
+        facility = facilities[i % 6]
+        seller = reps[i % 3]
+        line = lines[i % len(lines)]
+        date = today - datetime.timedelta(days=150 - 12 * i)
+        event = event_create(
+            actor=admin, event_type="stocking_order",
+            name=f"Stocking {facility.name[:20]} #{i + 1}", date=date, facility=facility,
+            representative=seller,
+            manufacturer=line.manufacturer, product_line=line,
+            facility_contact=facility.contacts.first(),
+        )
+        chosen = _pick(org, seller, line.manufacturer, rng.randint(5, 9), rng, used)
+        if chosen:
+            event_add_devices(actor=admin, event=event, devices=chosen)
+            event_submit_for_billing(actor=admin, event=event, signature_name="Alex Admin")
+            stocking_orders.append(event)
+
+    surgeons = ["Dr. Amelia Hart", "Dr. Ben Carter", "Dr. Priya Raman", "Dr. Luis Ortega"]
+    case_no = 0
+    # Cases that use facility stock, covered by a rep who is not always the seller.
+    for order in _bar(stocking_orders[:9], progress, "facility-stock cases"):
+        stock = list(order.sold_devices.filter(status=DeviceStatus.FACILITY_STOCK)[:2])
+        if not stock:
+            continue
+        case_no += 1
+        covering = reps[(reps.index(order.representative) + 1) % 3]
+        case = event_create(
+            actor=covering, event_type="case", name=f"Case {1000 + case_no}",
+            date=min(today, order.date + datetime.timedelta(days=20)), facility=order.facility,
+            representative=covering, manufacturer=order.manufacturer,
+            product_line=order.product_line, patient_id=f"MRN-{rng.randint(100000, 999999)}",
+            surgeon=rng.choice(surgeons), facility_stock_only=True,
+        )
+        event_add_devices(actor=covering, event=case, devices=stock)
+        event_submit_for_billing(actor=covering, event=case, signature_name=str(covering))
+    # Cases that sell and use the rep's own inventory.
+    for i in _bar(range(10), progress, "cases"):
+        rep = reps[i % 3]
+        line = lines[(i * 3) % len(lines)]
+        chosen = _pick(org, rep, line.manufacturer, rng.randint(1, 3), rng, used)
+        if not chosen:
+            continue
+        case_no += 1
+        facility = facilities[i % len(facilities)]
+        case = event_create(
+            actor=rep, event_type="case", name=f"Case {1000 + case_no}",
+            date=today - datetime.timedelta(days=140 - 14 * i), facility=facility,
+            representative=rep, manufacturer=line.manufacturer, product_line=line,
+            patient_id=f"MRN-{rng.randint(100000, 999999)}", surgeon=rng.choice(surgeons),
+        )
+        event_add_devices(actor=rep, event=case, devices=chosen)
+        event_submit_for_billing(actor=rep, event=case, signature_name=str(rep))
+    # A draft case waiting for its devices.
+    line = lines[0]
+    event_create(
+        actor=users["rep1"], event_type="case", name="Case (draft) – tomorrow's spine fusion",
+        date=today + datetime.timedelta(days=1), facility=facilities[0],
+        representative=users["rep1"], manufacturer=line.manufacturer, product_line=line,
+        surgeon=surgeons[0],
+    )
+    # One damaged device removed by a stock adjustment.
+    damaged = Device.objects.filter(organization=org, custodian=users["warehouse"],
+                                    status=DeviceStatus.AVAILABLE,
+                                    pending_transfer__isnull=True).first()
+    if damaged:
+        stock_adjustment_create(
+            actor=admin, reason="damaged", note="Packaging torn on arrival.",
+            lines=[AdjustmentLine(device=damaged, effect="remove")],
+        )
+
+
 def seed(*, devices: int = 5000, progress: bool = True, stdout=None) -> list[str]:
+    from events.models import Event
+
     base = seed_organisation_base(progress=progress)
     org = base["org"]
+    with transaction.atomic():
+        seed_devices(base, devices=devices, progress=progress)
+    with transaction.atomic():
+        seed_events(base, progress=progress)
+    by_status = dict(
+        Device.objects.filter(organization=org).values_list("status").annotate(Count("pk"))
+    )
     return [
         f"{org.name}: {len(base['products'])} products, {len(base['facilities'])} facilities, "
         f"{org.users.count()} users",
+        "devices: " + ", ".join(f"{count} {status}" for status, count in sorted(by_status.items())),
+        f"events: {Event.objects.filter(organization=org).count()}",
     ]

@@ -214,7 +214,7 @@ def seed_devices(base: dict, *, devices: int, progress: bool) -> None:
     today = timezone.localdate()
     custodians = [users["warehouse"], users["warehouse"], users["rep1"], users["rep2"],
                   users["rep3"]]
-    per_product = max(1, devices // (len(products) * len(custodians)))
+    per_product = devices / (len(products) * len(custodians))
     serial = 100000
     for index, product in enumerate(_bar(products, progress, "devices")):
         for custodian in custodians:
@@ -225,8 +225,11 @@ def seed_devices(base: dict, *, devices: int, progress: bool) -> None:
                 expiry = today + datetime.timedelta(days=rng.randint(5, 90))
             else:
                 expiry = today + datetime.timedelta(days=rng.randint(180, 1100))
+            units = int(per_product) + (1 if rng.random() < per_product % 1 else 0)
+            if not units:
+                continue
             serials = []
-            for _ in range(per_product + (1 if rng.random() < 0.5 else 0)):
+            for _ in range(units):
                 serial += 1
                 serials.append(f"{serial}")
             devices_receive(

@@ -1,0 +1,56 @@
+"""Submit For Billing runs a bounded number of queries, whatever the number of lines."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from events.models import CommissionCredit, CommissionPlan
+from inventory.models import Device, DeviceMovement, DeviceStatus
+
+pytestmark = pytest.mark.django_db
+
+# Event lock, lines, device locks, bulk device update, bulk ledger insert, lines committed,
+# commission plans (+ sales for facility stock), credits insert, counter upsert + lock + save,
+# sales order insert, event save (+ savepoints on SQLite's nested atomic blocks).
+MAX_QUERIES = 16
+
+
+def draft(world, kind: str, count: int):
+    from decimal import Decimal
+
+    CommissionPlan.objects.get_or_create(
+        organization=world.org, rep=None, product_line=None,
+        defaults={"rate": Decimal("0.10"), "stocking_share": Decimal("0.60")},
+    )
+    if kind == "facility_stock":
+        devices = world.facility_stock(count)
+        event = world.event("case", facility_stock_only=True)
+    else:
+        devices = world.devices(count)
+        event = world.event(kind)
+    world.add(event, devices)
+    return event, devices
+
+
+@pytest.mark.parametrize("kind", ["case", "stocking_order", "facility_stock"])
+@pytest.mark.parametrize("count", [10, 100])
+def test_submit_for_billing_query_count_does_not_grow_with_lines(
+    world, django_assert_max_num_queries, kind, count
+):
+    event, devices = draft(world, kind, count)
+    movements = DeviceMovement.objects.count()
+    with django_assert_max_num_queries(MAX_QUERIES):
+        world.submit(event)
+    assert DeviceMovement.objects.count() == movements + count
+    ids = [d.pk for d in devices]
+    expected = DeviceStatus.FACILITY_STOCK if kind == "stocking_order" else DeviceStatus.CONSUMED
+    assert set(Device.objects.filter(pk__in=ids).values_list("status", flat=True)) == {expected}
+    assert CommissionCredit.objects.filter(event=event).count() == count
+
+
+def test_the_bound_is_tight_enough_to_catch_a_query_per_line(world):
+    """Guard the guard: 10 lines fit well under the bound, so one query per line would not."""
+    event, _ = draft(world, "case", 10)
+    with CaptureQueriesContext(connection) as captured:
+        world.submit(event)
+    assert len(captured) + 10 > MAX_QUERIES

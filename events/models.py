@@ -296,7 +296,9 @@ class Invoice(models.Model):
     class Meta:
         ordering = ["-issued_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "number"], name="invoice_number_unique"),
+            models.UniqueConstraint(
+                fields=["organization", "number"], name="invoice_number_unique"
+            ),
             models.CheckConstraint(condition=Q(total__gte=0), name="invoice_total_gte_0"),
             models.CheckConstraint(condition=_RENDERED_ONCE, name="invoice_pdf_with_hash"),
             models.CheckConstraint(

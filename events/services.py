@@ -497,6 +497,10 @@ def event_submit_for_billing(
         issued_at=now,
         total=sum((line.price for line in lines), Decimal("0.00")),
     )
+    # The PDF is rendered and stored once this transaction commits (events/billing.py).
+    from events.billing import sales_order_schedule_pdf
+
+    sales_order_schedule_pdf(sales_order)
     set_status(event, EventStatus.PENDING_PO if event.is_billable else EventStatus.CLOSED)
     event.submitted_at = now
     event.submitted_by = actor

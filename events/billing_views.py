@@ -1,0 +1,236 @@
+"""Billing screens: queue, CSV export, PO / invoice / payment actions, PDF downloads.
+
+Every queryset goes through ``for_user`` (reps: their own events; another organisation's event is a
+404). Actions are admin-only (403 otherwise) and call one service from ``events.billing``.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+
+from django.contrib import messages
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, HttpResponseServerError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import admin_required, member_required, role_required
+from events import billing
+from events.billing_forms import BillingQueueFilterForm, PurchaseOrderForm
+from events.models import Event, EventStatus
+
+logger = logging.getLogger(__name__)
+QUEUE_PAGE_SIZE = 50
+
+
+def _event(request, pk: int) -> Event:
+    return get_object_or_404(
+        Event.objects.for_user(request.user).select_related("facility", "representative"), pk=pk
+    )
+
+
+def _back(request, event: Event):
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect("events:detail", pk=event.pk)
+
+
+def _error_text(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
+# --- queue and export ---------------------------------------------------------------------------
+
+
+def _queue_filters(request) -> tuple[BillingQueueFilterForm, dict]:
+    form = BillingQueueFilterForm(request.GET or None, user=request.user)
+    filters = {}
+    if form.is_bound and form.is_valid():
+        filters = {key: value for key, value in form.cleaned_data.items() if value}
+    return form, filters
+
+
+@role_required("admin", "manager")
+def billing_queue(request):
+    form, filters = _queue_filters(request)
+    page = Paginator(
+        billing.billing_queue(user=request.user, **filters), QUEUE_PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    counts = billing.billing_status_counts(user=request.user)
+    status_tabs = [
+        {"value": value, "label": EventStatus(value).label, "count": counts[value]}
+        for value in counts
+    ]
+    return render(request, "events/billing_queue.html", {
+        "form": form,
+        "page": page,
+        "status_tabs": status_tabs,
+        "total_count": sum(counts.values()),
+        "current_status": filters.get("status", ""),
+        "querystring": query.urlencode(),
+        "can_act": request.user.role == "admin",
+    })
+
+
+UNSAFE_CSV_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value) -> str:
+    """A CSV cell a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(UNSAFE_CSV_PREFIXES) else text
+
+
+@role_required("admin", "manager")
+def billing_export(request):
+    form, filters = _queue_filters(request)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="billing.csv"'
+    writer = csv.writer(response)
+    writer.writerow([
+        "Event", "Event Type", "Date", "Facility", "Representative", "Status", "Sales order",
+        "Total", "PO number", "Invoice", "Invoice date", "Due date", "Paid",
+    ])
+    for event in billing.billing_queue(user=request.user, **filters).iterator(chunk_size=500):
+        order = _related(event, "sales_order")
+        po = _related(event, "purchase_order")
+        invoice = _related(event, "invoice")
+        writer.writerow([csv_safe(value) for value in [
+            event.name, event.get_event_type_display(), event.date.isoformat(),
+            event.facility.name, str(event.representative), event.get_status_display(),
+            order.number if order else "", order.total if order else "",
+            po.number if po else "", invoice.number if invoice else "",
+            invoice.issued_at.date().isoformat() if invoice else "",
+            invoice.due_date.isoformat() if invoice else "",
+            invoice.paid_at.date().isoformat() if invoice and invoice.paid_at else "",
+        ]])
+    return response
+
+
+def _related(event: Event, name: str):
+    try:
+        return getattr(event, name)
+    except ObjectDoesNotExist:
+        return None
+
+
+# --- actions ------------------------------------------------------------------------------------
+
+
+@admin_required
+def billing_po_record(request, pk: int):
+    event = _event(request, pk)
+    if request.method == "POST":
+        form = PurchaseOrderForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                po = billing.purchase_order_record(
+                    actor=request.user, event=event, number=form.cleaned_data["number"],
+                    pdf_file=form.cleaned_data.get("pdf_file"),
+                )
+            except ValidationError as error:
+                if hasattr(error, "error_dict"):
+                    for field, errors in error.error_dict.items():
+                        form.add_error(field if field in form.fields else None, errors)
+                else:
+                    form.add_error(None, error)
+            else:
+                messages.success(
+                    request, f"PO {po.number} recorded: {event.name} is ready to invoice."
+                )
+                return _back(request, event)
+        status = 400
+    else:
+        form = PurchaseOrderForm()
+        status = 200
+    return render(
+        request, "events/billing_po_form.html",
+        {"event": event, "form": form, "next": request.POST.get("next") or
+         request.GET.get("next", "")},
+        status=status,
+    )
+
+
+@admin_required
+@require_POST
+def billing_invoice_issue(request, pk: int):
+    event = _event(request, pk)
+    try:
+        invoice = billing.invoice_issue(actor=request.user, event=event)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(
+            request, f"Invoice {invoice.number} issued for {event.name}, due "
+            f"{invoice.due_date:%Y-%m-%d}."
+        )
+    return _back(request, event)
+
+
+@admin_required
+@require_POST
+def billing_mark_paid(request, pk: int):
+    event = _event(request, pk)
+    try:
+        billing.event_mark_paid(actor=request.user, event=event)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(request, f"{event.name} marked paid.")
+    return _back(request, event)
+
+
+# --- downloads ----------------------------------------------------------------------------------
+
+
+def _pdf_response(document, filename: str) -> HttpResponse:
+    try:
+        data = billing.document_pdf_bytes(document=document)
+    except ValidationError as error:
+        raise Http404(_error_text(error)) from None
+    except billing.DocumentIntegrityError:
+        logger.exception("Stored PDF failed its integrity check: %s", document)
+        return HttpResponseServerError(
+            "The stored document failed its integrity check; an administrator has been told."
+        )
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _document(event: Event, name: str):
+    document = _related(event, name)
+    if document is None:
+        raise Http404("This event has no such document.")
+    return document
+
+
+@member_required
+def billing_sales_order_pdf(request, pk: int):
+    order = _document(_event(request, pk), "sales_order")
+    return _pdf_response(order, f"{order.number}.pdf")
+
+
+@member_required
+def billing_invoice_pdf(request, pk: int):
+    invoice = _document(_event(request, pk), "invoice")
+    return _pdf_response(invoice, f"{invoice.number}.pdf")
+
+
+@member_required
+def billing_po_pdf(request, pk: int):
+    po = _document(_event(request, pk), "purchase_order")
+    if not po.pdf:
+        raise Http404("No PDF was uploaded with this PO.")
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in po.number)[:60]
+    return _pdf_response(po, f"PO-{safe}.pdf")
+

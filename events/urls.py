@@ -1,10 +1,24 @@
 from django.urls import include, path
 
-from accounts.views import coming_soon
+from events import views
 
 app_name = "events"
 urlpatterns = [
-    path("", coming_soon("Events"), name="list"),
+    path("", views.event_list, name="list"),
+    path("new/", views.event_create, name="create"),
+    path("new/product-lines/", views.product_line_options, name="product_line_options"),
+    path("new/contacts/", views.contact_options, name="contact_options"),
+    path("new/contacts/add/", views.contact_create, name="contact_create"),
+    path("<int:pk>/", views.event_detail, name="detail"),
+    path("<int:pk>/edit/", views.event_update, name="update"),
+    path("<int:pk>/search/", views.event_device_search, name="device_search"),
+    path("<int:pk>/add/", views.event_add_device, name="add_device"),
+    path("<int:pk>/scan/", views.event_scan, name="scan"),
+    path("<int:pk>/lines/<int:device_pk>/remove/", views.event_remove_device,
+         name="remove_device"),
+    path("<int:pk>/facility-stock-only/", views.event_facility_stock_only,
+         name="facility_stock_only"),
+    path("<int:pk>/submit/", views.event_submit, name="submit"),
     # Billing pages live in events/billing_urls.py (same "events" namespace).
     path("", include("events.billing_urls")),
 ]

@@ -1,0 +1,50 @@
+"""Filters of the events list (choices always scoped to the user's organisation)."""
+
+import django_filters
+from django import forms
+
+from accounts.models import User
+from consignment.models import Facility
+from events.models import Event, EventStatus, EventType
+
+
+def _facilities(request):
+    return Facility.objects.for_user(request.user).order_by("name")
+
+
+def _reps(request):
+    return User.objects.for_user(request.user).filter(role=User.Role.REP).order_by(
+        "first_name", "last_name", "username"
+    )
+
+
+class EventFilter(django_filters.FilterSet):
+    event_type = django_filters.ChoiceFilter(
+        label="Event Type", choices=EventType.choices, empty_label="Any type"
+    )
+    status = django_filters.ChoiceFilter(choices=EventStatus.choices, empty_label="Any status")
+    facility = django_filters.ModelChoiceFilter(queryset=_facilities, empty_label="Any facility")
+    representative = django_filters.ModelChoiceFilter(queryset=_reps, empty_label="Any rep")
+    date_from = django_filters.DateFilter(
+        field_name="date", lookup_expr="gte", label="From",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    date_to = django_filters.DateFilter(
+        field_name="date", lookup_expr="lte", label="To",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    class Meta:
+        model = Event
+        fields = ["event_type", "status", "facility", "representative", "date_from", "date_to"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if getattr(self.request.user, "role", None) == User.Role.REP:
+            # A rep sees only their own events: the representative filter would be noise.
+            del self.filters["representative"]
+        for field in self.form.fields.values():
+            is_select = isinstance(field.widget, forms.Select)
+            field.widget.attrs["class"] = "form-select form-select-sm" if is_select else (
+                "form-control form-control-sm"
+            )

@@ -1,0 +1,129 @@
+"""Input validation for the events screens. The services apply the rules."""
+
+from __future__ import annotations
+
+from django import forms
+
+from accounts.models import User
+from consignment.models import Facility, FacilityContact
+from events.models import EventType
+from inventory.models import Manufacturer, ProductLine
+
+
+class EventCreateForm(forms.Form):
+    event_type = forms.ChoiceField(label="Event Type", choices=EventType.choices)
+    name = forms.CharField(max_length=200)
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    facility = forms.ModelChoiceField(queryset=Facility.objects.none())
+    representative = forms.ModelChoiceField(queryset=User.objects.none())
+    facility_contact = forms.ModelChoiceField(
+        label="Facility contact", queryset=FacilityContact.objects.none(), required=False
+    )
+    manufacturer = forms.ModelChoiceField(queryset=Manufacturer.objects.none())
+    product_line = forms.ModelChoiceField(
+        label="Product line", queryset=ProductLine.objects.none()
+    )
+    patient_id = forms.CharField(label="Patient ID", max_length=64, required=False)
+    surgeon = forms.CharField(max_length=200, required=False)
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["facility"].queryset = Facility.objects.for_user(user).order_by("name")
+        reps = User.objects.for_user(user).filter(role=User.Role.REP, is_active=True)
+        if user.role == User.Role.REP:
+            reps = reps.filter(pk=user.pk)
+            self.fields["representative"].initial = user.pk
+            self.fields["representative"].disabled = True
+            self.fields["representative"].help_text = "You create events for yourself."
+        else:
+            self.fields["representative"].help_text = (
+                "The rep credited with the sale; the devices come from their custody."
+            )
+        self.fields["representative"].queryset = reps
+        self.fields["manufacturer"].queryset = Manufacturer.objects.for_user(user).order_by("name")
+        # Contacts and product lines are validated against the whole organisation, but only those
+        # of the chosen facility / manufacturer are offered (htmx refreshes them on change).
+        self.fields["facility_contact"].queryset = FacilityContact.objects.for_user(user)
+        self.fields["product_line"].queryset = ProductLine.objects.for_user(user)
+        self.contact_choices = FacilityContact.objects.none()
+        self.line_choices = ProductLine.objects.none()
+        facility_id = self._raw_id("facility")
+        if facility_id:
+            self.contact_choices = FacilityContact.objects.for_user(user).filter(
+                facility_id=facility_id
+            )
+        manufacturer_id = self._raw_id("manufacturer")
+        if manufacturer_id:
+            self.line_choices = ProductLine.objects.for_user(user).filter(
+                manufacturer_id=manufacturer_id
+            )
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            field.widget.attrs.setdefault("class", css)
+
+    def _raw_id(self, name: str) -> int | None:
+        value = self.data.get(name) if self.is_bound else self.initial.get(name)
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return None
+
+    def clean(self):
+        data = super().clean()
+        if data.get("event_type") == EventType.CASE:
+            return data
+        data["patient_id"] = ""
+        return data
+
+
+class FacilityContactForm(forms.Form):
+    facility = forms.ModelChoiceField(queryset=Facility.objects.none(), widget=forms.HiddenInput)
+    name = forms.CharField(max_length=200)
+    title = forms.CharField(max_length=200, required=False)
+    email = forms.EmailField(required=False)
+    phone = forms.CharField(max_length=50, required=False)
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["facility"].queryset = Facility.objects.for_user(user)
+        for name in ("name", "title", "email", "phone"):
+            self.fields[name].widget.attrs["class"] = "form-control"
+            self.fields[name].widget.attrs["id"] = f"id_contact_{name}"
+
+
+class EventUpdateForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    patient_id = forms.CharField(label="Patient ID", max_length=64, required=False)
+    surgeon = forms.CharField(max_length=200, required=False)
+
+    def __init__(self, *args, event, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not event.is_case:
+            del self.fields["patient_id"]
+            del self.fields["surgeon"]
+        for field in self.fields.values():
+            field.widget.attrs["class"] = "form-control"
+
+
+class ScanForm(forms.Form):
+    label = forms.CharField(label="Scan a UDI label", max_length=400, strip=False)
+
+    def clean_label(self):
+        label = self.cleaned_data["label"].strip(" \r\n\t")
+        if not label:
+            raise forms.ValidationError("Scan or type a UDI label.")
+        return label
+
+
+class SubmitForBillingForm(forms.Form):
+    signature_name = forms.CharField(
+        label="Signature (type your full name)", max_length=200,
+        widget=forms.TextInput(attrs={"class": "form-control", "autocomplete": "name"}),
+    )
+    attest = forms.BooleanField(
+        label="I attest that the devices listed were used or sold as recorded on this event.",
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+        error_messages={"required": "Tick the attestation to sign the submission."},
+    )

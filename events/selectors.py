@@ -1,0 +1,82 @@
+"""Reads for the events screens. Each returns a queryset with its joins already applied."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.db.models import Q
+from django.utils import timezone
+
+from events.models import Event, EventLine
+from inventory.models import Device, DeviceStatus
+
+DEVICE_SEARCH_LIMIT = 25
+
+
+def event_list(*, user):
+    """A rep's own events; the organisation's for admins and managers."""
+    return Event.objects.for_user(user).select_related(
+        "facility", "representative", "sales_order"
+    )
+
+
+def event_detail_qs(*, user):
+    return Event.objects.for_user(user).select_related(
+        "facility", "representative", "facility_contact", "manufacturer", "product_line",
+        "submitted_by", "sales_order",
+    )
+
+
+def event_lines(*, event: Event):
+    return (
+        EventLine.objects.filter(event=event)
+        .select_related("device__product", "device__facility", "sold_by")
+        .order_by("id")
+    )
+
+
+def lines_total(lines) -> Decimal:
+    return sum((line.price for line in lines), Decimal("0.00"))
+
+
+def event_device_candidates(*, event: Event, today: datetime.date | None = None):
+    """The devices the rules allow on ``event`` right now (the rules are re-checked on add).
+
+    Stocking order or normal case: the representative's AVAILABLE, not-in-transit devices of the
+    event's manufacturer. A "Show Facility Stock items only" case: the FACILITY_STOCK of the
+    event's facility. Never expired, never already on the event.
+    """
+    today = today or timezone.localdate()
+    qs = Device.objects.filter(
+        organization_id=event.organization_id,
+        expiration_date__gte=today,
+        product__product_line__manufacturer_id=event.manufacturer_id,
+    )
+    if event.is_case and event.facility_stock_only:
+        qs = qs.filter(status=DeviceStatus.FACILITY_STOCK, facility_id=event.facility_id)
+    else:
+        qs = qs.filter(
+            status=DeviceStatus.AVAILABLE,
+            custodian_id=event.representative_id,
+            pending_transfer__isnull=True,
+        )
+    return qs.exclude(pk__in=EventLine.objects.filter(event=event).values("device_id"))
+
+
+def event_device_search(
+    *, event: Event, query: str = "", today: datetime.date | None = None,
+    limit: int = DEVICE_SEARCH_LIMIT,
+):
+    """Search the candidates by serial, lot, catalogue number or description (every word)."""
+    qs = event_device_candidates(event=event, today=today)
+    for word in (query or "").split()[:5]:
+        qs = qs.filter(
+            Q(serial__icontains=word)
+            | Q(lot__icontains=word)
+            | Q(product__reference__icontains=word)
+            | Q(product__description__icontains=word)
+        )
+    return qs.select_related("product", "facility").order_by(
+        "product__reference", "expiration_date", "serial", "id"
+    )[:limit]

@@ -1,0 +1,35 @@
+"""The events list table (sortable; pagination by RequestConfig)."""
+
+import django_tables2 as tables
+from django.utils.html import format_html
+
+from events.models import Event
+
+
+class EventTable(tables.Table):
+    name = tables.Column(linkify=("events:detail", {"pk": tables.A("pk")}))
+    event_type = tables.Column(verbose_name="Event Type")
+    date = tables.DateColumn(format="Y-m-d")
+    facility = tables.Column(order_by=("facility__name",))
+    representative = tables.Column(
+        order_by=("representative__first_name", "representative__last_name")
+    )
+    status = tables.Column()
+    sales_order = tables.Column(
+        verbose_name="Sales order", accessor="sales_order__number", orderable=False, default="—"
+    )
+
+    class Meta:
+        model = Event
+        fields = ("name", "event_type", "date", "facility", "representative", "status")
+        sequence = ("name", "event_type", "date", "facility", "representative", "status",
+                    "sales_order")
+        order_by = ("-date",)
+        attrs = {
+            "class": "table table-sm table-striped align-middle", "data-testid": "events-table"
+        }
+        empty_text = "No events yet."
+
+    def render_status(self, record, value):
+        css = "text-bg-secondary" if record.is_draft else "text-bg-success"
+        return format_html('<span class="badge {}">{}</span>', css, value)

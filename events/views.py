@@ -1,0 +1,367 @@
+"""Events screens: the list, Create Event, the event page with its "Mark Used Inventory" tab
+and "Submit For Billing". Views validate with a form, call one service, map its errors back."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import reswap, retarget, trigger_client_event
+from django_tables2 import RequestConfig
+
+from accounts.decorators import member_required, writer_required
+from accounts.models import User
+from consignment.models import Facility, FacilityContact
+from consignment.services import facility_contact_create
+from events import selectors, services
+from events.filters import EventFilter
+from events.forms import (
+    EventCreateForm,
+    EventUpdateForm,
+    FacilityContactForm,
+    ScanForm,
+    SubmitForBillingForm,
+)
+from events.models import Event, EventType
+from events.tables import EventTable
+from inventory.models import Device, ProductLine
+
+TABS = ("details", "used")
+
+
+def _errors(exc: ValidationError) -> list[str]:
+    return list(exc.messages)
+
+
+def _can_edit(user: User, event: Event) -> bool:
+    if not event.is_draft:
+        return False
+    return user.role == User.Role.ADMIN or (
+        user.role == User.Role.REP and event.representative_id == user.pk
+    )
+
+
+def _get_event(request, pk: int) -> Event:
+    return get_object_or_404(selectors.event_detail_qs(user=request.user), pk=pk)
+
+
+def _detail_url(event: Event, tab: str = "used") -> str:
+    return f"{reverse('events:detail', args=[event.pk])}?tab={tab}"
+
+
+# --- list and create ---------------------------------------------------------------------------
+
+
+@member_required
+@require_GET
+def event_list(request):
+    event_filter = EventFilter(
+        request.GET, queryset=selectors.event_list(user=request.user), request=request
+    )
+    table = EventTable(event_filter.qs)
+    RequestConfig(request, paginate={"per_page": 25}).configure(table)
+    return render(
+        request,
+        "events/event_list.html",
+        {
+            "filter": event_filter,
+            "table": table,
+            "can_create": request.user.can_write,
+            "filtered": any(v for k, v in request.GET.items() if k not in ("page", "sort")),
+        },
+    )
+
+
+@writer_required
+def event_create(request):
+    form = EventCreateForm(
+        request.POST or None, user=request.user,
+        initial=None if request.method == "POST" else {"event_type": request.GET.get("type")},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            event = services.event_create(
+                actor=request.user,
+                event_type=data["event_type"],
+                name=data["name"],
+                date=data["date"],
+                facility=data["facility"],
+                representative=data["representative"],
+                manufacturer=data["manufacturer"],
+                product_line=data["product_line"],
+                facility_contact=data["facility_contact"],
+                patient_id=data["patient_id"],
+                surgeon=data["surgeon"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"{event} created. Mark the used inventory next.")
+            return redirect("events:detail", pk=event.pk)
+    return render(
+        request, "events/event_create.html", {"form": form, "case_type": EventType.CASE}
+    )
+
+
+@writer_required
+@require_GET
+def product_line_options(request):
+    """<option>s of the chosen manufacturer's product lines (Create Event, via htmx)."""
+    lines = ProductLine.objects.for_user(request.user).filter(
+        manufacturer_id=_int(request.GET.get("manufacturer"))
+    ).order_by("name")
+    return render(
+        request, "events/event_create.html#options",
+        {"options": lines, "empty_label": "---------", "selected": None},
+    )
+
+
+@writer_required
+@require_GET
+def contact_options(request):
+    """<option>s of the chosen facility's contacts (Create Event, via htmx)."""
+    contacts = FacilityContact.objects.for_user(request.user).filter(
+        facility_id=_int(request.GET.get("facility"))
+    ).order_by("name")
+    return render(
+        request, "events/event_create.html#options",
+        {"options": contacts, "empty_label": "---------", "selected": None},
+    )
+
+
+@writer_required
+def contact_create(request):
+    """The "Add New" facility contact dialog: creates the contact and selects it."""
+    if request.method == "POST":
+        form = FacilityContactForm(request.POST, user=request.user)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                contact = facility_contact_create(
+                    actor=request.user, facility=data["facility"], name=data["name"],
+                    title=data["title"], email=data["email"], phone=data["phone"],
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                contacts = FacilityContact.objects.for_user(request.user).filter(
+                    facility=contact.facility
+                ).order_by("name")
+                response = render(
+                    request, "events/event_create.html#options",
+                    {"options": contacts, "empty_label": "---------", "selected": contact.pk},
+                )
+                if request.htmx:
+                    response = retarget(response, "#id_facility_contact")
+                    response = reswap(response, "innerHTML")
+                    response = trigger_client_event(
+                        response, "fs:contact-created", {"name": str(contact)}
+                    )
+                return response
+        facility = form.cleaned_data.get("facility") if form.is_bound else None
+    else:
+        facility = Facility.objects.for_user(request.user).filter(
+            pk=_int(request.GET.get("facility"))
+        ).first()
+        form = FacilityContactForm(
+            user=request.user, initial={"facility": facility.pk if facility else None}
+        )
+    return render(
+        request, "events/event_create.html#contact_form", {"contact_form": form,
+                                                           "facility": facility},
+    )
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# --- the event page ------------------------------------------------------------------------------
+
+
+def _panel_context(request, event: Event, **extra) -> dict:
+    lines = list(selectors.event_lines(event=event))
+    can_edit = _can_edit(request.user, event)
+    query = extra.pop("query", request.POST.get("q", request.GET.get("q", "")))
+    context = {
+        "event": event,
+        "lines": lines,
+        "total": selectors.lines_total(lines),
+        "can_edit": can_edit,
+        "query": query,
+        "results": (
+            list(selectors.event_device_search(event=event, query=query)) if can_edit else []
+        ),
+        "scan_form": ScanForm(),
+        "submit_form": SubmitForBillingForm(),
+    }
+    context.update(extra)
+    return context
+
+
+def _render_detail(request, event: Event, tab: str, status: int = 200, **extra):
+    context = _panel_context(request, event, **extra)
+    context["tab"] = tab
+    if tab == "details" and context["can_edit"] and "update_form" not in context:
+        context["update_form"] = EventUpdateForm(
+            event=event,
+            initial={"name": event.name, "date": event.date, "patient_id": event.patient_id,
+                     "surgeon": event.surgeon},
+        )
+    return render(request, "events/event_detail.html", context, status=status)
+
+
+@member_required
+@require_GET
+def event_detail(request, pk: int):
+    event = _get_event(request, pk)
+    tab = request.GET.get("tab")
+    if tab not in TABS:
+        tab = "details"
+    return _render_detail(request, event, tab)
+
+
+@member_required
+@require_GET
+def event_device_search(request, pk: int):
+    """Search results for the "Mark Used Inventory" tab (htmx, as you type)."""
+    event = _get_event(request, pk)
+    if not _can_edit(request.user, event):
+        results = []
+    else:
+        results = list(
+            selectors.event_device_search(event=event, query=request.GET.get("q", ""))
+        )
+    return render(
+        request, "events/event_detail.html#search_results",
+        {"event": event, "results": results, "can_edit": _can_edit(request.user, event),
+         "query": request.GET.get("q", "")},
+    )
+
+
+def _panel_response(request, event: Event, *, notice: str = "", **extra):
+    """After a change on the "Mark Used Inventory" tab: the refreshed panel (htmx) or a redirect."""
+    if request.htmx:
+        return render(
+            request, "events/event_detail.html#used_panel",
+            _panel_context(request, event, notice=notice, **extra),
+        )
+    for key in ("scan_errors", "add_errors", "filter_errors"):
+        for error in extra.get(key, []):
+            messages.error(request, error)
+    if notice:
+        messages.success(request, notice)
+    return redirect(_detail_url(event))
+
+
+@writer_required
+@require_POST
+def event_add_device(request, pk: int):
+    event = _get_event(request, pk)
+    device = Device.objects.filter(
+        organization_id=event.organization_id, pk=_int(request.POST.get("device"))
+    ).select_related("product").first()
+    if device is None:
+        return _panel_response(request, event, add_errors=["That device no longer exists."])
+    try:
+        services.event_add_devices(actor=request.user, event=event, devices=[device])
+    except ValidationError as exc:
+        return _panel_response(request, event, add_errors=_errors(exc))
+    return _panel_response(request, event, notice=f"Added {device.label}.")
+
+
+@writer_required
+@require_POST
+def event_scan(request, pk: int):
+    event = _get_event(request, pk)
+    form = ScanForm(request.POST)
+    if not form.is_valid():
+        return _panel_response(request, event, scan_errors=form.errors["label"], scan_focus=True)
+    try:
+        line = services.event_add_by_udi(
+            actor=request.user, event=event, label=form.cleaned_data["label"]
+        )
+    except ValidationError as exc:
+        return _panel_response(request, event, scan_errors=_errors(exc), scan_focus=True)
+    return _panel_response(
+        request, event, notice=f"Scanned and added {line.device.label}.", scan_focus=True
+    )
+
+
+@writer_required
+@require_POST
+def event_remove_device(request, pk: int, device_pk: int):
+    event = _get_event(request, pk)
+    device = get_object_or_404(event.lines.select_related("device"), device_id=device_pk).device
+    try:
+        services.event_remove_device(actor=request.user, event=event, device=device)
+    except ValidationError as exc:
+        return _panel_response(request, event, add_errors=_errors(exc))
+    return _panel_response(request, event, notice=f"Removed {device.label}.")
+
+
+@writer_required
+@require_POST
+def event_facility_stock_only(request, pk: int):
+    """The "Show Facility Stock items only" filter of a case."""
+    event = _get_event(request, pk)
+    wanted = request.POST.get("facility_stock_only") in ("on", "1", "true")
+    try:
+        event = services.event_set_facility_stock_only(
+            actor=request.user, event=event, facility_stock_only=wanted
+        )
+    except ValidationError as exc:
+        return _panel_response(request, _get_event(request, pk), filter_errors=_errors(exc))
+    event = _get_event(request, pk)
+    return _panel_response(request, event, query="")
+
+
+@writer_required
+@require_POST
+def event_update(request, pk: int):
+    event = _get_event(request, pk)
+    form = EventUpdateForm(request.POST, event=event)
+    if form.is_valid():
+        try:
+            services.event_update(actor=request.user, event=event, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Event details saved.")
+            return redirect(_detail_url(event, "details"))
+    return _render_detail(request, event, "details", update_form=form)
+
+
+@writer_required
+@require_POST
+def event_submit(request, pk: int):
+    """"Submit For Billing": the rep's signature. Submitting twice only shows the result."""
+    event = _get_event(request, pk)
+    if not event.is_draft:
+        messages.info(request, f"{event} was already submitted for billing.")
+        return redirect(_detail_url(event, "used"))
+    form = SubmitForBillingForm(request.POST)
+    if form.is_valid():
+        try:
+            event = services.event_submit_for_billing(
+                actor=request.user, event=event,
+                signature_name=form.cleaned_data["signature_name"],
+            )
+        except ValidationError as exc:
+            if getattr(exc, "code", None) == "submitted":
+                messages.info(request, exc.messages[0])
+                return redirect(_detail_url(event, "used"))
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request, f"{event} was submitted for billing: sales order "
+                f"{event.sales_order.number}.",
+            )
+            return redirect(_detail_url(event, "used"))
+    return _render_detail(request, event, "used", submit_form=form)

@@ -1,0 +1,26 @@
+// Events screens: Create Event (case-only fields, "Add New" contact dialog) and the
+// "Mark Used Inventory" tab. No inline scripts (CSP).
+(function () {
+  "use strict";
+
+  // Create Event: Patient ID and Surgeon are for cases only.
+  function syncCaseFields() {
+    const type = document.getElementById("id_event_type");
+    if (!type) { return; }
+    document.querySelectorAll("[data-case-only]").forEach(function (el) {
+      el.classList.toggle("d-none", type.value !== "case");
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target && event.target.id === "id_event_type") { syncCaseFields(); }
+  });
+  document.addEventListener("DOMContentLoaded", syncCaseFields);
+
+  // "Add New" facility contact: the server selects the new contact, we close the dialog.
+  document.addEventListener("fs:contact-created", function () {
+    const modal = document.getElementById("contact-modal");
+    if (modal && window.bootstrap) {
+      window.bootstrap.Modal.getOrCreateInstance(modal).hide();
+    }
+  });
+})();

@@ -1,0 +1,575 @@
+"""Reports: read-only queries. Every figure is aggregated in the database (Count, Sum, TruncMonth,
+Case/When); Python only merges a few already-aggregated rows.
+
+Scope (who sees what):
+- admins and managers: the whole organisation;
+- a rep: the facility stock of *their facilities* — the facilities they cover (``Facility.reps``)
+  or where they have events (a rep who runs cases at a hospital is responsible for its shelf even
+  before an admin adds them as a covering rep) — and only *their own numbers*: sales and
+  commissions of their own events and credits.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DecimalField,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncMonth
+from django.utils import timezone
+
+from accounts.models import User
+from consignment.models import Facility, ParLevel
+from events.models import CommissionCredit, CommissionPlan, Event, EventLine, EventType
+from inventory.models import Device, DeviceStatus, ProductLine
+
+ZERO = Decimal("0.00")
+MONEY = DecimalField(max_digits=14, decimal_places=2)
+EXPIRY_BUCKETS = (("expired", "Expired"), ("30", "Within 30 days"), ("60", "In 31–60 days"),
+                  ("90", "In 61–90 days"))
+USE_WINDOW_DAYS = 90
+
+
+# --- scope and filters -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a reader may see: the organisation, optionally narrowed to facilities and to a rep's
+    own numbers. ``facility_ids`` is a subquery (``values("pk")``) or None for every facility."""
+
+    organization_id: int
+    facility_ids: QuerySet | None = None
+    rep_id: int | None = None
+
+
+def facilities_in_scope(user: User) -> QuerySet:
+    """The facilities whose stock ``user`` sees: all of the organisation, or a rep's own."""
+    qs = Facility.objects.for_user(user)
+    if getattr(user, "role", None) == User.Role.REP:
+        covers = Facility.reps.through.objects.filter(facility_id=OuterRef("pk"), user_id=user.pk)
+        works_at = Event.objects.filter(
+            facility_id=OuterRef("pk"), representative_id=user.pk
+        )
+        qs = qs.filter(Q(Exists(covers)) | Q(Exists(works_at)))
+    return qs.order_by("name")
+
+
+def scope_for(user: User) -> Scope:
+    if getattr(user, "role", None) == User.Role.REP:
+        return Scope(
+            organization_id=user.organization_id,
+            facility_ids=facilities_in_scope(user).values("pk"),
+            rep_id=user.pk,
+        )
+    return Scope(organization_id=user.organization_id)
+
+
+def product_lines_for(user: User) -> QuerySet:
+    return ProductLine.objects.for_user(user).select_related("manufacturer")
+
+
+def default_period(today: datetime.date) -> tuple[datetime.date, datetime.date]:
+    """The last twelve months, from the first day of the month eleven months ago to today."""
+    month = today.month - 11
+    year = today.year + (month - 1) // 12
+    month = (month - 1) % 12 + 1
+    return datetime.date(year, month, 1), today
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    date_from: datetime.date
+    date_to: datetime.date
+    today: datetime.date
+    facility_id: int | None = None
+    product_line_id: int | None = None
+
+    @classmethod
+    def default(cls, today: datetime.date | None = None, **kwargs) -> ReportFilters:
+        today = today or timezone.localdate()
+        date_from, date_to = default_period(today)
+        return cls(date_from=date_from, date_to=date_to, today=today, **kwargs)
+
+
+def _facility_stock(scope: Scope, filters: ReportFilters) -> QuerySet:
+    """Facility-stock devices in scope (any expiry)."""
+    qs = Device.objects.filter(
+        organization_id=scope.organization_id, status=DeviceStatus.FACILITY_STOCK
+    )
+    if scope.facility_ids is not None:
+        qs = qs.filter(facility_id__in=scope.facility_ids)
+    if filters.facility_id:
+        qs = qs.filter(facility_id=filters.facility_id)
+    if filters.product_line_id:
+        qs = qs.filter(product__product_line_id=filters.product_line_id)
+    return qs
+
+
+def _par_levels(scope: Scope, filters: ReportFilters) -> QuerySet:
+    qs = ParLevel.objects.filter(organization_id=scope.organization_id)
+    if scope.facility_ids is not None:
+        qs = qs.filter(facility_id__in=scope.facility_ids)
+    if filters.facility_id:
+        qs = qs.filter(facility_id=filters.facility_id)
+    if filters.product_line_id:
+        qs = qs.filter(product__product_line_id=filters.product_line_id)
+    return qs
+
+
+def _lines(scope: Scope, filters: ReportFilters, *, own_numbers: bool) -> QuerySet:
+    """Committed (submitted) event lines of the period. ``own_numbers``: a rep's own events only;
+    otherwise a rep sees the lines at their facilities."""
+    qs = EventLine.objects.filter(
+        event__organization_id=scope.organization_id,
+        committed=True,
+        event__date__gte=filters.date_from,
+        event__date__lte=filters.date_to,
+    )
+    if scope.rep_id is not None:
+        if own_numbers:
+            qs = qs.filter(event__representative_id=scope.rep_id)
+        else:
+            qs = qs.filter(event__facility_id__in=scope.facility_ids)
+    if filters.facility_id:
+        qs = qs.filter(event__facility_id=filters.facility_id)
+    if filters.product_line_id:
+        qs = qs.filter(device__product__product_line_id=filters.product_line_id)
+    return qs
+
+
+# --- 1. the Facility Stock Sales dashboard ---------------------------------------------------
+
+
+PRODUCT_VALUES = ("facility_id", "facility__name", "product_id", "product__reference",
+                  "product__description", "product__product_line__name")
+
+
+def _row(values: dict, *, par, on_hand: int) -> dict:
+    return {
+        "facility_id": values["facility_id"],
+        "facility": values["facility__name"],
+        "product_id": values["product_id"],
+        "reference": values["product__reference"],
+        "description": values["product__description"],
+        "product_line": values["product__product_line__name"],
+        "par": par,
+        "on_hand": on_hand,
+        "shortfall": max(par - on_hand, 0) if par is not None else 0,
+    }
+
+
+def stock_against_par(scope: Scope, filters: ReportFilters) -> list[dict]:
+    """Unexpired facility stock on hand per facility and product, against its par level.
+
+    Expired devices are not counted as on hand (they can't be used); the expiry lists show them.
+    Two aggregate queries: par-level rows with their on-hand count, and on-hand stock of products
+    without a par level.
+    """
+    usable = _facility_stock(scope, filters).filter(expiration_date__gte=filters.today)
+    on_hand = (
+        usable.filter(facility_id=OuterRef("facility_id"), product_id=OuterRef("product_id"))
+        .order_by().values("facility_id").annotate(n=Count("pk")).values("n")
+    )
+    with_par = (
+        _par_levels(scope, filters)
+        .annotate(on_hand=Coalesce(Subquery(on_hand, output_field=IntegerField()), 0))
+        .values(*PRODUCT_VALUES, "minimum", "on_hand")
+    )
+    rows = [_row(r, par=r["minimum"], on_hand=r["on_hand"]) for r in with_par]
+    has_par = ParLevel.objects.filter(
+        facility_id=OuterRef("facility_id"), product_id=OuterRef("product_id")
+    )
+    without_par = (
+        usable.filter(~Exists(has_par)).order_by().values(*PRODUCT_VALUES)
+        .annotate(on_hand=Count("pk"))
+    )
+    rows += [_row(r, par=None, on_hand=r["on_hand"]) for r in without_par]
+    rows.sort(key=lambda r: (r["facility"], r["reference"]))
+    return rows
+
+
+def low_stock(rows: list[dict]) -> list[dict]:
+    """Rows below par, the biggest shortfall first."""
+    low = [r for r in rows if r["par"] is not None and r["on_hand"] < r["par"]]
+    return sorted(low, key=lambda r: (-r["shortfall"], r["facility"], r["reference"]))
+
+
+def expiring_stock(scope: Scope, filters: ReportFilters, *, days: int = 90) -> QuerySet:
+    """Facility stock already expired or expiring within ``days``, with an exclusive ``bucket``:
+    expired (before today), 30 (today … +30), 60 (+31 … +60), 90 (+61 … +90)."""
+    today = filters.today
+    whens = [When(expiration_date__lt=today, then=Value("expired"))]
+    for limit in (30, 60, 90):
+        if limit <= days:
+            whens.append(When(
+                expiration_date__lte=today + datetime.timedelta(days=limit),
+                then=Value(str(limit)),
+            ))
+    return (
+        _facility_stock(scope, filters)
+        .filter(expiration_date__lte=today + datetime.timedelta(days=days))
+        .annotate(bucket=Case(*whens, default=Value(str(days)), output_field=CharField()))
+        .select_related("product", "facility", "sold_on")
+        .order_by("expiration_date", "pk")
+    )
+
+
+def expiring_by_bucket(devices) -> dict[str, list[Device]]:
+    buckets: dict[str, list[Device]] = {key: [] for key, _ in EXPIRY_BUCKETS}
+    for device in devices:
+        buckets.setdefault(device.bucket, []).append(device)
+    return buckets
+
+
+def sales_vs_use_by_month(scope: Scope, filters: ReportFilters) -> list[dict]:
+    """Per month: devices sold by stocking orders (units, revenue) and facility stock recorded as
+    used in cases (units, value at the stocking-order price). A rep sees their own events."""
+    lines = _lines(scope, filters, own_numbers=True)
+    sold = (
+        lines.filter(kind=EventLine.Kind.SALE, event__event_type=EventType.STOCKING_ORDER)
+        .annotate(month=TruncMonth("event__date")).order_by().values("month")
+        .annotate(units=Count("pk"), value=Sum("price"))
+    )
+    used = (
+        lines.filter(kind=EventLine.Kind.USAGE)
+        .annotate(month=TruncMonth("event__date")).order_by().values("month")
+        .annotate(
+            units=Count("pk", distinct=True),
+            value=Sum(
+                "device__event_lines__price",
+                filter=Q(device__event_lines__kind=EventLine.Kind.SALE,
+                         device__event_lines__committed=True),
+            ),
+        )
+    )
+    months: dict = {}
+    for key, rows in (("sold", sold), ("used", used)):
+        for r in rows:
+            month = r["month"]
+            if isinstance(month, datetime.datetime):
+                month = month.date()
+            entry = months.setdefault(month, {"month": month, "sold_units": 0, "sold_value": ZERO,
+                                              "used_units": 0, "used_value": ZERO})
+            entry[f"{key}_units"] = r["units"]
+            entry[f"{key}_value"] = r["value"] or ZERO
+    return [months[m] for m in sorted(months)]
+
+
+def where_used(scope: Scope, filters: ReportFilters) -> QuerySet:
+    """Facility-stock devices recorded as used: case, date, surgeon, covering rep, stocking order.
+    A rep sees the use of their facilities' stock."""
+    return (
+        _lines(scope, filters, own_numbers=False)
+        .filter(kind=EventLine.Kind.USAGE)
+        .select_related("event__facility", "event__representative", "device__product",
+                        "sold_by__representative")
+        .order_by("-event__date", "-pk")
+    )
+
+
+def _credits(scope: Scope, filters: ReportFilters) -> QuerySet:
+    qs = CommissionCredit.objects.filter(
+        organization_id=scope.organization_id,
+        created_at__date__gte=filters.date_from,
+        created_at__date__lte=filters.date_to,
+    )
+    if scope.rep_id is not None:
+        qs = qs.filter(rep_id=scope.rep_id)
+    if filters.facility_id:
+        qs = qs.filter(event__facility_id=filters.facility_id)
+    if filters.product_line_id:
+        qs = qs.filter(device__product__product_line_id=filters.product_line_id)
+    return qs
+
+
+def facility_stock_commissions(scope: Scope, filters: ReportFilters) -> list[dict]:
+    """Commission from facility stock per rep: credited at sale (stocking orders) and at use
+    (covering rep). A rep sees their own."""
+    return list(
+        _credits(scope, filters)
+        .filter(Q(kind=CommissionCredit.Kind.USAGE)
+                | Q(event__event_type=EventType.STOCKING_ORDER))
+        .order_by().values("rep_id", "rep__first_name", "rep__last_name", "rep__username")
+        .annotate(
+            at_sale=Coalesce(Sum("amount", filter=Q(kind=CommissionCredit.Kind.SALE)), ZERO,
+                             output_field=MONEY),
+            at_use=Coalesce(Sum("amount", filter=Q(kind=CommissionCredit.Kind.USAGE)), ZERO,
+                            output_field=MONEY),
+            total=Sum("amount"),
+            credits=Count("pk"),
+        )
+        .order_by("rep__last_name", "rep__first_name", "rep_id")
+    )
+
+
+def rep_name(row: dict, prefix: str = "rep__") -> str:
+    full = f"{row[prefix + 'first_name']} {row[prefix + 'last_name']}".strip()
+    return full or row[prefix + "username"]
+
+
+# --- 2. sales report ---------------------------------------------------------------------------
+
+
+SALES_DIMENSIONS = {
+    "rep": ("event__representative_id", "event__representative__first_name",
+            "event__representative__last_name", "event__representative__username"),
+    "facility": ("event__facility_id", "event__facility__name"),
+    "product_line": ("device__product__product_line_id", "device__product__product_line__name"),
+    "month": ("month",),
+}
+
+
+def sales_by(scope: Scope, filters: ReportFilters, dimension: str) -> list[dict]:
+    """Revenue from committed sale lines (stocking orders and cases with rep inventory) grouped by
+    ``dimension``. Facility-stock use lines are never sales, so a device counts once."""
+    qs = _lines(scope, filters, own_numbers=True).filter(kind=EventLine.Kind.SALE)
+    if dimension == "month":
+        qs = qs.annotate(month=TruncMonth("event__date"))
+    fields = SALES_DIMENSIONS[dimension]
+    rows = list(
+        qs.order_by().values(*fields).annotate(
+            units=Count("pk"),
+            stocking=Coalesce(
+                Sum("price", filter=Q(event__event_type=EventType.STOCKING_ORDER)), ZERO,
+                output_field=MONEY),
+            cases=Coalesce(Sum("price", filter=Q(event__event_type=EventType.CASE)), ZERO,
+                           output_field=MONEY),
+            revenue=Sum("price"),
+        ).order_by(*(["month"] if dimension == "month" else ["-revenue"]))
+    )
+    for r in rows:
+        if dimension == "rep":
+            r["label"] = rep_name(r, "event__representative__")
+        elif dimension == "month":
+            month = r["month"]
+            r["month"] = month.date() if isinstance(month, datetime.datetime) else month
+            r["label"] = r["month"].strftime("%Y-%m")
+        else:
+            r["label"] = r[fields[1]]
+    return rows
+
+
+def sales_totals(scope: Scope, filters: ReportFilters) -> dict:
+    return _lines(scope, filters, own_numbers=True).filter(kind=EventLine.Kind.SALE).aggregate(
+        units=Count("pk"), revenue=Coalesce(Sum("price"), ZERO, output_field=MONEY)
+    )
+
+
+# --- 3. usage report ---------------------------------------------------------------------------
+
+
+USAGE_DIMENSIONS = {
+    "facility": ("event__facility_id", "event__facility__name"),
+    "surgeon": ("event__surgeon",),
+    "product": ("device__product_id", "device__product__reference",
+                "device__product__description"),
+    "month": ("month",),
+}
+
+
+def _case_lines(scope: Scope, filters: ReportFilters) -> QuerySet:
+    """Devices used in submitted cases (rep inventory and facility stock)."""
+    return _lines(scope, filters, own_numbers=False).filter(event__event_type=EventType.CASE)
+
+
+def usage_by(scope: Scope, filters: ReportFilters, dimension: str, limit: int | None = None):
+    qs = _case_lines(scope, filters)
+    if dimension == "month":
+        qs = qs.annotate(month=TruncMonth("event__date"))
+    fields = USAGE_DIMENSIONS[dimension]
+    qs = qs.order_by().values(*fields).annotate(
+        units=Count("pk"),
+        from_facility_stock=Count("pk", filter=Q(kind=EventLine.Kind.USAGE)),
+    ).order_by(*(["month"] if dimension == "month" else ["-units", fields[-1]]))
+    rows = list(qs[:limit] if limit else qs)
+    for r in rows:
+        if dimension == "month":
+            month = r["month"]
+            r["month"] = month.date() if isinstance(month, datetime.datetime) else month
+            r["label"] = r["month"].strftime("%Y-%m")
+        elif dimension == "surgeon":
+            r["label"] = r["event__surgeon"] or "(not recorded)"
+        elif dimension == "product":
+            r["label"] = f"{r['device__product__reference']} – {r['device__product__description']}"
+        else:
+            r["label"] = r[fields[1]]
+    return rows
+
+
+def days_of_cover(scope: Scope, filters: ReportFilters, *, window: int = USE_WINDOW_DAYS):
+    """Per facility and product: unexpired facility stock on hand ÷ average daily use over the
+    last ``window`` days (uses in submitted cases at that facility, rep inventory included: it is
+    the facility's demand). Cover is None when nothing was used (no end in sight)."""
+    today = filters.today
+    window_filters = ReportFilters(
+        date_from=today - datetime.timedelta(days=window - 1), date_to=today, today=today,
+        facility_id=filters.facility_id, product_line_id=filters.product_line_id,
+    )
+    rows = {(r["facility_id"], r["product_id"]): {**r, "used": 0}
+            for r in stock_against_par(scope, filters)}
+    uses = (
+        _case_lines(scope, window_filters).order_by()
+        .values("event__facility_id", "event__facility__name", "device__product_id",
+                "device__product__reference", "device__product__description",
+                "device__product__product_line__name")
+        .annotate(used=Count("pk"))
+    )
+    for u in uses:
+        key = (u["event__facility_id"], u["device__product_id"])
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = _row({
+                "facility_id": key[0], "facility__name": u["event__facility__name"],
+                "product_id": key[1], "product__reference": u["device__product__reference"],
+                "product__description": u["device__product__description"],
+                "product__product_line__name": u["device__product__product_line__name"],
+            }, par=None, on_hand=0)
+        row["used"] = u["used"]
+    result = []
+    for row in rows.values():
+        row["daily_use"] = Decimal(row["used"]) / window
+        row["cover_days"] = (
+            int(row["on_hand"] * window / row["used"]) if row["used"] else None
+        )
+        result.append(row)
+    result.sort(key=lambda r: (r["facility"], r["reference"]))
+    return result
+
+
+# --- 4. replenishment --------------------------------------------------------------------------
+
+
+def replenishment_rows(scope: Scope, *, facility_id: int, cover_target: int,
+                       today: datetime.date, rep_id: int | None = None) -> list[dict]:
+    """Products of a facility below par or under ``cover_target`` days of cover, with a suggested
+    quantity: enough to reach par and ``cover_target`` days of average use. With ``rep_id``, how
+    many matching devices that rep can put on a stocking order (available, unexpired, not in
+    transit) is given per product."""
+    filters = ReportFilters.default(today, facility_id=facility_id)
+    rows = []
+    for row in days_of_cover(scope, filters):
+        below_par = row["par"] is not None and row["on_hand"] < row["par"]
+        short_cover = row["cover_days"] is not None and row["cover_days"] < cover_target
+        if not (below_par or short_cover):
+            continue
+        wanted = math.ceil(row["used"] * cover_target / USE_WINDOW_DAYS)
+        row["suggested"] = max((row["par"] or 0) - row["on_hand"], wanted - row["on_hand"], 0)
+        row["below_par"], row["short_cover"] = below_par, short_cover
+        rows.append(row)
+    if rep_id is not None and rows:
+        counts = dict(
+            replenishment_devices(
+                organization_id=scope.organization_id, rep_id=rep_id,
+                product_ids=[r["product_id"] for r in rows], today=today,
+            ).order_by().values("product_id").annotate(n=Count("pk")).values_list("product_id", "n")
+        )
+        for row in rows:
+            row["available"] = counts.get(row["product_id"], 0)
+    rows.sort(key=lambda r: (r["product_line"], r["reference"]))
+    return rows
+
+
+def replenishment_devices(*, organization_id: int, rep_id: int, product_ids,
+                          today: datetime.date) -> QuerySet:
+    """Devices a rep can put on a stocking order: AVAILABLE in their custody, unexpired, not in
+    transit, soonest expiry first."""
+    return (
+        Device.objects.filter(
+            organization_id=organization_id, status=DeviceStatus.AVAILABLE, custodian_id=rep_id,
+            pending_transfer__isnull=True, expiration_date__gte=today, product_id__in=product_ids,
+        )
+        .select_related("product__product_line")
+        .order_by("expiration_date", "pk")
+    )
+
+
+def pick_devices(devices, quantities: dict[int, int]) -> tuple[list[Device], dict[int, int]]:
+    """Take up to ``quantities[product_id]`` devices per product from an ordered list; return the
+    picked devices and the shortfall per product."""
+    taken: dict[int, int] = {}
+    picked = []
+    for device in devices:
+        if taken.get(device.product_id, 0) < quantities.get(device.product_id, 0):
+            taken[device.product_id] = taken.get(device.product_id, 0) + 1
+            picked.append(device)
+    missing = {pid: qty - taken.get(pid, 0) for pid, qty in quantities.items()
+               if qty > taken.get(pid, 0)}
+    return picked, missing
+
+
+# --- 5. commissions ----------------------------------------------------------------------------
+
+
+def commission_plans(user: User) -> QuerySet:
+    return (
+        CommissionPlan.objects.for_user(user)
+        .select_related("rep", "product_line__manufacturer")
+        .order_by("rep__last_name", "rep__first_name", "product_line__name", "pk")
+    )
+
+
+def statement_credits(user: User, *, rep_id: int, date_from: datetime.date,
+                      date_to: datetime.date) -> QuerySet:
+    """A rep's credits in a period (by the day they were credited). Reps: their own only."""
+    qs = CommissionCredit.objects.for_user(user).filter(
+        rep_id=rep_id, created_at__date__gte=date_from, created_at__date__lte=date_to
+    )
+    if user.role == User.Role.REP:
+        qs = qs.filter(rep_id=user.pk)
+    return qs.select_related("event", "device__product").order_by("created_at", "pk")
+
+
+def statement_totals(credits: QuerySet) -> dict:
+    return credits.aggregate(
+        total=Coalesce(Sum("amount"), ZERO, output_field=MONEY),
+        at_sale=Coalesce(Sum("amount", filter=Q(kind=CommissionCredit.Kind.SALE)), ZERO,
+                         output_field=MONEY),
+        at_use=Coalesce(Sum("amount", filter=Q(kind=CommissionCredit.Kind.USAGE)), ZERO,
+                        output_field=MONEY),
+        paid=Coalesce(Sum("amount", filter=Q(paid_at__isnull=False)), ZERO, output_field=MONEY),
+        unpaid=Coalesce(Sum("amount", filter=Q(paid_at__isnull=True)), ZERO, output_field=MONEY),
+        count=Count("pk"),
+    )
+
+
+def reps_for(user: User) -> QuerySet:
+    qs = User.objects.for_user(user).filter(role=User.Role.REP)
+    if user.role == User.Role.REP:
+        qs = qs.filter(pk=user.pk)
+    return qs.order_by("last_name", "first_name", "username")
+
+
+# --- 6. alerts ---------------------------------------------------------------------------------
+
+
+def stock_alerts(*, organization_id: int, today: datetime.date, days: int = 90) -> dict:
+    """Per facility of an organisation: the low-stock rows and the expiring facility stock.
+    Returns {facility_id: {"low": [...], "expiring": [...]}} for facilities with something to say.
+    """
+    scope = Scope(organization_id=organization_id)
+    filters = ReportFilters.default(today)
+    alerts: dict[int, dict] = {}
+    for row in low_stock(stock_against_par(scope, filters)):
+        alerts.setdefault(row["facility_id"], {"low": [], "expiring": []})["low"].append(row)
+    for device in expiring_stock(scope, filters, days=days):
+        alerts.setdefault(device.facility_id, {"low": [], "expiring": []})["expiring"].append(
+            device
+        )
+    return alerts

@@ -1,0 +1,125 @@
+"""Reporting fixtures: a small organisation whose facility stock is made through the services."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import Organization, User
+from consignment.models import Facility
+from events.models import CommissionPlan, Event
+from events.services import event_add_devices, event_submit_for_billing
+from inventory.models import Device, Product, ProductLine
+from tests.factories import (
+    AdminFactory,
+    FacilityFactory,
+    ManagerFactory,
+    ManufacturerFactory,
+    OrganizationFactory,
+    ParLevelFactory,
+    ProductFactory,
+    ProductLineFactory,
+    UserFactory,
+    make_event,
+    receive,
+)
+
+
+@dataclass
+class Shop:
+    org: Organization
+    admin: User
+    manager: User
+    seller: User  # sells facility stock with stocking orders
+    coverer: User  # covers the facility and uses its stock in cases
+    outsider: User  # a rep of the same organisation with nothing to do with the facility
+    line: ProductLine
+    product: Product
+    facility: Facility
+
+    def receive(self, n=1, *, custodian=None, product=None, expires_in_days=365, today=None):
+        return receive(custodian=custodian or self.seller, product=product or self.product,
+                       count=n, actor=self.admin, expires_in_days=expires_in_days, today=today)
+
+    def stock(self, devices, *, facility=None, rep=None, today=None, name="Stocking order"):
+        """Sell ``devices`` to a facility with a submitted stocking order."""
+        today = today or timezone.localdate()
+        rep = rep or self.seller
+        event = make_event(actor=self.admin, representative=rep,
+                           facility=facility or self.facility,
+                           product_line=devices[0].product.product_line, name=name, date=today)
+        event_add_devices(actor=self.admin, event=event, devices=devices, today=today)
+        return event_submit_for_billing(actor=self.admin, event=event,
+                                        signature_name="Alex Admin", today=today)
+
+    def use(self, devices, *, facility=None, rep=None, today=None, surgeon="Dr. Grey",
+            name="Case"):
+        """Record the use of facility stock in a submitted case of the covering rep."""
+        today = today or timezone.localdate()
+        event = make_event(actor=self.admin, representative=rep or self.coverer,
+                           facility=facility or self.facility,
+                           product_line=devices[0].product.product_line, event_type="case",
+                           name=name, date=today, patient_id="PT-1", surgeon=surgeon,
+                           facility_stock_only=True)
+        event_add_devices(actor=self.admin, event=event, devices=devices, today=today)
+        return event_submit_for_billing(actor=self.admin, event=event,
+                                        signature_name="Alex Admin", today=today)
+
+    def case(self, devices, *, rep=None, facility=None, today=None, surgeon="Dr. House"):
+        """A case with rep inventory: sold and consumed at once."""
+        today = today or timezone.localdate()
+        event = make_event(actor=self.admin, representative=rep or self.seller,
+                           facility=facility or self.facility,
+                           product_line=devices[0].product.product_line, event_type="case",
+                           name="Rep case", date=today, patient_id="PT-2", surgeon=surgeon)
+        event_add_devices(actor=self.admin, event=event, devices=devices, today=today)
+        return event_submit_for_billing(actor=self.admin, event=event,
+                                        signature_name="Alex Admin", today=today)
+
+    def new_product(self, **kwargs) -> Product:
+        return ProductFactory(organization=self.org, product_line=self.line, **kwargs)
+
+    def new_facility(self, *reps, **kwargs) -> Facility:
+        facility = FacilityFactory(organization=self.org, **kwargs)
+        facility.reps.add(*reps)
+        return facility
+
+    def par(self, product, minimum, facility=None):
+        return ParLevelFactory(organization=self.org, facility=facility or self.facility,
+                               product=product, minimum=minimum)
+
+
+@pytest.fixture
+def shop(db) -> Shop:
+    org = OrganizationFactory(name="Summit Surgical")
+    maker = ManufacturerFactory(organization=org, name="Meridian Spine")
+    line = ProductLineFactory(organization=org, manufacturer=maker, name="Pedicle Screws")
+    product = ProductFactory(organization=org, product_line=line, reference="MS-00001",
+                             description="Polyaxial pedicle screw 6.5 x 45 mm",
+                             unit_price=Decimal("1000.00"))
+    seller = UserFactory(organization=org, username="seller", first_name="Riley",
+                         last_name="Seller")
+    coverer = UserFactory(organization=org, username="coverer", first_name="Sam",
+                          last_name="Cover")
+    outsider = UserFactory(organization=org, username="outsider", first_name="Olli",
+                           last_name="Outside")
+    facility = FacilityFactory(organization=org, name="St. Mary's")
+    facility.reps.add(coverer)
+    CommissionPlan.objects.create(organization=org, rate=Decimal("0.1000"),
+                                  stocking_share=Decimal("0.6000"))
+    return Shop(org=org, admin=AdminFactory(organization=org, username="boss",
+                                            email="boss@example.com"),
+                manager=ManagerFactory(organization=org, username="mgr"),
+                seller=seller, coverer=coverer, outsider=outsider, line=line, product=product,
+                facility=facility)
+
+
+def days(n: int) -> datetime.date:
+    return timezone.localdate() + datetime.timedelta(days=n)
+
+
+__all__ = ["Device", "Event", "Shop", "days"]

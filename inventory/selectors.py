@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from inventory.models import Device, DeviceMovement
+from django.db.models import Count, Q, QuerySet
+
+from inventory.models import (
+    Device,
+    DeviceMovement,
+    DeviceStatus,
+    StockAdjustment,
+    StockAdjustmentLine,
+    Transfer,
+)
 
 
 @dataclass(frozen=True)
@@ -62,3 +71,172 @@ def ledger_discrepancies(*, organization_id: int | None = None) -> Iterator[Ledg
             )
         for problem in problems:
             yield LedgerDiscrepancy(device_id=pk, label=label, problem=problem)
+
+
+# --- screens: All Inventory, device page, transfers, adjustments, recall trace ---------------
+
+DEVICE_LIST_RELATED = (
+    "product__product_line__manufacturer", "custodian", "facility",
+    "pending_transfer__to_custodian",
+)
+
+
+def device_list(*, user) -> QuerySet[Device]:
+    """The devices ``user`` may see (rep: custody + facility stock), ready for a table."""
+    return Device.objects.for_user(user).select_related(*DEVICE_LIST_RELATED)
+
+
+def device_detail_qs(*, user) -> QuerySet[Device]:
+    return Device.objects.for_user(user).select_related(
+        *DEVICE_LIST_RELATED, "sold_on", "used_in",
+    )
+
+
+def device_movements(*, device: Device) -> QuerySet[DeviceMovement]:
+    """The whole ledger of one device, oldest first, with everything a row names."""
+    return (
+        DeviceMovement.objects.filter(device=device)
+        .select_related(
+            "actor", "from_custodian", "to_custodian", "from_facility", "facility",
+            "event__representative", "transfer", "adjustment",
+        )
+        .order_by("at", "id")
+    )
+
+
+def may_see_patient_id(user, event) -> bool:
+    """Patient IDs: admins, managers and the event's own rep."""
+    if event is None:
+        return False
+    return user.role in ("admin", "manager") or event.representative_id == user.pk
+
+
+def transfer_list(*, user) -> QuerySet[Transfer]:
+    """Admins and managers: every transfer of the organisation; reps: those they are part of."""
+    qs = Transfer.objects.for_user(user).select_related(
+        "from_custodian", "to_custodian", "actor", "decided_by"
+    ).annotate(device_count=Count("devices")).order_by("-created_at", "-id")
+    if user.role == "rep":
+        qs = qs.filter(Q(from_custodian=user) | Q(to_custodian=user) | Q(actor=user))
+    return qs
+
+
+def transfers_awaiting(*, user) -> QuerySet[Transfer]:
+    """Pending transfers ``user`` must answer (admins may answer any pending transfer)."""
+    qs = transfer_list(user=user).filter(status=Transfer.Status.PENDING)
+    if user.role != "admin":
+        qs = qs.filter(to_custodian=user)
+    return qs.order_by("created_at", "id")
+
+
+def transfer_devices(*, transfer: Transfer) -> QuerySet[Device]:
+    return transfer.devices.select_related(*DEVICE_LIST_RELATED).order_by("product__reference",
+                                                                           "serial", "pk")
+
+
+def transferable_devices(*, user, custodian) -> QuerySet[Device]:
+    """Available devices of ``custodian`` that are not in transit (a rep: only their own)."""
+    qs = Device.objects.for_user(user).filter(
+        status=DeviceStatus.AVAILABLE, custodian=custodian, pending_transfer__isnull=True
+    )
+    if user.role == "rep":
+        qs = qs.filter(custodian=user)
+    return qs.select_related("product__product_line").order_by(
+        "product__reference", "lot", "serial", "pk"
+    )
+
+
+def adjustment_list(*, user) -> QuerySet[StockAdjustment]:
+    return StockAdjustment.objects.for_user(user).select_related("actor").annotate(
+        line_count=Count("lines")
+    ).order_by("-created_at", "-id")
+
+
+def adjustment_lines(*, adjustment: StockAdjustment) -> QuerySet[StockAdjustmentLine]:
+    return adjustment.lines.select_related(
+        "device__product", "to_facility", "to_custodian"
+    ).order_by("id")
+
+
+def device_search(*, user, text: str, limit: int = 25) -> QuerySet[Device]:
+    """Find devices by serial, lot, catalogue number, description, GTIN or a scanned label."""
+    qs = Device.objects.for_user(user).select_related(*DEVICE_LIST_RELATED)
+    text = (text or "").strip()
+    if not text:
+        return qs.none()
+    udi = _try_udi(text)
+    if udi is not None:
+        qs = qs.filter(product__gtin=udi.gtin)
+        if udi.serial:
+            qs = qs.filter(serial=udi.serial)
+        elif udi.lot:
+            qs = qs.filter(lot=udi.lot)
+        return qs.order_by("pk")[:limit]
+    return qs.filter(
+        Q(serial__iexact=text) | Q(lot__iexact=text) | Q(product__reference__iexact=text)
+        | Q(product__gtin=text) | Q(product__description__icontains=text)
+        | Q(serial__istartswith=text)
+    ).order_by("product__reference", "serial", "pk")[:limit]
+
+
+def _try_udi(text: str):
+    from django.core.exceptions import ValidationError
+
+    from inventory.udi import GS, parse_udi
+
+    looks_like_label = text.startswith("(01)") or text.startswith("]") or GS in text or (
+        text.startswith("01") and len(text) > 16 and text[2:16].isdigit()
+    )
+    if not looks_like_label:
+        return None
+    try:
+        return parse_udi(text)
+    except ValidationError:
+        return None
+
+
+def recall_devices(
+    *, user, manufacturer=None, lot: str = "", gtin: str = "", serial: str = ""
+) -> QuerySet[Device]:
+    """Every unit of a lot (of a manufacturer) or of a GTIN, whatever its status."""
+    qs = Device.objects.for_user(user)
+    if gtin:
+        qs = qs.filter(product__gtin=gtin)
+    if manufacturer is not None:
+        qs = qs.filter(product__product_line__manufacturer=manufacturer)
+    if lot:
+        qs = qs.filter(lot=lot)
+    if serial:
+        qs = qs.filter(serial=serial)
+    if not (gtin or lot):
+        return qs.none()
+    return qs.select_related(
+        *DEVICE_LIST_RELATED, "used_in__facility", "used_in__representative", "sold_on",
+    ).order_by("status", "product__reference", "serial", "pk")
+
+
+def device_resolve(*, user, text: str, queryset: QuerySet[Device] | None = None) -> list[Device]:
+    """The devices a typed serial or a scanned label names exactly (0, 1 or, if ambiguous, more)."""
+    qs = queryset if queryset is not None else Device.objects.for_user(user)
+    text = (text or "").strip()
+    if not text:
+        return []
+    udi = _try_udi(text)
+    if udi is not None:
+        qs = qs.filter(product__gtin=udi.gtin)
+        if udi.serial:
+            qs = qs.filter(serial=udi.serial)
+        elif udi.lot:
+            qs = qs.filter(lot=udi.lot, serial__isnull=True)
+        else:
+            return []
+    else:
+        qs = qs.filter(serial=text)
+    return list(qs.select_related("product", "custodian", "facility")[:5])
+
+
+def status_counts(devices: QuerySet[Device]) -> dict[str, int]:
+    """How many devices of a queryset are in each status (one query)."""
+    rows = devices.order_by().values_list("status").annotate(n=Count("pk"))
+    labels = dict(DeviceStatus.choices)
+    return {labels.get(status, status): n for status, n in rows}

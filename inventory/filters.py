@@ -1,0 +1,130 @@
+"""All Inventory filters. Every choice list is scoped to the user's organisation."""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.db.models import Q
+
+from accounts.models import User
+from consignment.models import Facility
+from events.models import EventType
+from inventory.models import (
+    ACTIVE_STATUSES,
+    Device,
+    DeviceStatus,
+    Manufacturer,
+    Product,
+    ProductLine,
+)
+
+DEACTIVATED = (DeviceStatus.CONSUMED, DeviceStatus.REMOVED)
+
+
+def _org_choices(model):
+    def queryset(request):
+        if request is None:
+            return model.objects.none()
+        return model.objects.for_user(request.user)
+
+    return queryset
+
+
+def _custodians(request):
+    if request is None:
+        return User.objects.none()
+    return User.objects.for_user(request.user).exclude(role=User.Role.MANAGER)
+
+
+class DeviceFilter(django_filters.FilterSet):
+    """Status, where, what, and "Show deactivated" (off: active devices only)."""
+
+    status = django_filters.ChoiceFilter(
+        choices=DeviceStatus.choices, empty_label="Any status", method="filter_status_noop",
+        label="Status",
+    )
+    facility = django_filters.ModelChoiceFilter(
+        queryset=_org_choices(Facility), empty_label="Any facility", label="Facility"
+    )
+    custodian = django_filters.ModelChoiceFilter(
+        queryset=_custodians, empty_label="Anyone", label="Custodian"
+    )
+    manufacturer = django_filters.ModelChoiceFilter(
+        field_name="product__product_line__manufacturer",
+        queryset=_org_choices(Manufacturer), empty_label="Any manufacturer",
+        label="Manufacturer",
+    )
+    product_line = django_filters.ModelChoiceFilter(
+        field_name="product__product_line", queryset=_org_choices(ProductLine),
+        empty_label="Any product line", label="Product line",
+    )
+    product = django_filters.ModelChoiceFilter(
+        queryset=_org_choices(Product), empty_label="Any product", label="Product"
+    )
+    lot = django_filters.CharFilter(lookup_expr="iexact", label="Lot")
+    serial = django_filters.CharFilter(lookup_expr="istartswith", label="Serial")
+    expiring_before = django_filters.DateFilter(
+        field_name="expiration_date", lookup_expr="lt", label="Expiring before",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    show_deactivated = django_filters.BooleanFilter(
+        label="Show deactivated", method="filter_status_noop", widget=forms.CheckboxInput
+    )
+
+    class Meta:
+        model = Device
+        fields = []
+
+    def get_form_class(self):
+        base = super().get_form_class()
+
+        class StyledForm(base):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                _style(self)
+
+        return StyledForm
+
+    def filter_status_noop(self, queryset, name, value):
+        return queryset  # status and "Show deactivated" are applied together in filter_queryset
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        data = self.form.cleaned_data
+        return filter_by_status(
+            queryset, status=data.get("status") or "", show_deactivated=bool(
+                data.get("show_deactivated"))
+        )
+
+
+def filter_by_status(queryset, *, status: str, show_deactivated: bool):
+    """Without "Show deactivated" only active devices are listed.
+
+    "Facility stock" with "Show deactivated" adds the facility stock already used in cases
+    (consumed devices sold by a stocking order), as in the help article. Choosing Consumed or
+    Removed shows those whatever the checkbox says.
+    """
+    if status == DeviceStatus.FACILITY_STOCK:
+        if show_deactivated:
+            return queryset.filter(
+                Q(status=DeviceStatus.FACILITY_STOCK)
+                | Q(status=DeviceStatus.CONSUMED, sold_on__event_type=EventType.STOCKING_ORDER)
+            )
+        return queryset.filter(status=status)
+    if status:
+        return queryset.filter(status=status)
+    if not show_deactivated:
+        return queryset.filter(status__in=ACTIVE_STATUSES)
+    return queryset
+
+
+def _style(form) -> None:
+    for field in form.fields.values():
+        widget = field.widget
+        if isinstance(widget, forms.CheckboxInput):
+            widget.attrs["class"] = "form-check-input"
+        elif isinstance(widget, forms.Select):
+            widget.attrs["class"] = "form-select form-select-sm"
+        else:
+            widget.attrs["class"] = "form-control form-control-sm"
+

@@ -1,0 +1,255 @@
+"""Forms of the inventory screens: input validation only; the services apply the rules."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from accounts.models import User
+from consignment.models import Facility
+from inventory import selectors
+from inventory.importing import CSV_COLUMNS
+from inventory.models import Device, Manufacturer, Product, StockAdjustment, StockAdjustmentLine
+from inventory.udi import parse_udi
+
+
+class CustodianChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj} ({obj.username}, {obj.get_role_display()})"
+
+
+class DeviceCheckboxes(forms.ModelMultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+    def label_from_instance(self, obj):
+        return f"{obj.label} · {obj.product.reference} · lot {obj.lot} · exp {obj.expiration_date}"
+
+
+def custodians_of(user) -> forms.models.QuerySet:
+    return User.objects.for_user(user).filter(is_active=True).exclude(role=User.Role.MANAGER)
+
+
+def _lines(text: str) -> list[str]:
+    # split on newlines only: str.splitlines would also split on the GS of a raw scanned label
+    return [line.strip() for line in (text or "").replace("\r", "").split("\n") if line.strip()]
+
+
+class TransferForm(forms.Form):
+    from_custodian = CustodianChoiceField(
+        queryset=User.objects.none(), label="From (custodian)", required=False
+    )
+    devices = DeviceCheckboxes(queryset=Device.objects.none(), label="Devices")
+    to_custodian = CustodianChoiceField(queryset=User.objects.none(), label="To (recipient)")
+    accept_now = forms.BooleanField(
+        label="Accept at once", required=False, initial=True,
+        help_text="Off: the devices are in transit until the recipient accepts.",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        custodians = custodians_of(user)
+        self.fields["to_custodian"].queryset = custodians
+        if user.role == User.Role.ADMIN:
+            self.fields["from_custodian"].queryset = custodians
+            self.fields["from_custodian"].required = True
+            source = self._source_custodian(custodians)
+        else:
+            del self.fields["from_custodian"]
+            del self.fields["accept_now"]
+            source = user
+        self.source = source
+        _bootstrap(self)
+        self.fields["devices"].widget.attrs["class"] = "form-check-input me-2"
+        self.fields["devices"].queryset = (
+            selectors.transferable_devices(user=user, custodian=source)
+            if source is not None else Device.objects.none()
+        )
+
+    def _source_custodian(self, custodians):
+        raw = self.data.get("from_custodian") or self.initial.get("from_custodian")
+        if not raw:
+            return None
+        try:
+            return custodians.get(pk=getattr(raw, "pk", raw))
+        except (User.DoesNotExist, ValueError, TypeError):
+            return None
+
+    def clean(self):
+        cleaned = super().clean()
+        to = cleaned.get("to_custodian")
+        if to is not None and self.source is not None and to.pk == self.source.pk:
+            self.add_error("to_custodian", "Choose another custodian than the sender.")
+        return cleaned
+
+
+class DeclineForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason", max_length=500,
+        widget=forms.TextInput(attrs={"placeholder": "Why do you decline?"}),
+    )
+
+
+class AdjustmentForm(forms.Form):
+    devices = forms.CharField(
+        label="Devices",
+        widget=forms.Textarea(attrs={"rows": 5, "class": "scan-input",
+                                     "placeholder": "One serial number or scanned label a line"}),
+        help_text="Scan labels or type serial numbers, one a line. Facility stock included.",
+    )
+    reason = forms.ChoiceField(choices=[("", "Choose…"), *StockAdjustment.Reason.choices])
+    effect = forms.ChoiceField(choices=StockAdjustmentLine.Effect.choices)
+    to_facility = forms.ModelChoiceField(
+        queryset=Facility.objects.none(), required=False, label="To facility",
+        help_text="For “Move to another facility”; for restoring sold devices (optional).",
+    )
+    to_custodian = CustodianChoiceField(
+        queryset=User.objects.none(), required=False, label="Restore to custodian",
+        help_text="Optional: by default a removed device returns to where it was.",
+    )
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["to_facility"].queryset = Facility.objects.for_user(user)
+        self.fields["to_custodian"].queryset = custodians_of(user)
+        for name in ("reason", "effect", "to_facility", "to_custodian"):
+            self.fields[name].widget.attrs["class"] = "form-select"
+        for name in ("devices", "note"):
+            self.fields[name].widget.attrs["class"] = (
+                self.fields[name].widget.attrs.get("class", "") + " form-control"
+            ).strip()
+
+    def clean_devices(self):
+        found, errors = [], []
+        for number, text in enumerate(_lines(self.cleaned_data["devices"]), start=1):
+            matches = selectors.device_resolve(user=self.user, text=text)
+            if not matches:
+                errors.append(f"Line {number}: no device {text!r} in your inventory.")
+            elif len(matches) > 1:
+                errors.append(f"Line {number}: {text!r} names several devices; scan the label.")
+            elif matches[0].pk in {d.pk for d in found}:
+                errors.append(f"Line {number}: {matches[0].label} is listed twice.")
+            else:
+                found.append(matches[0])
+        if errors:
+            raise ValidationError(errors)
+        if not found:
+            raise ValidationError("Add at least one device.")
+        return found
+
+    def clean(self):
+        cleaned = super().clean()
+        if (cleaned.get("effect") == StockAdjustmentLine.Effect.MOVE_TO_FACILITY
+                and not cleaned.get("to_facility")):
+            self.add_error("to_facility", "Choose the facility to move the devices to.")
+        return cleaned
+
+
+class ReceiveForm(forms.Form):
+    product = forms.ModelChoiceField(queryset=Product.objects.none())
+    lot = forms.CharField(max_length=64)
+    expiration_date = forms.DateField(
+        label="Expiry", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    serials = forms.CharField(
+        label="Serial numbers", widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="One serial number a line.",
+    )
+    custodian = CustodianChoiceField(queryset=User.objects.none())
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["product"].queryset = Product.objects.for_user(user).select_related(
+            "product_line"
+        )
+        self.fields["custodian"].queryset = custodians_of(user)
+        _bootstrap(self)
+
+    def clean_serials(self):
+        serials = _lines(self.cleaned_data["serials"])
+        if not serials:
+            raise ValidationError("Enter at least one serial number.")
+        return serials
+
+
+class ScanReceiveForm(forms.Form):
+    """Scanned labels accumulate in ``labels`` (one a line); each becomes one device."""
+
+    use_required_attribute = False  # "Add" submits before a custodian is chosen
+
+    labels = forms.CharField(widget=forms.HiddenInput, required=False)
+    custodian = CustodianChoiceField(queryset=User.objects.none())
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["custodian"].queryset = custodians_of(user)
+        _bootstrap(self)
+
+    def clean_labels(self):
+        labels = _lines(self.cleaned_data["labels"])
+        if not labels:
+            raise ValidationError("Scan at least one label.")
+        return labels
+
+
+class CsvUploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text="UTF-8, header row: " + ",".join(CSV_COLUMNS) + " (dates YYYY-MM-DD, "
+        "custodian = username).",
+    )
+    dry_run = forms.BooleanField(label="Check only (write nothing)", required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].widget.attrs.update(
+            {"class": "form-control", "accept": ".csv,text/csv"}
+        )
+        self.fields["dry_run"].widget.attrs["class"] = "form-check-input"
+
+
+class RecallForm(forms.Form):
+    manufacturer = forms.ModelChoiceField(queryset=Manufacturer.objects.none(), required=False)
+    lot = forms.CharField(max_length=64, required=False)
+    gtin = forms.CharField(label="GTIN", max_length=14, required=False)
+    label = forms.CharField(
+        label="Or scan a label", required=False,
+        widget=forms.TextInput(attrs={"class": "scan-input", "autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["manufacturer"].queryset = Manufacturer.objects.for_user(user)
+        _bootstrap(self)
+
+    def clean(self):
+        cleaned = super().clean()
+        label = cleaned.get("label")
+        if label:
+            try:
+                udi = parse_udi(label)
+            except ValidationError as exc:
+                self.add_error("label", exc)
+                return cleaned
+            cleaned["gtin"] = udi.gtin
+            cleaned["lot"] = udi.lot or cleaned.get("lot", "")
+        if not cleaned.get("gtin") and not cleaned.get("lot"):
+            raise ValidationError("Enter a lot (with its manufacturer), a GTIN, or scan a label.")
+        if cleaned.get("lot") and not cleaned.get("gtin") and not cleaned.get("manufacturer"):
+            self.add_error("manufacturer", "Choose the manufacturer of this lot.")
+        return cleaned
+
+
+def _bootstrap(form: forms.Form) -> None:
+    for field in form.fields.values():
+        widget = field.widget
+        if isinstance(widget, forms.HiddenInput | forms.CheckboxSelectMultiple):
+            continue
+        if isinstance(widget, forms.Select):
+            widget.attrs.setdefault("class", "form-select")
+        elif isinstance(widget, forms.CheckboxInput):
+            widget.attrs.setdefault("class", "form-check-input")
+        else:
+            widget.attrs["class"] = (widget.attrs.get("class", "") + " form-control").strip()

@@ -1,0 +1,255 @@
+"""Receiving many devices at once: a CSV file or a list of scanned UDI labels.
+
+Every row is validated BEFORE anything is written; a file with any problem is refused whole
+(``ImportRefused`` lists every problem with its row number). A clean file is written in one
+transaction through ``devices_receive``, one call per (product, lot, expiry, custodian) group.
+
+CSV format: UTF-8, a header row ``gtin,lot,serial,expiration_date,custodian``;
+``expiration_date`` is YYYY-MM-DD; ``custodian`` is a username of the organisation.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from inventory.models import Device, Product
+from inventory.services import devices_receive, ensure_role
+
+CSV_COLUMNS = ("gtin", "lot", "serial", "expiration_date", "custodian")
+MAX_ERRORS_SHOWN = 200
+
+
+@dataclass(frozen=True)
+class ReceiptRow:
+    """One unit to receive, as read from a file or a label (``row`` counts from 1 = header)."""
+
+    row: int
+    gtin: str
+    lot: str
+    serial: str
+    expiration_date: str | datetime.date | None
+    custodian: str  # username
+    problem: str = ""  # set when the row could not even be read (e.g. wrong column count)
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"Row {self.row}: {self.message}"
+
+
+class ImportRefused(ValidationError):
+    """The file has problems: nothing was written."""
+
+    def __init__(self, errors: Sequence[RowError]):
+        self.row_errors = list(errors)
+        super().__init__([str(e) for e in self.row_errors[:MAX_ERRORS_SHOWN]])
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    rows: int
+    devices: int
+    groups: int
+    dry_run: bool
+
+
+def labels_to_rows(labels: Sequence[str], custodian: str = "") -> list[ReceiptRow]:
+    """Scanned UDI labels as receipt rows (``row`` is the label's position, from 1)."""
+    from inventory.udi import parse_udi
+
+    rows = []
+    for number, label in enumerate(labels, start=1):
+        try:
+            udi = parse_udi(label)
+        except ValidationError as exc:
+            rows.append(ReceiptRow(number, "", "", "", None, custodian,
+                                   problem=" ".join(exc.messages)))
+            continue
+        rows.append(ReceiptRow(number, udi.gtin, udi.lot, udi.serial, udi.expiration_date,
+                               custodian))
+    return rows
+
+
+def read_csv(data: bytes | str | Iterable[str]) -> Iterator[ReceiptRow]:
+    """Yield rows of a receiving CSV; a wrong header or encoding refuses the whole file."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ImportRefused(
+                [RowError(1, f"the file is not UTF-8 text ({exc.reason}).")]
+            ) from exc
+    if isinstance(data, str):
+        data = io.StringIO(data, newline="")
+    reader = csv.reader(data)
+    header = next(reader, None)
+    if header is None:
+        raise ImportRefused([RowError(1, "the file is empty: it needs a header row.")])
+    names = [h.strip().lower().lstrip("\ufeff") for h in header]
+    missing = [c for c in CSV_COLUMNS if c not in names]
+    unknown = [h for h in names if h not in CSV_COLUMNS]
+    if missing or unknown or len(names) != len(set(names)):
+        problems = []
+        if missing:
+            problems.append("missing column " + ", ".join(missing))
+        if unknown:
+            problems.append("unknown column " + ", ".join(h or "(empty)" for h in unknown))
+        if len(names) != len(set(names)):
+            problems.append("a column appears twice")
+        raise ImportRefused([RowError(1, "; ".join(problems) + " (expected header: "
+                                      + ",".join(CSV_COLUMNS) + ").")])
+    index = {name: names.index(name) for name in CSV_COLUMNS}
+    for number, cells in enumerate(reader, start=2):
+        if not any(c.strip() for c in cells):
+            continue  # blank line
+        if len(cells) != len(names):
+            yield ReceiptRow(number, "", "", "", None, "", problem=(
+                f"wrong number of columns ({len(cells)}, expected {len(names)})."))
+            continue
+        yield ReceiptRow(
+            row=number,
+            gtin=cells[index["gtin"]].strip(),
+            lot=cells[index["lot"]].strip(),
+            serial=cells[index["serial"]].strip(),
+            expiration_date=cells[index["expiration_date"]].strip(),
+            custodian=cells[index["custodian"]].strip(),
+        )
+
+
+@dataclass
+class _Checked:
+    row: ReceiptRow
+    product: Product
+    expiration_date: datetime.date
+    custodian: User
+
+
+def validate_rows(
+    *, actor: User, rows: Iterable[ReceiptRow], today: datetime.date | None = None,
+    progress: Callable[[Iterable], Iterable] | None = None, check_custodian: bool = True,
+) -> tuple[list[_Checked], list[RowError]]:
+    """Check every row; return the clean rows and every problem found (row numbers kept).
+
+    Three queries whatever the size: products by GTIN, custodians by username, and the serials
+    already received for those products.
+    """
+    today = today or timezone.localdate()
+    rows = list(rows)
+    org = actor.organization_id
+    gtins = {r.gtin for r in rows if r.gtin}
+    products = {p.gtin: p for p in Product.objects.filter(organization_id=org, gtin__in=gtins)}
+    usernames = {r.custodian for r in rows if r.custodian}
+    custodians = {u.username: u for u in User.objects.filter(organization_id=org,
+                                                              username__in=usernames)}
+    existing = set(
+        Device.objects.filter(product__in=products.values(),
+                              serial__in={r.serial for r in rows if r.serial})
+        .values_list("product__gtin", "serial")
+    ) if products else set()
+
+    errors: list[RowError] = []
+    checked: list[_Checked] = []
+    seen: dict[tuple[str, str], int] = {}
+    for r in progress(rows) if progress else rows:
+        if r.problem:
+            errors.append(RowError(r.row, r.problem))
+            continue
+        problems = []
+        product = products.get(r.gtin)
+        if not r.gtin:
+            problems.append("the GTIN is missing")
+        elif product is None:
+            problems.append(f"unknown GTIN {r.gtin} (not in your catalogue)")
+        if not r.lot:
+            problems.append("the lot is missing")
+        if not r.serial:
+            problems.append("the serial number is missing")
+        elif r.gtin:
+            key = (r.gtin, r.serial)
+            if key in existing:
+                problems.append(f"serial {r.serial} of GTIN {r.gtin} was already received")
+            elif key in seen:
+                problems.append(f"serial {r.serial} of GTIN {r.gtin} repeats row {seen[key]}")
+            else:
+                seen[key] = r.row
+        expiry = r.expiration_date
+        if isinstance(expiry, str):
+            try:
+                expiry = datetime.date.fromisoformat(expiry) if len(expiry) == 10 else None
+            except ValueError:
+                expiry = None
+            if expiry is None:
+                problems.append(
+                    f"bad expiration date {r.expiration_date!r} (use YYYY-MM-DD)"
+                    if r.expiration_date else "the expiration date is missing"
+                )
+        elif expiry is None:
+            problems.append("the expiration date is missing")
+        if isinstance(expiry, datetime.date) and expiry < today:
+            problems.append(f"expiry {expiry:%Y-%m-%d} is in the past")
+        custodian = custodians.get(r.custodian)
+        if not check_custodian:
+            pass
+        elif not r.custodian:
+            problems.append("the custodian is missing")
+        elif custodian is None:
+            problems.append(f"unknown custodian {r.custodian!r} (a username of your organisation)")
+        elif not custodian.is_active or custodian.role == User.Role.MANAGER:
+            problems.append(f"{r.custodian} can't hold inventory")
+        if problems:
+            errors.append(RowError(r.row, "; ".join(problems) + "."))
+        else:
+            checked.append(_Checked(r, product, expiry, custodian))
+    return checked, errors
+
+
+@transaction.atomic
+def devices_import(
+    *, actor: User, rows: Iterable[ReceiptRow], dry_run: bool = False,
+    today: datetime.date | None = None,
+    progress: Callable[[Iterable], Iterable] | None = None,
+) -> ImportResult:
+    """Validate every row, then receive all of them or none (one transaction).
+
+    Raises ``ImportRefused`` listing every problem with its row number.
+    """
+    ensure_role(actor, User.Role.ADMIN, action="receive inventory")
+    rows = list(rows)
+    if not rows:
+        raise ImportRefused([RowError(1, "there are no devices to receive.")])
+    checked, errors = validate_rows(actor=actor, rows=rows, today=today, progress=progress)
+    if errors:
+        raise ImportRefused(errors)
+    groups: dict[tuple, list[_Checked]] = {}
+    for c in checked:
+        key = (c.product.pk, c.row.lot, c.expiration_date, c.custodian.pk)
+        groups.setdefault(key, []).append(c)
+    if dry_run:
+        return ImportResult(rows=len(rows), devices=0, groups=len(groups), dry_run=True)
+    created = 0
+    for group in groups.values():
+        first = group[0]
+        try:
+            created += len(devices_receive(
+                actor=actor, product=first.product, lot=first.row.lot,
+                expiration_date=first.expiration_date, serials=[c.row.serial for c in group],
+                custodian=first.custodian, today=today,
+            ))
+        except ValidationError as exc:  # raced with another receipt: refuse the whole file
+            raise ImportRefused(
+                [RowError(first.row.row, m) for m in exc.messages]
+            ) from exc
+    return ImportResult(rows=len(rows), devices=created, groups=len(groups), dry_run=False)

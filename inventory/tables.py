@@ -1,0 +1,71 @@
+"""All Inventory table (django-tables2): sortable columns, one row per device."""
+
+import django_tables2 as tables
+from django.urls import reverse
+from django.utils.html import format_html
+
+from inventory.models import Device, DeviceStatus
+
+STATUS_BADGES = {
+    DeviceStatus.AVAILABLE: "text-bg-success",
+    DeviceStatus.FACILITY_STOCK: "text-bg-info",
+    DeviceStatus.CONSUMED: "text-bg-secondary",
+    DeviceStatus.REMOVED: "text-bg-dark",
+}
+
+
+def status_badge(device: Device) -> str:
+    badge = format_html(
+        '<span class="badge {}">{}</span>', STATUS_BADGES.get(device.status, "text-bg-light"),
+        device.get_status_display(),
+    )
+    if device.pending_transfer_id:
+        badge += format_html(
+            ' <span class="badge text-bg-warning" title="Transfer #{} to {}">In transit</span>',
+            device.pending_transfer_id, device.pending_transfer.to_custodian,
+        )
+    return badge
+
+
+class DeviceTable(tables.Table):
+    serial = tables.Column(
+        verbose_name="Serial", order_by=("serial", "pk"), attrs={"td": {"class": "fw-semibold"}}
+    )
+    reference = tables.Column(
+        accessor="product__reference", verbose_name="Reference",
+        order_by=("product__reference", "serial"),
+    )
+    description = tables.Column(
+        accessor="product__description", verbose_name="Description",
+        order_by=("product__description",),
+        attrs={"th": {"class": "d-none d-md-table-cell"},
+               "td": {"class": "wrap d-none d-md-table-cell"}},
+    )
+    lot = tables.Column(verbose_name="Lot", order_by=("lot", "serial"))
+    expiration_date = tables.DateColumn(
+        verbose_name="Expiry", format="Y-m-d", order_by=("expiration_date", "pk")
+    )
+    status = tables.Column(verbose_name="Status", order_by=("status", "pk"))
+    custodian = tables.Column(
+        verbose_name="Custodian", order_by=("custodian__first_name", "custodian__username"),
+        default="—",
+    )
+    facility = tables.Column(verbose_name="Facility", order_by=("facility__name",), default="—")
+
+    class Meta:
+        model = Device
+        fields = ()
+        sequence = ("serial", "reference", "description", "lot", "expiration_date", "status",
+                    "custodian", "facility")
+        attrs = {"class": "table table-sm table-striped align-middle", "data-testid": "devices"}
+        empty_text = "No devices match these filters."
+        order_by = ("expiration_date",)
+
+    def render_serial(self, value, record):
+        return format_html(
+            '<a href="{}">{}</a>', reverse("inventory:device_detail", args=[record.pk]),
+            value or f"lot {record.lot} #{record.pk}",
+        )
+
+    def render_status(self, value, record):
+        return status_badge(record)

@@ -23,6 +23,8 @@ PDF_CSS = """
   .num { text-align: right; }
   tfoot th, tfoot td { border-bottom: none; }
   .fw-bold { font-weight: bold; }
+  tfoot { display: table-row-group; }  /* totals once, at the end */
+  tr { break-inside: avoid; }
 """
 
 STATIC_DIRS = [Path(d).resolve() for d in settings.STATICFILES_DIRS]

@@ -100,7 +100,8 @@ COVER_COLUMNS: list[Column] = [
 ]
 
 STATEMENT_COLUMNS: list[Column] = [
-    ("Credited", lambda c: c.created_at.date()), ("Event", lambda c: c.event.name),
+    ("Credited", lambda c: c.created_at.date()), ("Event date", lambda c: c.event.date),
+    ("Event", lambda c: c.event.name),
     ("Event type", lambda c: c.event.get_event_type_display()),
     ("Device", lambda c: c.device.label),
     ("Catalogue number", lambda c: c.device.product.reference),

@@ -94,7 +94,7 @@ def test_statement_lists_each_credit_with_totals(client, shop):
     rows = list(csv.reader(io.StringIO(
         client.get(STATEMENT, {"rep": shop.seller.pk, "format": "csv"}).content.decode())))
     assert rows[0][-2:] == ["Amount", "Paid"]
-    assert [(r[5], r[9]) for r in rows[1:]] == [("Sale", "60.00")]
+    assert [(r[6], r[10]) for r in rows[1:]] == [("Sale", "60.00")]
 
     pdf = client.get(STATEMENT, {"rep": shop.seller.pk, "format": "pdf"})
     assert pdf["Content-Type"] == "application/pdf"

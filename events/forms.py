@@ -15,7 +15,7 @@ class EventCreateForm(forms.Form):
     name = forms.CharField(max_length=200)
     date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     facility = forms.ModelChoiceField(queryset=Facility.objects.none())
-    representative = forms.ModelChoiceField(queryset=User.objects.none())
+    representative = forms.ModelChoiceField(queryset=User.objects.none(), empty_label="---------")
     facility_contact = forms.ModelChoiceField(
         label="Facility contact", queryset=FacilityContact.objects.none(), required=False
     )

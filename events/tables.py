@@ -5,18 +5,25 @@ from django.utils.html import format_html
 
 from events.models import Event
 
+# On a phone the list shows name, date and status; the rest from the md breakpoint up.
+WIDE = {"th": {"class": "d-none d-md-table-cell"}, "td": {"class": "d-none d-md-table-cell"}}
+
 
 class EventTable(tables.Table):
-    name = tables.Column(linkify=("events:detail", {"pk": tables.A("pk")}))
-    event_type = tables.Column(verbose_name="Event Type")
+    name = tables.Column(
+        linkify=("events:detail", {"pk": tables.A("pk")}),
+        attrs={"th": {"class": "wrap"}, "td": {"class": "wrap"}},
+    )
+    event_type = tables.Column(verbose_name="Event Type", attrs=WIDE)
     date = tables.DateColumn(format="Y-m-d")
-    facility = tables.Column(order_by=("facility__name",))
+    facility = tables.Column(order_by=("facility__name",), attrs=WIDE)
     representative = tables.Column(
-        order_by=("representative__first_name", "representative__last_name")
+        order_by=("representative__first_name", "representative__last_name"), attrs=WIDE
     )
     status = tables.Column()
     sales_order = tables.Column(
-        verbose_name="Sales order", accessor="sales_order__number", orderable=False, default="—"
+        verbose_name="Sales order", accessor="sales_order__number", orderable=False, default="—",
+        attrs=WIDE,
     )
 
     class Meta:

@@ -270,7 +270,7 @@ def test_device_search_query_count_does_not_grow(client, world, django_assert_ma
                 count=15)
     with django_assert_max_num_queries(5):
         html = client.get(url, {"q": "SN"}).content.decode()
-    assert html.count(">Add</button>") == 25
+    assert html.count("aria-label=\"Add SN") == 25
     detail = reverse("events:detail", args=[event.pk])
     with django_assert_max_num_queries(9):
         assert client.get(detail, {"tab": "used"}).status_code == 200
@@ -402,3 +402,37 @@ def test_rule_violations_at_submit_are_form_errors_naming_the_devices(client, wo
                        {"signature_name": "Riley", "attest": "on"}).content.decode()
     assert f"SN {devices[0].serial} expired" in html
     assert EventLine.objects.filter(event=case, committed=True).count() == 0
+
+
+def test_event_page_query_count_does_not_grow_with_lines(
+    client, world, django_assert_max_num_queries
+):
+    event = _event(world)
+    devices = receive(custodian=world["rep"], product=world["product"], count=22)
+    event_add_devices(actor=world["rep"], event=event, devices=devices[:1])
+    client.force_login(world["rep"])
+    url = reverse("events:detail", args=[event.pk])
+    with django_assert_max_num_queries(9):
+        assert client.get(url, {"tab": "used"}).status_code == 200
+    event_add_devices(actor=world["rep"], event=event, devices=devices[1:20])
+    with django_assert_max_num_queries(9):
+        html = client.get(url, {"tab": "used"}).content.decode()
+    assert html.count(">Remove</button>") == 20
+    assert html.count("aria-label=\"Add SN") == 2
+    with django_assert_max_num_queries(9):
+        assert client.get(url, {"tab": "details"}).status_code == 200
+
+
+def test_details_tab_edits_a_draft(client, world):
+    case = _event(world, event_type="case", actor=world["rep"], name="Case A")
+    client.force_login(world["rep"])
+    response = client.post(reverse("events:update", args=[case.pk]), {
+        "name": "Case A, OR 2", "date": "2026-11-21", "patient_id": "PT-1", "surgeon": "Dr. B",
+    })
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert (case.name, case.patient_id, case.surgeon) == ("Case A, OR 2", "PT-1", "Dr. B")
+    response = client.post(reverse("events:update", args=[case.pk]), {
+        "name": " ", "date": "2026-11-21",
+    })
+    assert response.status_code == 200 and "This field is required" in response.content.decode()

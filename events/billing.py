@@ -12,6 +12,7 @@ person, role violations ``PermissionDenied``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import logging
@@ -184,10 +185,9 @@ def _store_after_commit(model, pk: int) -> None:
     def render() -> None:
         document = model.objects.get(pk=pk)
         if not document.sha256:
-            try:
+            # ValidationError: a first download stored it meanwhile.
+            with contextlib.suppress(ValidationError):
                 document_store_pdf(document=document)
-            except ValidationError:  # a first download stored it meanwhile
-                pass
 
     # robust: a failed render is logged and retried by the first download.
     transaction.on_commit(render, robust=True)

@@ -221,6 +221,10 @@ def test_another_organisations_event_is_404(client, world, event):
     for name in ["billing_po_record", "billing_sales_order_pdf"]:
         assert client.get(url(name, event)).status_code == 404
     assert client.post(url("billing_invoice_issue", event)).status_code == 404
+    # Another rep of the same organisation can't download this rep's documents either.
+    client.force_login(world.rep2)
+    assert client.get(url("billing_sales_order_pdf", event)).status_code == 404
+    assert client.get(url("billing_invoice_pdf", event)).status_code == 404
 
 
 def test_billing_panel_shows_what_the_role_may_do(client, world, event):
@@ -254,6 +258,15 @@ def test_queue_lists_counts_filters_and_acts(client, world, django_capture_on_co
     assert b"Queue 0" in html and b"Queue 1" not in html
     html = client.get(reverse("events:billing_queue"), {"facility": world.mercy.pk}).content
     assert b"No submitted events match" in html
+    html = client.get(reverse("events:billing_queue"), {"rep": world.rep2.pk}).content
+    assert b"No submitted events match" in html
+    html = client.get(reverse("events:billing_queue"), {"rep": world.rep.pk}).content
+    assert b"Queue 2" in html
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    html = client.get(reverse("events:billing_queue"), {"date_from": tomorrow}).content
+    assert b"No submitted events match" in html
+    html = client.get(reverse("events:billing_queue"), {"date_to": tomorrow}).content
+    assert b"Queue 0" in html and b"Queue 2" in html
 
     client.force_login(world.manager)
     html = client.get(reverse("events:billing_queue")).content.decode()

@@ -264,6 +264,7 @@ def event_add_devices(
         if current.pk in already:
             errors.append(f"{current.label} is already on this event.")
             continue
+        already.add(current.pk)  # listed twice in one request: one line, one message
         problem = device_problem(event, current, today)
         if problem:
             errors.append(problem)
@@ -420,7 +421,6 @@ def event_submit_for_billing(
     CONSUMED and not billed again. Writes the ledger, commission credits and the sales order.
     """
     today = today or timezone.localdate()
-    now = timezone.now()
     event = (
         Event.objects.select_for_update(of=("self",))
         .select_related("facility", "representative", "manufacturer")
@@ -446,6 +446,9 @@ def event_submit_for_billing(
         raise ValidationError(errors)
 
     devices = {d.pk: d for d in lock_devices(line.device_id for line in lines)}
+    # Taken under the locks: the ledger's order is the order of what happened, even when this
+    # submission waited for another transaction on these devices.
+    now = timezone.now()
     for line in lines:
         device = devices[line.device_id]
         line.device = device

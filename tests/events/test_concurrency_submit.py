@@ -205,3 +205,50 @@ def test_facility_stock_cases_race_for_one_facility_stock_device():
         assert DeviceMovement.objects.filter(device=device).count() == 3
     racers.__exit__()
     assert list(ledger_discrepancies()) == []
+
+
+def test_a_submission_that_waited_for_a_lock_is_recorded_after_what_it_waited_for():
+    """The ledger's order is the order things happened, even when a submission had to wait.
+
+    An admin transaction holds the device row and moves it rep → rep2 → rep meanwhile; the
+    stocking order waits for the lock, then sells the device. Its movement must come after the
+    transfers (``at`` is taken under the lock), or the ledger would not replay.
+    """
+    import time
+
+    from django.db import transaction
+
+    from inventory.services import devices_transfer, lock_devices
+
+    world = build_world()
+    [device] = world.devices(1)
+    order = world.event("stocking_order")
+    world.add(order, [device])
+    holding = threading.Event()
+    failures = []
+
+    def transfer_slowly():
+        try:
+            with transaction.atomic():
+                lock_devices([device.pk])
+                holding.set()
+                time.sleep(1.0)  # the submission starts now and waits for the row
+                devices_transfer(actor=world.admin, devices=[device], to_custodian=world.rep2)
+                devices_transfer(actor=world.admin, devices=[device], to_custodian=world.rep)
+        except Exception as error:
+            failures.append(repr(error))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=transfer_slowly)
+    thread.start()
+    assert holding.wait(timeout=30)
+    world.submit(order)
+    thread.join(timeout=30)
+    assert failures == []
+    assert list(DeviceMovement.objects.filter(device=device).order_by("at", "id")
+                .values_list("kind", flat=True)) == [
+        MovementKind.RECEIVED, MovementKind.TRANSFERRED, MovementKind.TRANSFERRED,
+        MovementKind.SOLD_TO_FACILITY,
+    ]
+    assert list(ledger_discrepancies()) == []

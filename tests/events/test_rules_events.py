@@ -125,6 +125,14 @@ def test_a_device_twice_on_one_event_is_refused(world):
     rejected(lambda: world.add(case, [device]), f"SN {device.serial} is already on this event.")
 
 
+def test_a_device_listed_twice_in_one_request_is_refused_with_a_message(world):
+    """Found by this suite: it used to hit the unique constraint (an IntegrityError, a 500)."""
+    [device] = world.devices(1)
+    case = world.event("case")
+    rejected(lambda: world.add(case, [device, device]),
+             f"SN {device.serial} is already on this event.")
+
+
 # --- rule 4: deactivated and expired devices ------------------------------------------------------
 
 

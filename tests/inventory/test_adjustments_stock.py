@@ -200,3 +200,27 @@ def test_adjustment_needs_a_reason_and_lines(world):
     with pytest.raises(ValidationError, match="A device appears twice in this adjustment."):
         adjust(world, "lost", AdjustmentLine(device=device, effect="remove"),
                AdjustmentLine(device=device, effect="remove"))
+
+
+def test_adjustments_never_cross_organisations(world):
+    from tests.events.conftest import build_world
+
+    other = build_world()
+    [stock] = world.facility_stock(1)
+    [mine] = world.devices(1)
+    before = db_state()
+    with pytest.raises(ValidationError, match="Mercy General is not part of your organisation."):
+        adjust(world, "facility_correction",
+               AdjustmentLine(device=stock, effect="move_to_facility", to_facility=other.mercy))
+    assert db_state() == before
+    adjust(world, "lost", AdjustmentLine(device=mine, effect="remove"))
+    before = db_state()
+    with pytest.raises(ValidationError, match="Ann Rep is not part of your organisation."):
+        adjust(world, "found",
+               AdjustmentLine(device=mine, effect="restore", to_custodian=other.rep))
+    assert db_state() == before
+    [theirs] = other.devices(1)
+    before = db_state()
+    with pytest.raises(ValidationError, match="is not part of your organisation's inventory"):
+        adjust(world, "lost", AdjustmentLine(device=theirs, effect="remove"))
+    assert db_state() == before

@@ -117,9 +117,7 @@ class AdjustmentForm(forms.Form):
         for name in ("reason", "effect", "to_facility", "to_custodian"):
             self.fields[name].widget.attrs["class"] = "form-select"
         for name in ("devices", "note"):
-            self.fields[name].widget.attrs["class"] = (
-                self.fields[name].widget.attrs.get("class", "") + " form-control"
-            ).strip()
+            _add_class(self.fields[name].widget, "form-control")
 
     def clean_devices(self):
         found, errors = [], []
@@ -252,4 +250,10 @@ def _bootstrap(form: forms.Form) -> None:
         elif isinstance(widget, forms.CheckboxInput):
             widget.attrs.setdefault("class", "form-check-input")
         else:
-            widget.attrs["class"] = (widget.attrs.get("class", "") + " form-control").strip()
+            _add_class(widget, "form-control")
+
+
+def _add_class(widget, name: str) -> None:
+    classes = widget.attrs.get("class", "").split()
+    if name not in classes:
+        widget.attrs["class"] = " ".join([*classes, name])

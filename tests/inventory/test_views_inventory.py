@@ -172,7 +172,9 @@ def test_patient_id_shown_to_admin_manager_and_the_case_rep_only(client, world):
     url = reverse("inventory:device_detail", args=[devices[0].pk])
     for user in (world.admin, world.manager):
         client.force_login(user)
-        assert "PT-SECRET-77" in client.get(url).content.decode()
+        html = client.get(url).content.decode()
+        assert "PT-SECRET-77" in html
+        assert f'href="{reverse("events:detail", args=[case.pk])}"' in html
     # A consumed device is out of every rep's sight (404), so no rep can read its patient ID.
     client.force_login(world.rep2)
     assert client.get(url).status_code == 404

@@ -26,6 +26,7 @@ from inventory.services import devices_receive, ensure_role
 
 CSV_COLUMNS = ("gtin", "lot", "serial", "expiration_date", "custodian")
 MAX_ERRORS_SHOWN = 200
+RECEIVE_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ class _Checked:
 
 def validate_rows(
     *, actor: User, rows: Iterable[ReceiptRow], today: datetime.date | None = None,
-    progress: Callable[[Iterable], Iterable] | None = None, check_custodian: bool = True,
+    progress: Callable[[Iterable, str], Iterable] | None = None, check_custodian: bool = True,
 ) -> tuple[list[_Checked], list[RowError]]:
     """Check every row; return the clean rows and every problem found (row numbers kept).
 
@@ -163,7 +164,7 @@ def validate_rows(
     errors: list[RowError] = []
     checked: list[_Checked] = []
     seen: dict[tuple[str, str], int] = {}
-    for r in progress(rows) if progress else rows:
+    for r in progress(rows, "Validating") if progress else rows:
         if r.problem:
             errors.append(RowError(r.row, r.problem))
             continue
@@ -220,7 +221,7 @@ def validate_rows(
 def devices_import(
     *, actor: User, rows: Iterable[ReceiptRow], dry_run: bool = False,
     today: datetime.date | None = None,
-    progress: Callable[[Iterable], Iterable] | None = None,
+    progress: Callable[[Iterable, str], Iterable] | None = None,
 ) -> ImportResult:
     """Validate every row, then receive all of them or none (one transaction).
 
@@ -240,7 +241,10 @@ def devices_import(
     if dry_run:
         return ImportResult(rows=len(rows), devices=0, groups=len(groups), dry_run=True)
     created = 0
-    for group in groups.values():
+    # Batches of at most RECEIVE_BATCH devices: bounded statements and a smooth progress bar.
+    chunks = [group[i:i + RECEIVE_BATCH] for group in groups.values()
+              for i in range(0, len(group), RECEIVE_BATCH)]
+    for group in progress(chunks, "Receiving") if progress else chunks:
         first = group[0]
         try:
             created += len(devices_receive(

@@ -221,3 +221,14 @@ def test_recall_trace_query_count_is_bounded(client, world, django_assert_max_nu
         response = client.get(reverse("inventory:recall_trace"),
                               {"manufacturer": world.maker.pk, "lot": "Q-LOT"})
     assert response.content.decode().count("PT-1<") == 2 + extra
+
+
+def test_recall_trace_pages_keep_the_search(client, world):
+    world.devices(201, lot="BIG-LOT")
+    client.force_login(world.admin)
+    url = reverse("inventory:recall_trace")
+    html = client.get(url, {"manufacturer": world.maker.pk, "lot": "BIG-LOT"}).content.decode()
+    assert "Page 1 of 2" in html
+    assert f"?manufacturer={world.maker.pk}&amp;lot=BIG-LOT&amp;page=2" in html
+    response = client.get(url, {"manufacturer": world.maker.pk, "lot": "BIG-LOT", "page": 2})
+    assert len(response.context["page"].object_list) == 1

@@ -33,8 +33,9 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"No such file: {file}")
 
-        def progress(rows):
-            return tqdm(rows, desc="Validating", unit="row", disable=no_progress)
+        def progress(items, desc):
+            unit = "row" if desc == "Validating" else "batch"
+            return tqdm(items, desc=desc, unit=unit, disable=no_progress)
 
         try:
             rows = list(read_csv(path.read_bytes()))

@@ -49,11 +49,17 @@ def ensure_role(actor: User, *roles: str, action: str) -> None:
 
 
 def lock_devices(device_ids: Iterable[int]) -> list[Device]:
-    """Lock device rows in primary-key order (no deadlocks) and return them, fresh."""
+    """Lock device rows in primary-key order (no deadlocks) and return them, fresh.
+
+    The lock is taken without joins, then the rows are read again: after waiting for another
+    transaction PostgreSQL re-reads a locked row but not the rows joined to it, so a joined
+    facility or custodian could be the one from before the wait.
+    """
     ids = sorted(set(device_ids))
+    list(Device.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+         .values_list("pk", flat=True))
     return list(
-        Device.objects.select_for_update(of=("self",))
-        .filter(pk__in=ids)
+        Device.objects.filter(pk__in=ids)
         .select_related("product__product_line", "custodian", "facility", "sold_on")
         .order_by("pk")
     )

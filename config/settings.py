@@ -144,6 +144,10 @@ MEDIA_URL = "/private-files-are-not-served/"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Uploaded purchase orders: PDF only, at most this many bytes.
+PO_UPLOAD_MAX_BYTES = int(os.environ.get("PO_UPLOAD_MAX_BYTES", str(5 * 1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
 # Content Security Policy: our own static files, and nonces; no inline scripts.
 SECURE_CSP = {
     "default-src": [CSP.SELF],

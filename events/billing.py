@@ -16,11 +16,8 @@ import contextlib
 import datetime
 import hashlib
 import logging
-from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
-from django.contrib.staticfiles import finders
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
@@ -28,10 +25,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.template.loader import render_to_string
 from django.utils import timezone
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from accounts.models import User
+from accounts.pdf import StaticOnlyURLFetcher, html_to_pdf
 from events.models import (
     DocumentCounter,
     Event,
@@ -59,58 +55,10 @@ def po_upload_max_bytes() -> int:
 
 # --- rendering -----------------------------------------------------------------------------------
 
-# Relative URLs in our templates ("/static/...") resolve against this origin; nothing is served
-# there: the fetcher maps it onto the staticfiles finders and refuses every other URL.
-PDF_BASE_URL = "https://fieldstock.invalid/"
-
-
-class StaticOnlyURLFetcher(URLFetcher):
-    """A WeasyPrint URL fetcher that reads only our own static files.
-
-    ``/static/<path>`` (relative to ``PDF_BASE_URL``) is looked up with the staticfiles finders;
-    http(s), file:, data: and anything else is refused without being opened. ``requested`` records
-    every URL WeasyPrint asked for, ``refused`` the ones turned down (tests spy on both).
-    """
-
-    def __init__(self):
-        super().__init__(allowed_protocols=(), allow_redirects=False)
-        self.requested: list[str] = []
-        self.refused: list[str] = []
-
-    def static_path(self, url: str) -> Path | None:
-        parts = urlsplit(url)
-        base = urlsplit(PDF_BASE_URL)
-        prefix = "/" + settings.STATIC_URL.strip("/") + "/"
-        if (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
-            return None
-        if parts.query or not parts.path.startswith(prefix):
-            return None
-        relative = unquote(parts.path[len(prefix):])
-        if not relative or ".." in relative.split("/") or "\\" in relative:
-            return None
-        found = finders.find(relative)
-        return Path(found) if found else None
-
-    def fetch(self, url, headers=None):
-        self.requested.append(url)
-        path = self.static_path(url)
-        if path is None:
-            self.refused.append(url)
-            raise ValueError(f"PDF rendering may only read our static files, not {url[:80]!r}")
-        content_type = {
-            ".css": "text/css", ".ttf": "font/ttf", ".woff2": "font/woff2", ".png": "image/png",
-            ".svg": "image/svg+xml",
-        }.get(path.suffix.lower(), "application/octet-stream")
-        return URLFetcherResponse(
-            url, body=path.read_bytes(), headers={"Content-Type": content_type}
-        )
-
-
 def render_pdf(template_name: str, context: dict, *, url_fetcher=None) -> bytes:
     """Render a template under ``templates/events/pdf/`` to PDF bytes (static files only)."""
     html = render_to_string(template_name, context)
-    fetcher = url_fetcher or StaticOnlyURLFetcher()
-    return HTML(string=html, base_url=PDF_BASE_URL, url_fetcher=fetcher).write_pdf()
+    return html_to_pdf(html, url_fetcher=url_fetcher or StaticOnlyURLFetcher())
 
 
 def _lines(event: Event) -> list[EventLine]:

@@ -18,6 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import admin_required, member_required, role_required
+from accounts.exports import csv_safe
 from events import billing
 from events.billing_forms import BillingQueueFilterForm, PurchaseOrderForm
 from events.models import Event, EventStatus
@@ -78,15 +79,6 @@ def billing_queue(request):
         "querystring": query.urlencode(),
         "can_act": request.user.role == "admin",
     })
-
-
-UNSAFE_CSV_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value) -> str:
-    """A CSV cell a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(UNSAFE_CSV_PREFIXES) else text
 
 
 @role_required("admin", "manager")

@@ -4,12 +4,10 @@ recall trace. Function views: validate with a form, call one service, map errors
 from __future__ import annotations
 
 import contextlib
-import csv
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +15,7 @@ from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
 from accounts.decorators import admin_required, member_required, role_required, writer_required
+from accounts.exports import stream_csv
 from accounts.models import User
 from inventory import selectors, services
 from inventory.filters import DeviceFilter
@@ -41,35 +40,6 @@ from inventory.tables import DeviceTable
 from inventory.udi import parse_udi
 
 PER_PAGE = 50
-
-
-# --- CSV export helpers ------------------------------------------------------------------------
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def csv_safe(value) -> str:
-    """Neutralise spreadsheet formulas: a cell starting with = + - @ (or tab/CR) gets a '."""
-    text = "" if value is None else str(value)
-    if text and text[0] in "=+-@\t\r":
-        return "'" + text
-    return text
-
-
-def stream_csv(filename: str, header: list[str], rows) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def lines():
-        yield writer.writerow(header)
-        for row in rows:
-            yield writer.writerow([csv_safe(v) for v in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 def _person(username, first, last) -> str:

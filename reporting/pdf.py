@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import mimetypes
-from pathlib import Path
-from urllib.parse import unquote, urlparse
-
-from django.conf import settings
-from weasyprint import CSS, HTML
-from weasyprint.urls import URLFetcher, URLFetcherResponse
+from accounts.pdf import html_to_pdf
 
 PDF_CSS = """
   @page {
@@ -27,27 +21,6 @@ PDF_CSS = """
   tr { break-inside: avoid; }
 """
 
-STATIC_DIRS = [Path(d).resolve() for d in settings.STATICFILES_DIRS]
-
-
-class StaticFilesOnlyFetcher(URLFetcher):
-    """Serves ``file://`` URLs inside our static directories; refuses everything else
-    (http, https, data, other files), so a template can't make the server fetch anything."""
-
-    def fetch(self, url, headers=None):
-        parsed = urlparse(url)
-        if parsed.scheme != "file":
-            raise ValueError(f"PDF rendering may not fetch {url}")
-        path = Path(unquote(parsed.path)).resolve()
-        if not any(path.is_relative_to(root) for root in STATIC_DIRS) or not path.is_file():
-            raise ValueError(f"PDF rendering may not fetch {url}")
-        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": content_type})
-
-
 def render_pdf(html: str) -> bytes:
-    base_url = STATIC_DIRS[0].as_uri() + "/"
-    fetcher = StaticFilesOnlyFetcher()
-    return HTML(string=html, base_url=base_url, url_fetcher=fetcher).write_pdf(
-        stylesheets=[CSS(string=PDF_CSS, url_fetcher=fetcher)]
-    )
+    """A report page as PDF; like every PDF here it may read our static files and nothing else."""
+    return html_to_pdf(html, css=PDF_CSS)

@@ -8,8 +8,9 @@ from decimal import Decimal
 
 from django.http import HttpResponse
 
+from accounts.exports import csv_safe
+
 CENT = Decimal("0.01")
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_cell(value) -> str:
@@ -24,10 +25,7 @@ def csv_cell(value) -> str:
         return f"{value.quantize(CENT) if value.as_tuple().exponent > -2 else value:f}"
     if isinstance(value, int | float):
         return str(value)
-    text = str(value)
-    if text.startswith(FORMULA_PREFIXES):
-        return "'" + text
-    return text
+    return csv_safe(value)
 
 
 Column = tuple[str, Callable]

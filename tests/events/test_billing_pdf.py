@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ValidationError
 
+from accounts.pdf import PDF_BASE_URL, StaticOnlyURLFetcher
 from events import billing
-from events.billing import PDF_BASE_URL, StaticOnlyURLFetcher, document_pdf_bytes
+from events.billing import document_pdf_bytes
 from events.models import EventStatus, SalesOrder
 from tests.events._billing import (  # noqa: F401  (private_storage is an autouse fixture)
     billable_event,

@@ -9,9 +9,10 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
+from accounts.pdf import PDF_BASE_URL, StaticOnlyURLFetcher
 from events import commissions
 from events.models import CommissionCredit, CommissionPlan
-from reporting.pdf import StaticFilesOnlyFetcher, render_pdf
+from reporting.pdf import render_pdf
 from tests.factories import AdminFactory, OrganizationFactory
 from tests.reporting.conftest import days
 
@@ -135,13 +136,14 @@ def test_mark_paid_outside_the_period_changes_nothing(shop):
 
 
 def test_pdf_fetcher_reads_our_static_files_only(settings):
-    fetcher = StaticFilesOnlyFetcher()
+    fetcher = StaticOnlyURLFetcher()
     with pytest.raises(ValueError):
         fetcher.fetch("http://169.254.169.254/latest/meta-data/")
     with pytest.raises(ValueError):
         fetcher.fetch("file:///etc/passwd")
-    static = StaticFilesOnlyFetcher().fetch(
-        (settings.BASE_DIR / "static" / "css" / "app.css").as_uri())
+    with pytest.raises(ValueError):
+        fetcher.fetch((settings.BASE_DIR / "static" / "css" / "app.css").as_uri())
+    static = StaticOnlyURLFetcher().fetch(PDF_BASE_URL + "static/css/app.css")
     assert b".num" in static.read()
     # A template pointing at the network still renders, without the resource.
     assert render_pdf('<img src="http://example.com/x.png"><p>ok</p>').startswith(b"%PDF")

@@ -1,0 +1,70 @@
+"""WeasyPrint rendering that may read our own static files and nothing else.
+
+Relative URLs in PDF templates (``/static/...``) resolve against ``PDF_BASE_URL``; nothing is
+served there: ``StaticOnlyURLFetcher`` maps it onto the staticfiles finders and refuses every
+other URL (http, https, file:, data:, paths from data) without opening it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from weasyprint import CSS, HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+PDF_BASE_URL = "https://fieldstock.invalid/"
+
+CONTENT_TYPES = {
+    ".css": "text/css", ".ttf": "font/ttf", ".woff2": "font/woff2", ".png": "image/png",
+    ".svg": "image/svg+xml",
+}
+
+
+class StaticOnlyURLFetcher(URLFetcher):
+    """A WeasyPrint URL fetcher that reads only our own static files.
+
+    ``requested`` records every URL WeasyPrint asked for, ``refused`` the ones turned down (tests
+    spy on both).
+    """
+
+    def __init__(self):
+        super().__init__(allowed_protocols=(), allow_redirects=False)
+        self.requested: list[str] = []
+        self.refused: list[str] = []
+
+    def static_path(self, url: str) -> Path | None:
+        parts = urlsplit(url)
+        base = urlsplit(PDF_BASE_URL)
+        prefix = "/" + settings.STATIC_URL.strip("/") + "/"
+        if (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
+            return None
+        if parts.query or not parts.path.startswith(prefix):
+            return None
+        relative = unquote(parts.path[len(prefix):])
+        if not relative or ".." in relative.split("/") or "\\" in relative:
+            return None
+        found = finders.find(relative)
+        return Path(found) if found else None
+
+    def fetch(self, url, headers=None):
+        self.requested.append(url)
+        path = self.static_path(url)
+        if path is None:
+            self.refused.append(url)
+            raise ValueError(f"PDF rendering may only read our static files, not {url[:80]!r}")
+        content_type = CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream")
+        return URLFetcherResponse(
+            url, body=path.read_bytes(), headers={"Content-Type": content_type}
+        )
+
+
+def html_to_pdf(html: str, *, css: str | None = None, url_fetcher=None) -> bytes:
+    """Lay out ``html`` (and an optional extra stylesheet) as PDF bytes, static files only."""
+    fetcher = url_fetcher or StaticOnlyURLFetcher()
+    stylesheets = [CSS(string=css, url_fetcher=fetcher, base_url=PDF_BASE_URL)] if css else None
+    return HTML(string=html, base_url=PDF_BASE_URL, url_fetcher=fetcher).write_pdf(
+        stylesheets=stylesheets
+    )

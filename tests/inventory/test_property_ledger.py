@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
+    initialize,
     invariant,
     precondition,
     rule,
@@ -135,6 +136,20 @@ class DeviceLifecycle(RuleBasedStateMachine):
 
     # --- rules ---------------------------------------------------------------------------------
 
+    @initialize()
+    def some_stock_to_start_with(self):
+        """Each rep holds devices of both products; St. Mary's has two on its shelf."""
+        for holder in (0, 1):
+            for product in (0, 1):
+                self.receive(2, holder, product)
+        first = sorted(self.model)[:2]
+        go = self.run_event("stocking_order", self.world.rep, self.world.st_marys, first)
+        go()
+        for pk in first:
+            m = self.model[pk]
+            m.status, m.custodian, m.facility = F, None, self.world.st_marys.pk
+            m.seller, m.by_stocking_order, m.changes = self.world.rep.pk, True, m.changes + 1
+
     @rule(count=st.integers(1, 3), holder=st.integers(0, 1), product=st.integers(0, 1))
     def receive(self, count, holder, product):
         rep, product = self.reps[holder], self.products[product]
@@ -234,6 +249,9 @@ class DeviceLifecycle(RuleBasedStateMachine):
     @rule(data=st.data(), effect=st.sampled_from(["remove", "restore", "move_to_facility"]),
           where=st.integers(0, 1))
     def adjustment(self, data, effect, where):
+        # Mostly restore what was removed (found again) when something was.
+        if any(m.status == R for m in self.model.values()) and data.draw(st.booleans()):
+            effect = "restore"
         facility = self.facilities[where]
 
         def allowed(pk):

@@ -173,3 +173,17 @@ def test_the_ledger_trigger_refuses_update_and_delete(world):
     movement.refresh_from_db()
     assert movement.note == ""
     assert DeviceMovement.objects.filter(device=device).count() == 1
+
+
+def test_verify_ledger_reports_movements_that_do_not_chain(world, capsys):
+    [device] = world.devices(1)
+    # A forged row (inserts are allowed; it claims the device left a facility it never was at).
+    DeviceMovement.objects.create(
+        organization=world.org, device=device, actor=world.admin, kind=MovementKind.TRANSFERRED,
+        from_status=DeviceStatus.FACILITY_STOCK, to_status=DeviceStatus.AVAILABLE,
+        from_facility=world.st_marys, to_custodian=world.rep,
+    )
+    code, output = verify(capsys)
+    assert code == 1
+    assert f"device #{device.pk} SN {device.serial}: a available movement starts from " \
+           f"(facility_stock, custodian None, facility {world.st_marys.pk})" in output

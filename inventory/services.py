@@ -288,7 +288,7 @@ def _apply_transfer(*, actor: User, transfer: Transfer, devices: list[Device]) -
 
 
 def _lock_pending_transfer(actor: User, transfer: Transfer) -> tuple[Transfer, list[Device]]:
-    transfer = Transfer.objects.select_for_update().select_related(
+    transfer = Transfer.objects.select_for_update(of=("self",)).select_related(
         "to_custodian", "from_custodian"
     ).get(pk=transfer.pk)
     ensure_same_organization(actor, transfer)

@@ -217,22 +217,18 @@ def test_command_refuses_bad_file_with_row_errors_then_imports(world, tmp_path, 
     assert_five_received(world)
 
 
-def test_command_line_exits_non_zero_when_refused(world, tmp_path, capsys, monkeypatch):
-    """As from a shell: ``manage.py import_devices`` exits with status 1 and prints the rows."""
-    from django.core.management import execute_from_command_line
-    from django.db import connections
-
-    # run_from_argv closes every connection when it ends; keep the test's one open.
-    monkeypatch.setattr(connections, "close_all", lambda: None)
-
+def test_command_line_exits_non_zero_when_refused(world, tmp_path, capsys):
+    """As from a shell: the refusal is a CommandError, which manage.py turns into exit status
+    ``returncode`` (1) after printing the rows on stderr."""
     path = tmp_path / "devices.csv"
     path.write_text(bad_file(world), encoding="utf-8")
-    with pytest.raises(SystemExit) as exited:
-        execute_from_command_line(["manage.py", "import_devices", str(path), "--actor",
-                                   world.admin.username, "--no-progress"])
-    assert exited.value.code == 1
+    with pytest.raises(CommandError) as refused:
+        call_command("import_devices", str(path), "--actor", world.admin.username,
+                     "--no-progress")
+    assert refused.value.returncode == 1
+    assert "File refused: 3 problem(s)" in str(refused.value)
     err = capsys.readouterr().err
-    assert "Row 3: unknown GTIN" in err and "File refused: 3 problem(s)" in err
+    assert "Row 3: unknown GTIN" in err
     assert not Device.objects.exists()
 
 

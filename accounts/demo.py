@@ -345,6 +345,15 @@ def seed_events(base: dict, *, progress: bool) -> None:
         )
         event_add_devices(actor=rep, event=case, devices=chosen)
         event_submit_for_billing(actor=rep, event=case, signature_name=str(rep))
+    # Billing under way: POs recorded for the oldest stocking orders, some invoiced, one paid.
+    from events.billing import event_mark_paid, invoice_issue, purchase_order_record
+
+    for i, order in enumerate(stocking_orders[:5]):
+        purchase_order_record(actor=admin, event=order, number=f"PO-{order.facility_id}-{4410 + i}")
+        if i < 3:
+            invoice_issue(actor=admin, event=order)
+        if i == 0:
+            event_mark_paid(actor=admin, event=order)
     # A draft case waiting for its devices.
     line = lines[0]
     event_create(

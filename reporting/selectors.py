@@ -107,6 +107,14 @@ class ReportFilters:
         date_from, date_to = default_period(today)
         return cls(date_from=date_from, date_to=date_to, today=today, **kwargs)
 
+    def narrow(self, qs: QuerySet, *, facility: str, product_line: str) -> QuerySet:
+        """Apply the optional facility and product-line filters, given the lookup paths."""
+        if self.facility_id:
+            qs = qs.filter(**{facility: self.facility_id})
+        if self.product_line_id:
+            qs = qs.filter(**{product_line: self.product_line_id})
+        return qs
+
 
 def _facility_stock(scope: Scope, filters: ReportFilters) -> QuerySet:
     """Facility-stock devices in scope (any expiry)."""
@@ -115,22 +123,14 @@ def _facility_stock(scope: Scope, filters: ReportFilters) -> QuerySet:
     )
     if scope.facility_ids is not None:
         qs = qs.filter(facility_id__in=scope.facility_ids)
-    if filters.facility_id:
-        qs = qs.filter(facility_id=filters.facility_id)
-    if filters.product_line_id:
-        qs = qs.filter(product__product_line_id=filters.product_line_id)
-    return qs
+    return filters.narrow(qs, facility="facility_id", product_line="product__product_line_id")
 
 
 def _par_levels(scope: Scope, filters: ReportFilters) -> QuerySet:
     qs = ParLevel.objects.filter(organization_id=scope.organization_id)
     if scope.facility_ids is not None:
         qs = qs.filter(facility_id__in=scope.facility_ids)
-    if filters.facility_id:
-        qs = qs.filter(facility_id=filters.facility_id)
-    if filters.product_line_id:
-        qs = qs.filter(product__product_line_id=filters.product_line_id)
-    return qs
+    return filters.narrow(qs, facility="facility_id", product_line="product__product_line_id")
 
 
 def _lines(scope: Scope, filters: ReportFilters, *, own_numbers: bool) -> QuerySet:
@@ -147,11 +147,9 @@ def _lines(scope: Scope, filters: ReportFilters, *, own_numbers: bool) -> QueryS
             qs = qs.filter(event__representative_id=scope.rep_id)
         else:
             qs = qs.filter(event__facility_id__in=scope.facility_ids)
-    if filters.facility_id:
-        qs = qs.filter(event__facility_id=filters.facility_id)
-    if filters.product_line_id:
-        qs = qs.filter(device__product__product_line_id=filters.product_line_id)
-    return qs
+    return filters.narrow(
+        qs, facility="event__facility_id", product_line="device__product__product_line_id"
+    )
 
 
 # --- 1. the Facility Stock Sales dashboard ---------------------------------------------------
@@ -292,11 +290,9 @@ def _credits(scope: Scope, filters: ReportFilters) -> QuerySet:
     )
     if scope.rep_id is not None:
         qs = qs.filter(rep_id=scope.rep_id)
-    if filters.facility_id:
-        qs = qs.filter(event__facility_id=filters.facility_id)
-    if filters.product_line_id:
-        qs = qs.filter(device__product__product_line_id=filters.product_line_id)
-    return qs
+    return filters.narrow(
+        qs, facility="event__facility_id", product_line="device__product__product_line_id"
+    )
 
 
 def facility_stock_commissions(scope: Scope, filters: ReportFilters) -> list[dict]:

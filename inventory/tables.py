@@ -67,5 +67,12 @@ class DeviceTable(tables.Table):
             value or f"lot {record.lot} #{record.pk}",
         )
 
+    def render_expiration_date(self, value, record):
+        if record.is_active and record.is_expired():
+            return format_html(
+                '{} <span class="badge text-bg-danger">Expired</span>', f"{value:%Y-%m-%d}"
+            )
+        return f"{value:%Y-%m-%d}"
+
     def render_status(self, value, record):
         return status_badge(record)

@@ -205,3 +205,22 @@ def test_device_page_query_count_is_bounded(client, world, django_assert_max_num
     with django_assert_max_num_queries(6):
         response = client.get(reverse("inventory:device_detail", args=[device.pk]))
     assert response.content.decode().count("Transferred") == 3 + extra
+
+
+def test_all_inventory_flags_expired_active_devices(client):
+    import datetime
+
+    from django.utils import timezone
+
+    from tests.factories import AdminFactory, UserFactory, receive
+
+    rep = UserFactory()
+    today = timezone.localdate()
+    expired = receive(custodian=rep, expires_in_days=10, today=today - datetime.timedelta(days=30))
+    fresh = receive(custodian=rep, expires_in_days=200)
+    client.force_login(AdminFactory(organization=rep.organization))
+    html = client.get(reverse("inventory:device_list")).content.decode()
+    assert html.count(">Expired</span>") == 1
+    row = html[html.index(expired[0].serial):]
+    assert row.index(">Expired</span>") < row.index("</tr>")
+    assert fresh[0].serial in html

@@ -106,17 +106,22 @@ def event_create(request):
     )
 
 
+def _options(request, queryset):
+    """The <option>s of a dependent choice on Create Event (swapped in by htmx)."""
+    return render(
+        request, "events/event_create.html#options",
+        {"options": queryset.order_by("name"), "empty_label": "---------", "selected": None},
+    )
+
+
 @writer_required
 @require_GET
 def product_line_options(request):
     """<option>s of the chosen manufacturer's product lines (Create Event, via htmx)."""
     lines = ProductLine.objects.for_user(request.user).filter(
         manufacturer_id=_int(request.GET.get("manufacturer"))
-    ).order_by("name")
-    return render(
-        request, "events/event_create.html#options",
-        {"options": lines, "empty_label": "---------", "selected": None},
     )
+    return _options(request, lines)
 
 
 @writer_required
@@ -125,11 +130,8 @@ def contact_options(request):
     """<option>s of the chosen facility's contacts (Create Event, via htmx)."""
     contacts = FacilityContact.objects.for_user(request.user).filter(
         facility_id=_int(request.GET.get("facility"))
-    ).order_by("name")
-    return render(
-        request, "events/event_create.html#options",
-        {"options": contacts, "empty_label": "---------", "selected": None},
     )
+    return _options(request, contacts)
 
 
 @writer_required

@@ -22,15 +22,6 @@ from tests.factories import (
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def _patient_timeouts(page):
-    """Six engineers share two cores: give htmx round-trips room under load."""
-    page.set_default_timeout(20_000)
-    expect.set_options(timeout=15_000)
-    yield
-    expect.set_options(timeout=5_000)
-
-
 # The committed picture is refreshed with SCREENSHOT_DIR=docs/screenshots; a normal run keeps
 # its picture in the test's temporary folder so the working tree stays clean.
 SCREENSHOT_NAME = "mark-used-inventory-phone.png"

@@ -26,15 +26,6 @@ from tests.factories import (
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def _patient_timeouts(page):
-    """Six engineers share two cores: give htmx round-trips room under load."""
-    page.set_default_timeout(20_000)
-    expect.set_options(timeout=15_000)
-    yield
-    expect.set_options(timeout=5_000)
-
-
 def _logout(page):
     page.get_by_test_id("user-menu").click()
     page.get_by_role("button", name="Log out").click()

@@ -187,7 +187,8 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_SSL_REDIRECT = not DEBUG and env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = 0 if DEBUG else int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
-SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# "preload" only marks the header as eligible; the domain joins browsers' lists only when submitted.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 if os.environ.get("SECURE_PROXY_SSL_HEADER"):
     header, _, value = os.environ["SECURE_PROXY_SSL_HEADER"].partition(",")
     if not header.strip() or not value.strip():

@@ -3,8 +3,9 @@
 The sales order is created by ``events.services.event_submit_for_billing``; once that transaction
 commits, a background task (``events.tasks``, run by the worker) renders and stores its PDF, so
 neither the request nor the row locks wait for WeasyPrint. Until it is stored the event page says
-"PDF being prepared"; a download before then renders it on demand (``document_pdf_bytes``). A stored document is never rendered again: ``document_store_pdf``
-refuses, and downloads serve the stored bytes after checking their SHA-256.
+"PDF being prepared"; a download before then renders it on demand (``document_pdf_bytes``).
+A stored document is never rendered again: ``document_store_pdf`` refuses, and downloads serve
+the stored bytes after checking their SHA-256.
 
 Every function is keyword-only; rule violations raise ``ValidationError`` with a message for a
 person, role violations ``PermissionDenied``.
@@ -12,7 +13,6 @@ person, role violations ``PermissionDenied``.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import hashlib
 import logging

@@ -1,5 +1,6 @@
-"""Queue, for the worker to send, an email to each facility's reps and the organisation's admins a digest of low-stock and expiring
-facility stock. One email per person, covering all of their facilities that need attention."""
+"""Email each facility's reps and the organisation's admins a digest of low-stock and expiring
+facility stock: one email per person, covering all of their facilities that need attention.
+The emails are queued as tasks; the worker sends them."""
 
 from __future__ import annotations
 

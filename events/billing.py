@@ -16,13 +16,15 @@ from __future__ import annotations
 import datetime
 import hashlib
 import logging
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import Count, DecimalField, F, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -30,6 +32,7 @@ from accounts.models import User
 from accounts.pdf import StaticOnlyURLFetcher, html_to_pdf
 from core.db import service_transaction
 from events.models import (
+    CreditMemo,
     DocumentCounter,
     Event,
     EventLine,
@@ -75,14 +78,16 @@ def _udi_parts(hri: str) -> list[str]:
     return ["(" + part for part in hri.split("(") if part]
 
 
-def document_context(document: SalesOrder | Invoice) -> dict:
+def document_context(document: SalesOrder | Invoice | CreditMemo) -> dict:
     event = (
         Event.objects.select_related(
             "organization", "facility", "facility_contact", "representative", "manufacturer",
-            "product_line", "sales_order",
+            "product_line",
         )
         .get(pk=document.event_id)
     )
+    if isinstance(document, CreditMemo):
+        return credit_memo_context(document, event)
     context = {
         "document": document,
         "doc_title": "Invoice" if isinstance(document, Invoice) else "Sales Order",
@@ -94,20 +99,64 @@ def document_context(document: SalesOrder | Invoice) -> dict:
             for line in _lines(event)
         ],
         "no_charge": not event.is_billable,
-        "sales_order": event.sales_order,
+        "sales_order": SalesOrder.objects.filter(event=event).first(),
     }
     if isinstance(document, Invoice):
         context["purchase_order"] = PurchaseOrder.objects.filter(event=event).first()
     return context
 
 
-def document_render(document: SalesOrder | Invoice, *, url_fetcher=None) -> bytes:
-    """The PDF bytes of a document (not stored; see ``document_store_pdf``)."""
-    template = (
-        "events/pdf/invoice.html" if isinstance(document, Invoice)
-        else "events/pdf/sales_order.html"
+def credit_memo_context(document: CreditMemo, event: Event) -> dict:
+    """Each returned device with the stocking order, sales order and invoice it is credited on."""
+    lines = list(
+        event.lines.select_related(
+            "device__product__product_line", "sold_by__sales_order", "sold_by__invoice",
+        ).order_by("id")
     )
-    return render_pdf(template, document_context(document), url_fetcher=url_fetcher)
+    rows = []
+    for line in lines:
+        sold_by = line.sold_by
+        rows.append({
+            "line": line,
+            "udi_parts": _udi_parts(line.device.build_udi()),
+            "stocking_order": sold_by,
+            "sales_order": getattr(sold_by, "sales_order", None) if sold_by else None,
+            "invoice": invoice_of(sold_by),
+        })
+    return {
+        "document": document,
+        "doc_title": "Credit Memo",
+        "event": event,
+        "organization": event.organization,
+        "facility": event.facility,
+        "rows": rows,
+        "no_charge": False,
+        "destroyed": [row for row in rows if row["line"].damaged
+                      or row["line"].device.status == "removed"],
+    }
+
+
+def invoice_of(event: Event | None) -> Invoice | None:
+    if event is None:
+        return None
+    try:
+        return event.invoice
+    except Invoice.DoesNotExist:
+        return None
+
+
+DOCUMENT_TEMPLATES = {
+    SalesOrder: "events/pdf/sales_order.html",
+    Invoice: "events/pdf/invoice.html",
+    CreditMemo: "events/pdf/credit_memo.html",
+}
+
+
+def document_render(document: SalesOrder | Invoice | CreditMemo, *, url_fetcher=None) -> bytes:
+    """The PDF bytes of a document (not stored; see ``document_store_pdf``)."""
+    return render_pdf(
+        DOCUMENT_TEMPLATES[type(document)], document_context(document), url_fetcher=url_fetcher
+    )
 
 
 @service_transaction
@@ -137,7 +186,7 @@ def _store_after_commit(model, pk: int) -> None:
     """
     from events.tasks import document_render_and_store
 
-    doc_type = "invoice" if model is Invoice else "sales_order"
+    doc_type = {Invoice: "invoice", SalesOrder: "sales_order", CreditMemo: "credit_memo"}[model]
     transaction.on_commit(
         lambda: document_render_and_store.enqueue(doc_type, pk), robust=True
     )
@@ -146,6 +195,23 @@ def _store_after_commit(model, pk: int) -> None:
 def sales_order_schedule_pdf(sales_order: SalesOrder) -> None:
     """Called by ``event_submit_for_billing``: render the sales order once it is committed."""
     _store_after_commit(SalesOrder, sales_order.pk)
+
+
+def credit_memo_schedule_pdf(credit_memo: CreditMemo) -> None:
+    """Called when a Return is submitted: render the credit memo once it is committed."""
+    _store_after_commit(CreditMemo, credit_memo.pk)
+
+
+def invoice_credits(*, invoice: Invoice) -> Decimal:
+    """What credit memos have credited against the stocking order this invoice bills."""
+    return EventLine.objects.filter(
+        sold_by_id=invoice.event_id, kind=EventLine.Kind.RETURN, committed=True
+    ).aggregate(total=Sum("price"))["total"] or Decimal("0.00")
+
+
+def invoice_balance(*, invoice: Invoice) -> Decimal:
+    """The invoice total less the credits of returns of devices it billed."""
+    return invoice.total - invoice_credits(invoice=invoice)
 
 
 class DocumentIntegrityError(Exception):
@@ -330,13 +396,27 @@ def billing_queue(
     *, user: User, status: str = "", facility=None, rep=None,
     date_from: datetime.date | None = None, date_to: datetime.date | None = None,
 ):
-    """Submitted events the user may see, with their billing documents, newest first."""
+    """Submitted events the user may see, with their billing documents, newest first.
+
+    Each carries ``credited`` (what returns of its devices credited) and ``invoice_balance``.
+    """
+    credited = (
+        EventLine.objects.filter(
+            sold_by=OuterRef("pk"), kind=EventLine.Kind.RETURN, committed=True
+        ).order_by().values("sold_by").annotate(total=Sum("price")).values("total")
+    )
     qs = (
         Event.objects.for_user(user)
         .exclude(status=EventStatus.DRAFT)
         .select_related(
-            "facility", "representative", "sales_order", "purchase_order", "invoice"
+            "facility", "representative", "sales_order", "purchase_order", "invoice",
+            "credit_memo",
         )
+        .annotate(credited=Coalesce(
+            Subquery(credited), Value(Decimal("0.00")),
+            output_field=DecimalField(max_digits=14, decimal_places=2),
+        ))
+        .annotate(invoice_balance=F("invoice__total") - F("credited"))
         .order_by("-date", "-id")
     )
     if status:

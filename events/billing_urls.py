@@ -13,5 +13,7 @@ urlpatterns = [
     path("<int:pk>/billing/purchase-order.pdf", views.billing_po_pdf, name="billing_po_pdf"),
     path("<int:pk>/billing/invoice/", views.billing_invoice_issue, name="billing_invoice_issue"),
     path("<int:pk>/billing/invoice.pdf", views.billing_invoice_pdf, name="billing_invoice_pdf"),
+    path("<int:pk>/billing/credit-memo.pdf", views.billing_credit_memo_pdf,
+         name="billing_credit_memo_pdf"),
     path("<int:pk>/billing/paid/", views.billing_mark_paid, name="billing_mark_paid"),
 ]

@@ -219,6 +219,12 @@ def billing_invoice_pdf(request, pk: int):
 
 
 @member_required
+def billing_credit_memo_pdf(request, pk: int):
+    memo = _document(_event(request, pk), "credit_memo")
+    return _pdf_response(memo, f"{memo.number}.pdf")
+
+
+@member_required
 def billing_po_pdf(request, pk: int):
     po = _document(_event(request, pk), "purchase_order")
     if not po.pdf:

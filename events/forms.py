@@ -127,3 +127,11 @@ class SubmitForBillingForm(forms.Form):
         widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
         error_messages={"required": "Tick the attestation to sign the submission."},
     )
+
+    def __init__(self, *args, event=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if event is not None and event.is_return:
+            self.fields["attest"].label = (
+                "I attest that the devices listed were returned by the facility in the "
+                "condition recorded on this return."
+            )

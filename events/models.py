@@ -14,6 +14,7 @@ from accounts.scoping import TenantQuerySet
 class EventType(models.TextChoices):
     CASE = "case", "Case"
     STOCKING_ORDER = "stocking_order", "Stocking Order"
+    RETURN = "return", "Return"
 
 
 class EventStatus(models.TextChoices):
@@ -137,22 +138,32 @@ class Event(models.Model):
         return self.event_type == EventType.STOCKING_ORDER
 
     @property
+    def is_return(self) -> bool:
+        return self.event_type == EventType.RETURN
+
+    @property
     def is_billable(self) -> bool:
-        """Facility-stock cases were billed by their stocking order: no PO, no invoice."""
-        return not (self.is_case and self.facility_stock_only)
+        """Facility-stock cases were billed by their stocking order: no PO, no invoice.
+
+        A return is credited (credit memo), not billed.
+        """
+        return not (self.is_case and self.facility_stock_only) and not self.is_return
 
 
 class EventLine(models.Model):
     """One device on an event.
 
-    ``kind`` says whether the line sells the device (stocking order, case with rep inventory) or
-    records the use of facility stock sold earlier. ``committed`` is set when the event is
-    submitted, so the database can refuse a second sale or a second use of one device.
+    ``kind`` says whether the line sells the device (stocking order, case with rep inventory),
+    records the use of facility stock sold earlier, or returns facility stock (a Return reverses
+    the stocking order's sale; ``price`` is then the amount credited). ``committed`` is set when
+    the event is submitted, so the database can refuse a second sale, a second use, a second
+    return, or the return of used stock.
     """
 
     class Kind(models.TextChoices):
         SALE = "sale", "Sale"
         USAGE = "usage", "Facility stock use"
+        RETURN = "return", "Return"
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="lines")
     device = models.ForeignKey(
@@ -165,6 +176,13 @@ class EventLine(models.Model):
         help_text="For facility stock: the stocking order that sold the device.",
     )
     committed = models.BooleanField(default=False)
+    damaged = models.BooleanField(
+        default=False, help_text="Return: the unit came back damaged (returned for destruction)."
+    )
+    returned_by = models.ForeignKey(
+        Event, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="Sale line: the Return that reversed this sale (the device may be sold again).",
+    )
     added_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -173,13 +191,30 @@ class EventLine(models.Model):
             models.UniqueConstraint(fields=["event", "device"], name="event_line_device_once"),
             models.CheckConstraint(condition=Q(price__gte=0), name="event_line_price_gte_0"),
             models.CheckConstraint(
-                condition=Q(kind="sale") | Q(price=0, sold_by__isnull=False),
+                condition=Q(kind="sale") | Q(kind="usage", price=0, sold_by__isnull=False)
+                | Q(kind="return", sold_by__isnull=False),
                 name="event_line_usage_no_charge",
             ),
-            # Impossible to double-bill: one committed sale and one committed use per device.
+            models.CheckConstraint(
+                condition=Q(damaged=False) | Q(kind="return"), name="event_line_damaged_on_return"
+            ),
+            models.CheckConstraint(
+                condition=Q(returned_by__isnull=True) | Q(kind="sale", committed=True),
+                name="event_line_returned_sale_only",
+            ),
+            # Impossible to double-bill: one committed sale (not yet reversed by a return) and
+            # one committed use per device.
             models.UniqueConstraint(
-                fields=["device"], condition=Q(committed=True, kind="sale"),
+                fields=["device"],
+                condition=Q(committed=True, kind="sale", returned_by__isnull=True),
                 name="device_sold_once",
+            ),
+            # A sale is reversed once: by one use (the device is consumed) or by one return —
+            # exactly one return of a device, never a return of consumed stock.
+            models.UniqueConstraint(
+                fields=["device", "sold_by"],
+                condition=Q(committed=True, kind__in=["usage", "return"]),
+                name="device_sale_used_or_returned_once",
             ),
             models.UniqueConstraint(
                 fields=["device"], condition=Q(committed=True, kind="usage"),
@@ -197,6 +232,7 @@ class DocumentCounter(models.Model):
     class DocType(models.TextChoices):
         SALES_ORDER = "SO", "Sales order"
         INVOICE = "INV", "Invoice"
+        CREDIT_MEMO = "CM", "Credit memo"
 
     organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
     doc_type = models.CharField(max_length=8, choices=DocType.choices)
@@ -311,6 +347,37 @@ class Invoice(models.Model):
         return self.number
 
 
+class CreditMemo(models.Model):
+    """The credit a Return gives the facility (CM-000001…): one per submitted return.
+
+    Its lines are the return's lines; each names the stocking order that sold the device, and
+    through it that order's sales order and invoice.
+    """
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    event = models.OneToOneField(Event, on_delete=models.PROTECT, related_name="credit_memo")
+    number = models.CharField(max_length=20)
+    issued_at = models.DateTimeField(default=timezone.now)
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+    pdf = models.FileField(upload_to=billing_upload_to, blank=True, max_length=200)
+    sha256 = models.CharField("SHA-256", max_length=64, blank=True)
+
+    objects = models.Manager.from_queryset(TenantQuerySet)()
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "number"], name="credit_memo_number_unique"
+            ),
+            models.CheckConstraint(condition=Q(total__gte=0), name="credit_memo_total_gte_0"),
+            models.CheckConstraint(condition=_RENDERED_ONCE, name="credit_memo_pdf_with_hash"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
 class CommissionPlan(models.Model):
     """A commission rate; the most specific row wins (rep + line, rep, line, default)."""
 
@@ -380,6 +447,7 @@ class CommissionCredit(models.Model):
     class Kind(models.TextChoices):
         SALE = "sale", "Sale"
         USAGE = "usage", "Usage (covering rep)"
+        CLAWBACK = "clawback", "Clawback (returned)"
 
     organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
     rep = models.ForeignKey(
@@ -405,7 +473,12 @@ class CommissionCredit(models.Model):
             models.UniqueConstraint(
                 fields=["event", "device", "kind"], name="commission_credit_once"
             ),
-            models.CheckConstraint(condition=Q(amount__gte=0), name="commission_amount_gte_0"),
+            # Credits are positive; a clawback (a returned sale) is negative.
+            models.CheckConstraint(
+                condition=Q(amount__gte=0) & ~Q(kind="clawback")
+                | Q(amount__lte=0, kind="clawback"),
+                name="commission_amount_gte_0",
+            ),
         ]
 
     def __str__(self) -> str:

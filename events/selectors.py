@@ -17,14 +17,14 @@ DEVICE_SEARCH_LIMIT = 25
 def event_list(*, user):
     """A rep's own events; the organisation's for admins and managers."""
     return Event.objects.for_user(user).select_related(
-        "facility", "representative", "sales_order"
+        "facility", "representative", "sales_order", "credit_memo"
     )
 
 
 def event_detail_qs(*, user):
     return Event.objects.for_user(user).select_related(
         "facility", "representative", "facility_contact", "manufacturer", "product_line",
-        "submitted_by", "sales_order",
+        "submitted_by", "sales_order", "credit_memo",
     )
 
 
@@ -45,15 +45,17 @@ def event_device_candidates(*, event: Event, today: datetime.date | None = None)
 
     Stocking order or normal case: the representative's AVAILABLE, not-in-transit devices of the
     event's manufacturer. A "Show Facility Stock items only" case: the FACILITY_STOCK of the
-    event's facility. Never expired, never already on the event.
+    event's facility. Never expired, never already on the event. A Return: the FACILITY_STOCK of
+    the event's facility, expired units included (they are returned for destruction).
     """
     today = today or timezone.localdate()
     qs = Device.objects.filter(
         organization_id=event.organization_id,
-        expiration_date__gte=today,
         product__product_line__manufacturer_id=event.manufacturer_id,
     )
-    if event.is_case and event.facility_stock_only:
+    if not event.is_return:
+        qs = qs.filter(expiration_date__gte=today)
+    if event.is_return or (event.is_case and event.facility_stock_only):
         qs = qs.filter(status=DeviceStatus.FACILITY_STOCK, facility_id=event.facility_id)
     else:
         qs = qs.filter(
@@ -80,3 +82,12 @@ def event_device_search(
     return qs.select_related("product", "facility").order_by(
         "product__reference", "expiration_date", "serial", "id"
     )[:limit]
+
+
+def credited_orders(*, event: Event) -> list[Event]:
+    """The stocking orders a Return's lines reverse, with their sales orders and invoices."""
+    return list(
+        Event.objects.filter(
+            pk__in=EventLine.objects.filter(event=event).values("sold_by_id")
+        ).select_related("sales_order", "invoice").order_by("date", "id")
+    )

@@ -21,6 +21,7 @@ from events.models import (
     EVENT_TRANSITIONS,
     CommissionCredit,
     CommissionPlan,
+    CreditMemo,
     DocumentCounter,
     Event,
     EventLine,
@@ -100,14 +101,14 @@ def event_create(
     surgeon: str = "",
     facility_stock_only: bool = False,
 ) -> Event:
-    """A draft Case or Stocking Order."""
+    """A draft Case, Stocking Order or Return."""
     ensure_role(actor, User.Role.ADMIN, User.Role.REP, action="create events")
     ensure_same_organization(
         actor, facility, representative, manufacturer, product_line, facility_contact
     )
     errors = {}
     if event_type not in EventType.values:
-        errors["event_type"] = "Choose Case or Stocking Order."
+        errors["event_type"] = "Choose Case, Stocking Order or Return."
     if not (name or "").strip():
         errors["name"] = "Enter a name for the event."
     if representative.role != User.Role.REP or not representative.is_active:
@@ -189,11 +190,38 @@ def event_set_facility_stock_only(*, actor: User, event: Event, facility_stock_o
 # --- the rules, per device ---------------------------------------------------------------------
 
 
+def return_problem(event: Event, device: Device) -> str | None:
+    """Why ``device`` can't be returned on the Return ``event``, or None. Rule 11.
+
+    Only FACILITY_STOCK of the event's facility comes back; expired units may (for destruction).
+    """
+    label = device.label
+    if device.status == DeviceStatus.CONSUMED:
+        return f"{label} was already used in a case and can't be returned."
+    if device.status == DeviceStatus.REMOVED:
+        return f"{label} was removed from inventory and can't be returned."
+    if device.status != DeviceStatus.FACILITY_STOCK:
+        return (
+            f"{label} is rep inventory, not facility stock: only facility stock sold to "
+            f"{event.facility} can be returned."
+        )
+    if device.facility_id != event.facility_id:
+        return (
+            f"{label} is facility stock of {device.facility} and can't be returned from "
+            f"{event.facility}."
+        )
+    if device.product.product_line.manufacturer_id != event.manufacturer_id:
+        return f"{label} ({device.product.reference}) is not made by {event.manufacturer}."
+    return None
+
+
 def device_problem(event: Event, device: Device, today: datetime.date) -> str | None:
-    """Why ``device`` can't go on ``event`` right now, or None. Rules 1, 3 and 4."""
+    """Why ``device`` can't go on ``event`` right now, or None. Rules 1, 3, 4 and 11."""
     label = device.label
     if device.organization_id != event.organization_id:
         return f"{label} is not part of your organisation's inventory."
+    if event.is_return:
+        return return_problem(event, device)
     if device.status == DeviceStatus.CONSUMED:
         return f"{label} was already used in a case and can't be put on another event."
     if device.status == DeviceStatus.REMOVED:
@@ -230,7 +258,25 @@ def device_problem(event: Event, device: Device, today: datetime.date) -> str | 
     return None
 
 
-def _line_for(event: Event, device: Device) -> EventLine:
+def open_sale_lines(device_ids) -> dict[int, EventLine]:
+    """The committed, not yet returned sale line of each device (the sale a return reverses)."""
+    return {
+        line.device_id: line
+        for line in EventLine.objects.filter(
+            device_id__in=list(device_ids), kind=EventLine.Kind.SALE, committed=True,
+            returned_by__isnull=True,
+        ).select_related("event")
+    }
+
+
+def _line_for(event: Event, device: Device, sale: EventLine | None = None) -> EventLine:
+    if event.is_return:
+        # The amount credited is the price the stocking order sold the device for.
+        return EventLine(
+            event=event, device=device, kind=EventLine.Kind.RETURN,
+            price=sale.price if sale is not None else Decimal("0.00"),
+            sold_by_id=device.sold_on_id,
+        )
     if event.is_case and event.facility_stock_only:
         return EventLine(
             event=event, device=device, kind=EventLine.Kind.USAGE, price=Decimal("0.00"),
@@ -263,6 +309,7 @@ def event_add_devices(
         )
     }
     already = set(event.lines.filter(device_id__in=fresh).values_list("device_id", flat=True))
+    sales = open_sale_lines(fresh) if event.is_return else {}
     errors, lines = [], []
     for device in devices:
         current = fresh.get(device.pk)
@@ -274,10 +321,14 @@ def event_add_devices(
             continue
         already.add(current.pk)  # listed twice in one request: one line, one message
         problem = device_problem(event, current, today)
+        if problem is None and event.is_return and (
+            sales.get(current.pk) is None or sales[current.pk].event_id != current.sold_on_id
+        ):
+            problem = f"{current.label} has no sale on record to reverse and can't be returned."
         if problem:
             errors.append(problem)
             continue
-        lines.append(_line_for(event, current))
+        lines.append(_line_for(event, current, sales.get(current.pk)))
     if errors:
         raise ValidationError(errors)
     return EventLine.objects.bulk_create(lines)
@@ -336,6 +387,24 @@ def event_remove_device(*, actor: User, event: Event, device: Device) -> None:
         raise ValidationError(f"{device.label} is not on this event.")
 
 
+@service_transaction
+def event_line_set_damaged(
+    *, actor: User, event: Event, device: Device, damaged: bool
+) -> EventLine:
+    """Mark a draft Return's line damaged (it will be removed: "returned for destruction")."""
+    event = lock_event(event)
+    ensure_can_edit(actor, event)
+    ensure_draft(event)
+    if not event.is_return:
+        raise ValidationError("Only a return's lines can be marked damaged.")
+    line = EventLine.objects.filter(event=event, device=device).first()
+    if line is None:
+        raise ValidationError(f"{device.label} is not on this event.")
+    line.damaged = bool(damaged)
+    line.save(update_fields=["damaged"])
+    return line
+
+
 # --- numbering and commissions -----------------------------------------------------------------
 
 
@@ -374,8 +443,9 @@ def _commission_credits(event: Event, lines: list[EventLine], now) -> list[Commi
     credits = []
     if event.is_case and event.facility_stock_only:
         # The covering rep gets the rest of the stocking order's commission: round(r·p) − sale.
+        # Keyed by the stocking order too: a returned device may have been sold again since.
         sales = {
-            c.device_id: c
+            (c.event_id, c.device_id): c
             for c in CommissionCredit.objects.filter(
                 device_id__in=[line.device_id for line in lines],
                 kind=CommissionCredit.Kind.SALE,
@@ -383,7 +453,7 @@ def _commission_credits(event: Event, lines: list[EventLine], now) -> list[Commi
             )
         }
         for line in lines:
-            sale = sales.get(line.device_id)
+            sale = sales.get((line.sold_by_id, line.device_id))
             if sale is None:
                 continue
             amount = money(sale.rate * sale.base_price) - sale.amount
@@ -445,9 +515,16 @@ def event_submit_for_billing(
         errors.append("Enter the Patient ID before submitting the case (traceability).")
     lines = list(event.lines.select_related("device__product__product_line").order_by("id"))
     if not lines:
-        errors.append("Mark at least one device as used before submitting.")
+        errors.append(
+            "Add at least one device to return before submitting." if event.is_return
+            else "Mark at least one device as used before submitting."
+        )
     if errors:
         raise ValidationError(errors)
+    if event.is_return:
+        return _submit_return(
+            actor=actor, event=event, lines=lines, signature_name=signature_name, today=today
+        )
 
     devices = {d.pk: d for d in lock_devices(line.device_id for line in lines)}
     # Taken under the locks: the ledger's order is the order of what happened, even when this
@@ -514,4 +591,108 @@ def event_submit_for_billing(
     event.signature_name = signature_name
     event.save(update_fields=["status", "submitted_at", "submitted_by", "signature_name"])
     event.sales_order = sales_order
+    return event
+
+
+def _clawbacks(event: Event, lines: list[EventLine], now) -> list[CommissionCredit]:
+    """The seller's sale credit of each returned device, back as a negative credit.
+
+    The covering rep's usage credit is untouched: a returned device was never used.
+    """
+    sales = {
+        (c.event_id, c.device_id): c
+        for c in CommissionCredit.objects.filter(
+            device_id__in=[line.device_id for line in lines], kind=CommissionCredit.Kind.SALE,
+            event_id__in={line.sold_by_id for line in lines},
+        )
+    }
+    credits = []
+    for line in lines:
+        sale = sales.get((line.sold_by_id, line.device_id))
+        if sale is None or sale.amount == 0:
+            continue
+        credits.append(CommissionCredit(
+            organization_id=event.organization_id, rep_id=sale.rep_id, event=event,
+            device_id=line.device_id, kind=CommissionCredit.Kind.CLAWBACK, amount=-sale.amount,
+            base_price=sale.base_price, rate=sale.rate, stocking_share=sale.stocking_share,
+            created_at=now,
+        ))
+    return credits
+
+
+RETURNED_FOR_DESTRUCTION = "returned for destruction"
+
+
+def _submit_return(
+    *, actor: User, event: Event, lines: list[EventLine], signature_name: str,
+    today: datetime.date,
+) -> Event:
+    """Submit a Return (rule 11): reverse each device's sale, under the same locks as a sale.
+
+    Each device comes back to the representative's custody as AVAILABLE — or, when expired or
+    marked damaged, goes to REMOVED ("returned for destruction"). Its sale line is marked
+    returned, the seller's commission is clawed back and a credit memo (CM-…) is issued.
+    """
+    devices = {d.pk: d for d in lock_devices(line.device_id for line in lines)}
+    now = timezone.now()
+    sales = open_sale_lines(devices)
+    errors = []
+    for line in lines:
+        device = devices[line.device_id]
+        line.device = device
+        problem = device_problem(event, device, today)
+        sale = sales.get(device.pk)
+        if problem is None and (line.sold_by_id != device.sold_on_id or sale is None
+                                or sale.event_id != device.sold_on_id):
+            problem = f"{device.label} was moved since it was marked: mark it again."
+        if problem:
+            errors.append(problem)
+    if errors:
+        raise ValidationError(errors)
+
+    back, destroyed = [], []
+    for line in lines:
+        device = line.device
+        previous = {"status": device.status, "custodian_id": device.custodian_id,
+                    "facility_id": device.facility_id}
+        device.facility = None
+        device.sold_on = None
+        if line.damaged or device.expiration_date < today:
+            device.status = DeviceStatus.REMOVED
+            device.custodian = None
+            destroyed.append((device, previous))
+        else:
+            device.status = DeviceStatus.AVAILABLE
+            device.custodian = event.representative
+            back.append((device, previous))
+    if back:
+        record_movements(actor=actor, kind=MovementKind.RETURNED, changes=back, event=event,
+                         at=now)
+    if destroyed:
+        record_movements(actor=actor, kind=MovementKind.RETURNED_FOR_DESTRUCTION,
+                         changes=destroyed, event=event, note=RETURNED_FOR_DESTRUCTION, at=now)
+    EventLine.objects.filter(event=event).update(committed=True)
+    EventLine.objects.filter(pk__in=[sales[line.device_id].pk for line in lines]).update(
+        returned_by=event
+    )
+    CommissionCredit.objects.bulk_create(_clawbacks(event, lines, now))
+
+    from events.billing import credit_memo_schedule_pdf
+
+    credit_memo = CreditMemo.objects.create(
+        organization_id=event.organization_id,
+        event=event,
+        number=document_number_next(
+            organization_id=event.organization_id, doc_type=DocumentCounter.DocType.CREDIT_MEMO
+        ),
+        issued_at=now,
+        total=sum((line.price for line in lines), Decimal("0.00")),
+    )
+    credit_memo_schedule_pdf(credit_memo)
+    set_status(event, EventStatus.CLOSED)
+    event.submitted_at = now
+    event.submitted_by = actor
+    event.signature_name = signature_name
+    event.save(update_fields=["status", "submitted_at", "submitted_by", "signature_name"])
+    event.credit_memo = credit_memo
     return event

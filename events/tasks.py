@@ -5,14 +5,16 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.tasks import task
 
-from events.models import Invoice, SalesOrder
+from events.models import CreditMemo, Invoice, SalesOrder
 
-DOCUMENT_MODELS = {"sales_order": SalesOrder, "invoice": Invoice}
+DOCUMENT_MODELS = {"sales_order": SalesOrder, "invoice": Invoice, "credit_memo": CreditMemo}
 
 
 @task
 def document_render_and_store(doc_type: str, pk: int) -> bool:
-    """Render an issued sales order or invoice once and store it; False if already stored.
+    """Render an issued sales order, invoice or credit memo once and store it.
+
+    False if it was already stored.
 
     A first download renders it on demand when no worker has yet (``document_pdf_bytes``); the
     document row lock makes the two never render it twice.

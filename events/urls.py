@@ -16,6 +16,8 @@ urlpatterns = [
     path("<int:pk>/scan/", views.event_scan, name="scan"),
     path("<int:pk>/lines/<int:device_pk>/remove/", views.event_remove_device,
          name="remove_device"),
+    path("<int:pk>/lines/<int:device_pk>/damaged/", views.event_line_damaged,
+         name="line_damaged"),
     path("<int:pk>/facility-stock-only/", views.event_facility_stock_only,
          name="facility_stock_only"),
     path("<int:pk>/submit/", views.event_submit, name="submit"),

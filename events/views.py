@@ -201,14 +201,30 @@ def _panel_context(request, event: Event, **extra) -> dict:
             list(selectors.event_device_search(event=event, query=query)) if can_edit else []
         ),
         "scan_form": ScanForm(),
-        "submit_form": SubmitForBillingForm(),
+        "submit_form": SubmitForBillingForm(event=event),
     }
     context.update(extra)
     return context
 
 
+def _billing_context(event: Event) -> dict:
+    """Credit memo / invoice balance figures of a submitted event's billing panel."""
+    from events import billing
+
+    if event.is_draft:
+        return {}
+    if event.is_return:
+        return {"credited_orders": selectors.credited_orders(event=event)}
+    invoice = billing.invoice_of(event)
+    if invoice is None:
+        return {}
+    credits = billing.invoice_credits(invoice=invoice)
+    return {"invoice_credits": credits, "invoice_balance": invoice.total - credits}
+
+
 def _render_detail(request, event: Event, tab: str, status: int = 200, **extra):
     context = _panel_context(request, event, **extra)
+    context.update(_billing_context(event))
     context["tab"] = tab
     if tab == "details" and context["can_edit"] and "update_form" not in context:
         context["update_form"] = EventUpdateForm(
@@ -310,6 +326,23 @@ def event_remove_device(request, pk: int, device_pk: int):
 
 @writer_required
 @require_POST
+def event_line_damaged(request, pk: int, device_pk: int):
+    """A Return's per-line "damaged" flag (damaged units are returned for destruction)."""
+    event = _get_event(request, pk)
+    device = get_object_or_404(event.lines.select_related("device"), device_id=device_pk).device
+    damaged = request.POST.get("damaged") in ("on", "1", "true")
+    try:
+        services.event_line_set_damaged(
+            actor=request.user, event=event, device=device, damaged=damaged
+        )
+    except ValidationError as exc:
+        return _panel_response(request, event, add_errors=_errors(exc))
+    state = "damaged: it will be returned for destruction" if damaged else "not damaged"
+    return _panel_response(request, event, notice=f"{device.label} marked {state}.")
+
+
+@writer_required
+@require_POST
 def event_facility_stock_only(request, pk: int):
     """The "Show Facility Stock items only" filter of a case."""
     event = _get_event(request, pk)
@@ -348,7 +381,7 @@ def event_submit(request, pk: int):
     if not event.is_draft:
         messages.info(request, f"{event} was already submitted for billing.")
         return redirect(_detail_url(event, "used"))
-    form = SubmitForBillingForm(request.POST)
+    form = SubmitForBillingForm(request.POST, event=event)
     if form.is_valid():
         try:
             event = services.event_submit_for_billing(
@@ -361,9 +394,14 @@ def event_submit(request, pk: int):
                 return redirect(_detail_url(event, "used"))
             form.add_error(None, exc)
         else:
-            messages.success(
-                request, f"{event} was submitted for billing: sales order "
-                f"{event.sales_order.number}.",
-            )
+            if event.is_return:
+                messages.success(
+                    request, f"{event} was submitted: credit memo {event.credit_memo.number}."
+                )
+            else:
+                messages.success(
+                    request, f"{event} was submitted for billing: sales order "
+                    f"{event.sales_order.number}.",
+                )
             return redirect(_detail_url(event, "used"))
     return _render_detail(request, event, "used", submit_form=form)

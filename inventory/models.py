@@ -225,6 +225,8 @@ class MovementKind(models.TextChoices):
     ADJUSTMENT_REMOVED = "adjustment_removed", "Removed by stock adjustment"
     ADJUSTMENT_RESTORED = "adjustment_restored", "Restored by stock adjustment"
     ADJUSTMENT_MOVED = "adjustment_moved", "Moved to another facility by stock adjustment"
+    RETURNED = "returned", "Returned by the facility to the rep (return)"
+    RETURNED_FOR_DESTRUCTION = "returned_for_destruction", "Returned for destruction (return)"
 
 
 class DeviceMovement(models.Model):

@@ -539,10 +539,22 @@ def statement_totals(credits: QuerySet) -> dict:
                          output_field=MONEY),
         at_use=Coalesce(Sum("amount", filter=Q(kind=CommissionCredit.Kind.USAGE)), ZERO,
                         output_field=MONEY),
+        clawbacks=Coalesce(Sum("amount", filter=Q(kind=CommissionCredit.Kind.CLAWBACK)), ZERO,
+                           output_field=MONEY),
         paid=Coalesce(Sum("amount", filter=Q(paid_at__isnull=False)), ZERO, output_field=MONEY),
         unpaid=Coalesce(Sum("amount", filter=Q(paid_at__isnull=True)), ZERO, output_field=MONEY),
         count=Count("pk"),
     )
+
+
+def pending_clawbacks(user: User, *, rep_id: int) -> QuerySet:
+    """A rep's unpaid clawbacks (returned sales), whatever their date: listed before payout."""
+    qs = CommissionCredit.objects.for_user(user).filter(
+        rep_id=rep_id, kind=CommissionCredit.Kind.CLAWBACK, paid_at__isnull=True
+    )
+    if user.role == User.Role.REP:
+        qs = qs.filter(rep_id=user.pk)
+    return qs.select_related("event__facility", "device__product").order_by("created_at", "pk")
 
 
 def reps_for(user: User) -> QuerySet:

@@ -353,6 +353,8 @@ def commission_statement(request):
                                        credits.iterator())
         context.update(rep=rep, date_from=date_from, date_to=date_to, credits=list(credits),
                        totals=selectors.statement_totals(credits),
+                       pending_clawbacks=list(selectors.pending_clawbacks(request.user,
+                                                                          rep_id=rep.pk)),
                        organization=request.user.organization)
         if fmt == "pdf":
             pdf = render_pdf(render_to_string("reporting/commission_statement_pdf.html", context))

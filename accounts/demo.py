@@ -354,6 +354,25 @@ def seed_events(base: dict, *, progress: bool) -> None:
             invoice_issue(actor=admin, event=order)
         if i == 0:
             event_mark_paid(actor=admin, event=order)
+    # A return: an invoiced stocking order's facility stock comes back (one unit damaged), so
+    # the hospital gets a credit memo, the invoice a balance and the seller a clawback.
+    from events.services import event_line_set_damaged
+
+    for order in stocking_orders[1:3]:
+        back = list(order.sold_devices.filter(status=DeviceStatus.FACILITY_STOCK)[:2])
+        if not back:
+            continue
+        ret = event_create(
+            actor=admin, event_type="return", name=f"Return {order.facility.name[:20]}",
+            date=today - datetime.timedelta(days=3), facility=order.facility,
+            representative=order.representative, manufacturer=order.manufacturer,
+            product_line=order.product_line, facility_contact=order.facility_contact,
+        )
+        event_add_devices(actor=admin, event=ret, devices=back)
+        if len(back) > 1:
+            event_line_set_damaged(actor=admin, event=ret, device=back[1], damaged=True)
+        event_submit_for_billing(actor=admin, event=ret, signature_name="Alex Admin")
+        break
     # A draft case waiting for its devices.
     line = lines[0]
     event_create(

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from inventory.models import (
     Device,
     DeviceMovement,
     DeviceStatus,
+    MovementKind,
     StockAdjustment,
     StockAdjustmentLine,
     Transfer,
@@ -210,8 +211,16 @@ def recall_devices(
         qs = qs.filter(serial=serial)
     if not (gtin or lot):
         return qs.none()
+    # The latest return of each unit (a Return event): where it came back from.
+    last_return = DeviceMovement.objects.filter(
+        device=OuterRef("pk"),
+        kind__in=(MovementKind.RETURNED, MovementKind.RETURNED_FOR_DESTRUCTION),
+    ).order_by("-at", "-id")
     return qs.select_related(
         *DEVICE_LIST_RELATED, "used_in__facility", "used_in__representative", "sold_on",
+    ).annotate(
+        returned_by_name=Subquery(last_return.values("event__name")[:1]),
+        returned_from_name=Subquery(last_return.values("from_facility__name")[:1]),
     ).order_by("status", "product__reference", "serial", "pk")
 
 

@@ -22,6 +22,7 @@ from django.db.models import (
     Count,
     DecimalField,
     Exists,
+    F,
     IntegerField,
     OuterRef,
     Q,
@@ -300,7 +301,7 @@ def facility_stock_commissions(scope: Scope, filters: ReportFilters) -> list[dic
     (covering rep). A rep sees their own."""
     return list(
         _credits(scope, filters)
-        .filter(Q(kind=CommissionCredit.Kind.USAGE)
+        .filter(Q(kind__in=(CommissionCredit.Kind.USAGE, CommissionCredit.Kind.CLAWBACK))
                 | Q(event__event_type=EventType.STOCKING_ORDER))
         .order_by().values("rep_id", "rep__first_name", "rep__last_name", "rep__username")
         .annotate(
@@ -308,6 +309,8 @@ def facility_stock_commissions(scope: Scope, filters: ReportFilters) -> list[dic
                              output_field=MONEY),
             at_use=Coalesce(Sum("amount", filter=Q(kind=CommissionCredit.Kind.USAGE)), ZERO,
                             output_field=MONEY),
+            clawed_back=Coalesce(Sum("amount", filter=Q(kind=CommissionCredit.Kind.CLAWBACK)),
+                                 ZERO, output_field=MONEY),
             total=Sum("amount"),
             credits=Count("pk"),
         )
@@ -332,22 +335,36 @@ SALES_DIMENSIONS = {
 }
 
 
+# Net sales: a Return's lines count against sales (where and when the return happened).
+NET_SALE_KINDS = (EventLine.Kind.SALE, EventLine.Kind.RETURN)
+IS_RETURN = Q(kind=EventLine.Kind.RETURN)
+NET_PRICE = Case(When(IS_RETURN, then=-F("price")), default=F("price"), output_field=MONEY)
+
+
+def _net_sales(qs: QuerySet) -> dict:
+    return {
+        "units": Count("pk", filter=~IS_RETURN) - Count("pk", filter=IS_RETURN),
+        "revenue": Coalesce(Sum(NET_PRICE), ZERO, output_field=MONEY),
+    }
+
+
 def sales_by(scope: Scope, filters: ReportFilters, dimension: str) -> list[dict]:
-    """Revenue from committed sale lines (stocking orders and cases with rep inventory) grouped by
-    ``dimension``. Facility-stock use lines are never sales, so a device counts once."""
-    qs = _lines(scope, filters, own_numbers=True).filter(kind=EventLine.Kind.SALE)
+    """Net revenue from committed sale lines (stocking orders and cases with rep inventory) less
+    returns, grouped by ``dimension``. Facility-stock use lines are never sales, so a device
+    counts once."""
+    qs = _lines(scope, filters, own_numbers=True).filter(kind__in=NET_SALE_KINDS)
     if dimension == "month":
         qs = qs.annotate(month=TruncMonth("event__date"))
     fields = SALES_DIMENSIONS[dimension]
     rows = list(
         qs.order_by().values(*fields).annotate(
-            units=Count("pk"),
+            **_net_sales(qs),
             stocking=Coalesce(
                 Sum("price", filter=Q(event__event_type=EventType.STOCKING_ORDER)), ZERO,
                 output_field=MONEY),
             cases=Coalesce(Sum("price", filter=Q(event__event_type=EventType.CASE)), ZERO,
                            output_field=MONEY),
-            revenue=Sum("price"),
+            returns=Coalesce(Sum("price", filter=IS_RETURN), ZERO, output_field=MONEY),
         ).order_by(*(["month"] if dimension == "month" else ["-revenue"]))
     )
     for r in rows:
@@ -363,8 +380,10 @@ def sales_by(scope: Scope, filters: ReportFilters, dimension: str) -> list[dict]
 
 
 def sales_totals(scope: Scope, filters: ReportFilters) -> dict:
-    return _lines(scope, filters, own_numbers=True).filter(kind=EventLine.Kind.SALE).aggregate(
-        units=Count("pk"), revenue=Coalesce(Sum("price"), ZERO, output_field=MONEY)
+    qs = _lines(scope, filters, own_numbers=True).filter(kind__in=NET_SALE_KINDS)
+    return qs.aggregate(
+        **_net_sales(qs),
+        returns=Coalesce(Sum("price", filter=IS_RETURN), ZERO, output_field=MONEY),
     )
 
 

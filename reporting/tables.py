@@ -78,12 +78,12 @@ WHERE_USED_COLUMNS: list[Column] = [
 
 COMMISSION_COLUMNS: list[Column] = [
     ("Rep", key("rep")), ("At sale", key("at_sale")), ("At use", key("at_use")),
-    ("Total", key("total")), ("Credits", key("credits")),
+    ("Clawed back", key("clawed_back")), ("Total", key("total")), ("Credits", key("credits")),
 ]
 
 SALES_COLUMNS: list[Column] = [
     ("Group", key("label")), ("Units", key("units")), ("Stocking orders", key("stocking")),
-    ("Cases", key("cases")), ("Revenue", key("revenue")),
+    ("Cases", key("cases")), ("Returns", key("returns")), ("Net revenue", key("revenue")),
 ]
 
 USAGE_COLUMNS: list[Column] = [

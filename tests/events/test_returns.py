@@ -240,3 +240,22 @@ def test_invoice_shows_its_balance_after_credits(world):
     world.add(ret, [fresh(devices[0])])
     world.submit(ret)
     assert invoice_balance(invoice=invoice) == Decimal("2000.00")
+
+
+def test_scanning_a_label_adds_facility_stock_to_a_return_and_expired_units_are_offered(world):
+    from events.selectors import event_device_candidates
+    from events.services import event_add_by_udi
+    from inventory.udi import udi_raw
+
+    [expired] = world.devices(1, expires_in_days=3)
+    world.stocking_order([expired])
+    [device] = world.facility_stock(1)
+    ret = world.event("return")
+    later = TODAY + datetime.timedelta(days=5)
+    offered = set(event_device_candidates(event=ret, today=later).values_list("pk", flat=True))
+    assert offered == {expired.pk, device.pk}
+    label = udi_raw(device.product.gtin, device.expiration_date, device.lot, device.serial)
+    line = event_add_by_udi(actor=world.rep, event=ret, label=label, today=later)
+    assert (line.device_id, line.kind) == (device.pk, "return")
+    rejected(lambda: event_add_by_udi(actor=world.rep, event=ret, label=label, today=later),
+             f"SN {device.serial} is already on this event.")

@@ -113,7 +113,8 @@ def test_sixty_forty_commission_shows_on_dashboard_and_revenue_counts_once(clien
 
     # The sales report counts the device's 1,000.00 once.
     sales = client.get(reverse("reporting:sales"))
-    assert sales.context["totals"] == {"units": 1, "revenue": Decimal("1000.00")}
+    assert sales.context["totals"] == {"units": 1, "revenue": Decimal("1000.00"),
+                                       "returns": Decimal("0.00")}
     assert 'data-testid="sales-total">1,000.00<' in sales.content.decode()
 
 

@@ -40,11 +40,12 @@ def test_sales_by_rep_facility_line_and_month_count_facility_stock_once(client, 
 
     client.force_login(shop.manager)
     response = client.get(reverse("reporting:sales"))
-    assert response.context["totals"] == {"units": 3, "revenue": Decimal("2250.00")}
+    assert response.context["totals"] == {"units": 3, "revenue": Decimal("2250.00"),
+                                          "returns": Decimal("0.00")}
     rows = list(csv.reader(io.StringIO(
         client.get(reverse("reporting:sales"), {"export": "product_line"}).content.decode())))
-    assert rows == [["Group", "Units", "Stocking orders", "Cases", "Revenue"],
-                    ["Pedicle Screws", "3", "2000.00", "250.00", "2250.00"]]
+    assert rows == [["Group", "Units", "Stocking orders", "Cases", "Returns", "Net revenue"],
+                    ["Pedicle Screws", "3", "2000.00", "250.00", "0.00", "2250.00"]]
 
     # The covering rep sold nothing: their report is empty; the outsider's too.
     client.force_login(shop.coverer)

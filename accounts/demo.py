@@ -373,6 +373,18 @@ def seed_events(base: dict, *, progress: bool) -> None:
             event_line_set_damaged(actor=admin, event=ret, device=back[1], damaged=True)
         event_submit_for_billing(actor=admin, event=ret, signature_name="Alex Admin")
         break
+    # A swap prepared from the dashboard's expiring list: the soonest-expiring facility stock of
+    # one facility, as a draft return and a draft stocking order of fresh units for review.
+    from events.services import swap_expiring_create
+
+    soonest = (Device.objects.filter(organization=org, status=DeviceStatus.FACILITY_STOCK)
+               .select_related("product__product_line").order_by("expiration_date", "pk").first())
+    if soonest:
+        units = list(Device.objects.filter(
+            organization=org, status=DeviceStatus.FACILITY_STOCK, facility=soonest.facility,
+            product__product_line__manufacturer=soonest.product.product_line.manufacturer,
+        ).order_by("expiration_date", "pk")[:2])
+        swap_expiring_create(actor=admin, devices=units)
     # A draft case waiting for its devices.
     line = lines[0]
     event_create(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -37,7 +38,12 @@ from inventory.models import (
     Product,
     ProductLine,
 )
-from inventory.services import ensure_role, ensure_same_organization, lock_devices, record_movements
+from inventory.services import (
+    ensure_role,
+    ensure_same_organization,
+    lock_devices,
+    record_movements,
+)
 from inventory.udi import parse_udi
 
 CENT = Decimal("0.01")
@@ -696,3 +702,111 @@ def _submit_return(
     event.save(update_fields=["status", "submitted_at", "submitted_by", "signature_name"])
     event.credit_memo = credit_memo
     return event
+
+
+# --- Swap expiring facility stock ------------------------------------------------------------
+
+
+@dataclass
+class Swap:
+    """The two drafts a swap creates and what the rep lacks (product → units short)."""
+
+    return_event: Event
+    stocking_order: Event | None
+    shortfalls: dict[Product, int]
+
+
+def swap_fresh_units(
+    *, organization_id: int, rep_id: int, wanted: dict[int, int], today: datetime.date,
+    exclude=(),
+) -> tuple[list[Device], dict[int, int]]:
+    """Up to ``wanted[product_id]`` of the rep's sellable units per product, longest dating
+    first; and the shortfall per product."""
+    candidates = (
+        Device.objects.filter(
+            organization_id=organization_id, status=DeviceStatus.AVAILABLE, custodian_id=rep_id,
+            pending_transfer__isnull=True, expiration_date__gte=today, product_id__in=wanted,
+        )
+        .exclude(pk__in=list(exclude))
+        .select_related("product__product_line")
+        .order_by("-expiration_date", "pk")
+    )
+    taken: dict[int, int] = {}
+    picked = []
+    for device in candidates:
+        if taken.get(device.product_id, 0) < wanted[device.product_id]:
+            taken[device.product_id] = taken.get(device.product_id, 0) + 1
+            picked.append(device)
+    short = {pid: n - taken.get(pid, 0) for pid, n in wanted.items() if n > taken.get(pid, 0)}
+    return picked, short
+
+
+@service_transaction
+def swap_expiring_create(
+    *,
+    actor: User,
+    devices: Sequence[Device],
+    representative: User | None = None,
+    today: datetime.date | None = None,
+) -> Swap:
+    """"Swap" on the expiring list: a draft Return of the chosen facility-stock units and a draft
+    Stocking Order of the same products from the rep's custody (longest dating first).
+
+    Both are drafts: the rep reviews and submits each. Units the rep lacks are shortfalls.
+    The rep is ``representative``, else the actor (a rep), else the seller of the first unit.
+    """
+    today = today or timezone.localdate()
+    ensure_role(actor, User.Role.ADMIN, User.Role.REP, action="create events")
+    if not devices:
+        raise ValidationError("Tick the expiring units to swap.")
+    fresh = list(
+        Device.objects.filter(pk__in=[d.pk for d in devices])
+        .select_related("product__product_line__manufacturer", "facility", "sold_on")
+        .order_by("expiration_date", "pk")
+    )
+    ensure_same_organization(actor, *fresh)
+    errors = [
+        f"{d.label} is not facility stock and can't be swapped."
+        for d in fresh if d.status != DeviceStatus.FACILITY_STOCK
+    ]
+    if errors:
+        raise ValidationError(errors)
+    facilities = {d.facility_id for d in fresh}
+    if len(facilities) > 1:
+        raise ValidationError("A swap is for one facility: tick units of one facility only.")
+    makers = {d.product.product_line.manufacturer_id for d in fresh}
+    if len(makers) > 1:
+        raise ValidationError(
+            "A swap is for one manufacturer: tick units of one manufacturer at a time."
+        )
+    first = fresh[0]
+    if representative is None:
+        representative = actor if actor.role == User.Role.REP else first.sold_on.representative
+    facility, line = first.facility, first.product.product_line
+    ret = event_create(
+        actor=actor, event_type=EventType.RETURN,
+        name=f"Swap – {facility.name} (expiring units back)", date=today, facility=facility,
+        representative=representative,
+        manufacturer=line.manufacturer, product_line=line,
+    )
+    event_add_devices(actor=actor, event=ret, devices=fresh, today=today)
+    wanted: dict[int, int] = {}
+    for device in fresh:
+        wanted[device.product_id] = wanted.get(device.product_id, 0) + 1
+    picked, short = swap_fresh_units(
+        organization_id=actor.organization_id, rep_id=representative.pk, wanted=wanted,
+        today=today,
+    )
+    order = None
+    if picked:
+        order = event_create(
+            actor=actor, event_type=EventType.STOCKING_ORDER,
+            name=f"Swap – {facility.name} (fresh units)", date=today, facility=facility,
+            representative=representative, manufacturer=line.manufacturer, product_line=line,
+        )
+        event_add_devices(actor=actor, event=order, devices=picked, today=today)
+    products = {d.product_id: d.product for d in fresh}
+    return Swap(
+        return_event=ret, stocking_order=order,
+        shortfalls={products[pid]: n for pid, n in short.items()},
+    )

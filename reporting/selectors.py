@@ -576,6 +576,23 @@ def pending_clawbacks(user: User, *, rep_id: int) -> QuerySet:
     return qs.select_related("event__facility", "device__product").order_by("created_at", "pk")
 
 
+def swap_summary(*, return_event: Event, stocking_order: Event | None) -> dict:
+    """A swap's lines and its shortfalls: per product, units returned beyond those replaced."""
+    returned = list(return_event.lines.select_related("device__product").order_by(
+        "device__product__reference", "device__expiration_date", "pk"))
+    fresh = list(stocking_order.lines.select_related("device__product").order_by(
+        "device__product__reference", "-device__expiration_date", "pk")) if stocking_order else []
+    counts: dict = {}
+    for line in returned:
+        counts.setdefault(line.device.product, [0, 0])[0] += 1
+    for line in fresh:
+        counts.setdefault(line.device.product, [0, 0])[1] += 1
+    shortfalls = [{"product": product, "returned": r, "replaced": f, "short": r - f}
+                  for product, (r, f) in sorted(counts.items(), key=lambda kv: kv[0].reference)
+                  if r > f]
+    return {"returned_lines": returned, "fresh_lines": fresh, "shortfalls": shortfalls}
+
+
 def reps_for(user: User) -> QuerySet:
     qs = User.objects.for_user(user).filter(role=User.Role.REP)
     if user.role == User.Role.REP:

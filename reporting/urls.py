@@ -6,6 +6,8 @@ app_name = "reporting"
 urlpatterns = [
     path("", views.index, name="index"),
     path("sales/", views.sales_report, name="sales"),
+    path("swap/", views.swap_create, name="swap_create"),
+    path("swap/<int:pk>/", views.swap_detail, name="swap_detail"),
     path("usage/", views.usage_report, name="usage"),
     path("replenishment/", views.replenishment, name="replenishment"),
     path("replenishment/stocking-order/", views.replenishment_create,

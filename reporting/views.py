@@ -1,6 +1,6 @@
 """Reports: the Facility Stock Sales dashboard, sales and usage reports, replenishment and
 commissions. Reads go through ``reporting.selectors``; the only writes are the commission services
-(``events.commissions``) and "Create Stocking Order" (``events.services``)."""
+(``events.commissions``), "Create Stocking Order" and "Swap" (``events.services``)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import admin_required, member_required, role_required, writer_required
 from events import commissions
-from events.models import CommissionPlan, EventType
-from events.services import event_add_devices, event_create
+from events.models import CommissionPlan, Event, EventType
+from events.services import event_add_devices, event_create, swap_expiring_create
+from inventory.models import Device
 from reporting import selectors, tables
 from reporting.filters import report_filters
 from reporting.forms import (
@@ -107,6 +108,9 @@ def index(request):
              "more": max(len(buckets.get(key, [])) - DASHBOARD_PREVIEW, 0)}
             for key, title in selectors.EXPIRY_BUCKETS
         ],
+        "can_swap": request.user.can_write,
+        "swap_reps": list(selectors.reps_for(request.user)) if request.user.role == "admin"
+        else [],
         "monthly": monthly,
         "chart": chart,
         "where_used": where_used[:DASHBOARD_PREVIEW],
@@ -383,3 +387,57 @@ def commission_mark_paid(request):
         messages.error(request, "Choose a rep and a period.")
     query = {k: request.POST.get(k, "") for k in ("rep", "date_from", "date_to")}
     return redirect(reverse("reporting:commission_statement") + "?" + urlencode(query))
+
+
+# --- Swap expiring facility stock (issue 15) -----------------------------------------------------
+
+
+def _ids(values) -> list[int]:
+    ids = []
+    for value in values:
+        try:
+            ids.append(int(value))
+        except (TypeError, ValueError):
+            continue
+    return ids
+
+
+@require_POST
+@writer_required
+def swap_create(request):
+    """"Swap" on the dashboard's expiring list: a draft Return of the ticked units and a draft
+    Stocking Order of the same products from the rep's custody, longest dating first."""
+    back = reverse("reporting:index")
+    devices = list(Device.objects.for_user(request.user).filter(
+        pk__in=_ids(request.POST.getlist("device"))
+    ))
+    rep = None
+    if request.user.role == "admin" and request.POST.get("rep"):
+        rep = selectors.reps_for(request.user).filter(pk__in=_ids([request.POST["rep"]])).first()
+    try:
+        swap = swap_expiring_create(actor=request.user, devices=devices, representative=rep)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect(back)
+    messages.success(request, "Swap prepared: review the draft return and the draft stocking "
+                              "order, then submit each.")
+    url = reverse("reporting:swap_detail", args=[swap.return_event.pk])
+    if swap.stocking_order is not None:
+        url += f"?order={swap.stocking_order.pk}"
+    return redirect(url)
+
+
+@member_required
+def swap_detail(request, pk: int):
+    """The two drafts of a swap side by side, and the shortfalls (which feed replenishment)."""
+    events = Event.objects.for_user(request.user).select_related("facility", "representative")
+    ret = get_object_or_404(events.filter(event_type=EventType.RETURN), pk=pk)
+    order = events.filter(event_type=EventType.STOCKING_ORDER,
+                          pk__in=_ids([request.GET.get("order")])).first()
+    swap = selectors.swap_summary(return_event=ret, stocking_order=order)
+    return render(request, "reporting/swap_detail.html", {
+        "ret": ret, "order": order, **swap,
+        "replenish_url": reverse("reporting:replenishment")
+        + f"?facility={ret.facility_id}&rep={ret.representative_id}",
+    })

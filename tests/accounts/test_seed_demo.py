@@ -30,6 +30,8 @@ def test_seed_demo_is_idempotent_obeys_the_rules_and_prints_logins(settings, cap
     assert Event.objects.filter(event_type="case", facility_stock_only=True).exists()
     assert Event.objects.filter(event_type="case", facility_stock_only=False).exists()
     assert Event.objects.filter(event_type="return", credit_memo__isnull=False).exists()
+    assert Event.objects.filter(event_type="return", status="draft",
+                                name__startswith="Swap").exists()
     assert Organization.objects.count() == 2
     assert list(ledger_discrepancies()) == []
 

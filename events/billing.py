@@ -247,6 +247,11 @@ def _locked_event(actor: User, event: Event) -> Event:
 
 
 def _ensure_billable(event: Event, what: str) -> None:
+    if event.is_return:
+        raise ValidationError(
+            f"{event} is a return, credited by its credit memo: {what} does not apply.",
+            code="not_billable",
+        )
     if not event.is_billable:
         raise ValidationError(
             f"{event} used facility stock already billed by its stocking order: "

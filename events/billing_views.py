@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import logging
+from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
@@ -88,17 +89,22 @@ def billing_export(request):
     response["Content-Disposition"] = 'attachment; filename="billing.csv"'
     writer = csv.writer(response)
     writer.writerow([
-        "Event", "Event Type", "Date", "Facility", "Representative", "Status", "Sales order",
+        "Event", "Event Type", "Date", "Facility", "Representative", "Status",
+        "Sales order / credit memo",
         "Total", "PO number", "Invoice", "Invoice date", "Due date", "Paid",
     ])
     for event in billing.billing_queue(user=request.user, **filters).iterator(chunk_size=500):
-        order = _related(event, "sales_order")
+        order = _related(event, "sales_order") or _related(event, "credit_memo")
         po = _related(event, "purchase_order")
         invoice = _related(event, "invoice")
-        writer.writerow([csv_safe(value) for value in [
+        total = order.total if order else ""
+        if order is not None and event.is_return:
+            total = -order.total  # a credit memo credits the facility
+        # Numbers as they are (a credit is negative); text neutralised for spreadsheets.
+        writer.writerow([value if isinstance(value, Decimal) else csv_safe(value) for value in [
             event.name, event.get_event_type_display(), event.date.isoformat(),
             event.facility.name, str(event.representative), event.get_status_display(),
-            order.number if order else "", order.total if order else "",
+            order.number if order else "", total,
             po.number if po else "", invoice.number if invoice else "",
             invoice.issued_at.date().isoformat() if invoice else "",
             invoice.due_date.isoformat() if invoice else "",

@@ -120,3 +120,18 @@ def test_return_status_for_the_billing_queue_is_closed(client, world):
     world.add(event, world.facility_stock(1))
     world.submit(event)
     assert Event.objects.get(pk=event.pk).status == EventStatus.CLOSED
+
+
+def test_billing_actions_on_a_return_say_it_is_credited_and_change_nothing(client, world):
+    event = world.event("return")
+    world.add(event, world.facility_stock(1))
+    world.submit(event)
+    client.force_login(world.admin)
+    response = client.post(reverse("events:billing_invoice_issue", args=[event.pk]), follow=True)
+    assert "is a return, credited by its credit memo: an invoice does not apply." in (
+        response.content.decode())
+    assert Event.objects.get(pk=event.pk).status == EventStatus.CLOSED
+    rows = client.get(reverse("events:billing_export")).content.decode().splitlines()
+    assert "Sales order / credit memo" in rows[0]
+    [line] = [row for row in rows if row.startswith("return event")]
+    assert ",CM-000001,-1000.00," in line

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from events.billing import invoice_issue, purchase_order_record
-from events.models import CommissionPlan, CreditMemo, Event, EventStatus
+from events.models import CommissionCredit, CommissionPlan, CreditMemo, Event, EventStatus
 from inventory.models import Device, DeviceStatus
 from tests.events._billing import pdf_text, private_storage  # noqa: F401  (autouse fixture)
 
@@ -98,6 +98,16 @@ def test_return_offers_only_the_facilitys_stock_and_credits_it(
     assert 'data-testid="pending-clawbacks"' in statement
     assert "Pending clawbacks (2)" in statement
     assert 'data-testid="total-clawback">-200.00<' in statement
+    period = {"rep": world.rep.pk, "date_from": today.replace(day=1).isoformat(),
+              "date_to": today.isoformat()}
+    pdf = client.get(reverse("reporting:commission_statement"), {**period, "format": "pdf"})
+    text = pdf_text(pdf.content)
+    assert "Clawbacks (returned)" in text and "-200.00" in text and "-100.00" in text
+    # Mark period paid nets the clawbacks: none is pending afterwards.
+    client.post(reverse("reporting:commission_mark_paid"), period)
+    assert not CommissionCredit.objects.filter(rep=world.rep, paid_at__isnull=True).exists()
+    statement = client.get(reverse("reporting:commission_statement"), period).content.decode()
+    assert 'data-testid="pending-clawbacks"' not in statement
 
 
 def test_return_event_page_query_count_does_not_grow(client, world, django_assert_max_num_queries):

@@ -253,8 +253,10 @@ def sales_vs_use_by_month(scope: Scope, filters: ReportFilters) -> list[dict]:
             units=Count("pk", distinct=True),
             value=Sum(
                 "device__event_lines__price",
+                # The sale this use consumes (a returned device may have been sold again).
                 filter=Q(device__event_lines__kind=EventLine.Kind.SALE,
-                         device__event_lines__committed=True),
+                         device__event_lines__committed=True,
+                         device__event_lines__event_id=F("sold_by_id")),
             ),
         )
     )

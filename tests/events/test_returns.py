@@ -259,3 +259,28 @@ def test_scanning_a_label_adds_facility_stock_to_a_return_and_expired_units_are_
     assert (line.device_id, line.kind) == (device.pk, "return")
     rejected(lambda: event_add_by_udi(actor=world.rep, event=ret, label=label, today=later),
              f"SN {device.serial} is already on this event.")
+
+
+def test_a_resold_device_used_later_credits_the_covering_rep_from_the_second_sale(world):
+    CommissionPlan.objects.create(organization=world.org, rate=Decimal("0.10"),
+                                  stocking_share=Decimal("0.60"))
+    CommissionPlan.objects.create(organization=world.org, rep=world.rep2, rate=Decimal("0.20"),
+                                  stocking_share=Decimal("0.50"))
+    [device] = world.facility_stock(1)  # sold by rep: 60.00
+    ret = world.event("return", rep=world.rep2)
+    world.add(ret, [device])
+    world.submit(ret)  # rep: −60.00; the device is in rep2's custody now
+    second = world.stocking_order([fresh(device)], rep=world.rep2)  # rep2: 0.5·0.2·1000 = 100
+    case = world.event("case", facility_stock_only=True)
+    world.add(case, [fresh(device)])
+    world.submit(case)  # covering rep: round(0.2·1000) − 100 = 100, from the second sale
+    [usage] = CommissionCredit.objects.filter(kind="usage")
+    assert (usage.rep_id, usage.amount, usage.rate) == (world.rep.pk, Decimal("100.00"),
+                                                        Decimal("0.2000"))
+    assert EventLine.objects.get(event=case).sold_by_id == second.pk
+    amounts = dict(CommissionCredit.objects.filter(kind="sale").values_list("event_id", "amount"))
+    assert amounts[second.pk] == Decimal("100.00")
+    from reporting.selectors import ReportFilters, Scope, sales_vs_use_by_month
+
+    [month] = sales_vs_use_by_month(Scope(world.org.pk), ReportFilters.default())
+    assert (month["used_units"], month["used_value"]) == (1, Decimal("1000.00"))

@@ -16,10 +16,12 @@ from django.utils import timezone
 
 from accounts.models import User
 from consignment.models import Facility
+from inventory.ledger import chain_movements, ledger_key
 from inventory.models import (
     Device,
     DeviceMovement,
     DeviceStatus,
+    LedgerChainHead,
     MovementKind,
     Product,
     StockAdjustment,
@@ -103,6 +105,29 @@ def record_movements(
         for device, previous in changes
     ]
     Device.objects.bulk_update([device for device, _ in changes], DEVICE_FIELDS)
+    return ledger_append(movements)
+
+
+def ledger_append(movements: list[DeviceMovement]) -> list[DeviceMovement]:
+    """Write ``movements``, HMAC-chained after each organisation's ledger chain head (locked).
+
+    Lock order: the callers hold the event and device rows already; the head comes next, and the
+    document counter (events) after it.
+    """
+    key = ledger_key()
+    by_org: dict[int, list[DeviceMovement]] = {}
+    for movement in movements:
+        by_org.setdefault(movement.organization_id, []).append(movement)
+    LedgerChainHead.objects.bulk_create(
+        [LedgerChainHead(organization_id=org_id) for org_id in sorted(by_org)],
+        ignore_conflicts=True,
+    )
+    for org_id in sorted(by_org):
+        head = LedgerChainHead.objects.select_for_update().get(organization_id=org_id)
+        head.last_seq, head.last_hash = chain_movements(
+            by_org[org_id], head_seq=head.last_seq, head_hash=head.last_hash, key=key
+        )
+        head.save(update_fields=["last_seq", "last_hash"])
     return DeviceMovement.objects.bulk_create(movements)
 
 
@@ -187,7 +212,7 @@ def devices_receive(
             for serial in serials
         ]
     )
-    DeviceMovement.objects.bulk_create(
+    ledger_append(
         [
             DeviceMovement(
                 organization_id=device.organization_id,

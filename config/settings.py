@@ -74,7 +74,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.SessionIdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.middleware.HostileInputMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -184,10 +186,10 @@ PERMISSIONS_POLICY = (
     "interest-cohort=()"
 )
 
-# Sessions end after this long without a request (each request slides the window).
+# Sessions end after SESSION_IDLE_MINUTES without a request (accounts.middleware), and at the
+# latest SESSION_MAX_HOURS after login.
 SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
-SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_MAX_HOURS", "12")) * 3600
 
 # Login lockout (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one username, or
 # from one address, that username / address is refused for LOGIN_COOLOFF_MINUTES, even with the

@@ -30,6 +30,8 @@ from inventory.models import (
 )
 from inventory.udi import udi_hri
 
+LOT_MAX = Device._meta.get_field("lot").max_length
+SERIAL_MAX = Device._meta.get_field("serial").max_length
 DEVICE_FIELDS = ["status", "custodian", "facility", "sold_on", "used_in", "pending_transfer"]
 
 
@@ -118,12 +120,13 @@ def ledger_append(movements: list[DeviceMovement]) -> list[DeviceMovement]:
     by_org: dict[int, list[DeviceMovement]] = {}
     for movement in movements:
         by_org.setdefault(movement.organization_id, []).append(movement)
-    LedgerChainHead.objects.bulk_create(
-        [LedgerChainHead(organization_id=org_id) for org_id in sorted(by_org)],
-        ignore_conflicts=True,
-    )
     for org_id in sorted(by_org):
-        head = LedgerChainHead.objects.select_for_update().get(organization_id=org_id)
+        head = LedgerChainHead.objects.select_for_update().filter(organization_id=org_id).first()
+        if head is None:  # the organisation's first movement
+            LedgerChainHead.objects.bulk_create(
+                [LedgerChainHead(organization_id=org_id)], ignore_conflicts=True
+            )
+            head = LedgerChainHead.objects.select_for_update().get(organization_id=org_id)
         head.last_seq, head.last_hash = chain_movements(
             by_org[org_id], head_seq=head.last_seq, head_hash=head.last_hash, key=key
         )
@@ -173,6 +176,13 @@ def devices_receive(
         errors.append("Enter at least one serial number.")
     if any(not s for s in serials):
         errors.append("A serial number is empty.")
+    if len(lot) > LOT_MAX:
+        errors.append(f"The lot number is longer than {LOT_MAX} characters.")
+    too_long = [s for s in serials if len(s) > SERIAL_MAX]
+    if too_long:
+        errors.append(f"{len(too_long)} serial number(s) are longer than {SERIAL_MAX} characters.")
+    if errors:
+        raise ValidationError(errors)  # before any query uses them
     if expiration_date < today:
         errors.append(
             f"Expiry {expiration_date:%Y-%m-%d} is in the past: expired devices can't be received."

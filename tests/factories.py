@@ -154,11 +154,12 @@ def blank_pdf(**extra) -> bytes:
     import io
 
     from pypdf import PdfWriter
+    from pypdf.generic import NameObject
 
     writer = PdfWriter()
     writer.add_blank_page(width=200, height=200)
     for key, value in extra.items():
-        writer._root_object[key] = value
+        writer._root_object[NameObject(key)] = value
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()

@@ -155,3 +155,32 @@ def test_the_ledger_refuses_truncate(ledger):
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("TRUNCATE inventory_devicemovement CASCADE")
     assert DeviceMovement.objects.count() == 5
+
+
+def test_the_data_migration_chains_existing_rows_and_clears_patient_notes(ledger, world):
+    """Rows written before the chain existed (no chain values, a patient ID in the note) are
+    chained by migration inventory 0004, which empties those notes first."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("inventory.migrations.0004_ledger_truncate_and_chain")
+    _, _, movements = ledger
+    case = world.event("case", patient_id="PT-OLD-1")
+    as_superuser(
+        "UPDATE inventory_devicemovement SET chain_seq = NULL, chain_hash = ''",
+        f"UPDATE inventory_devicemovement SET note = 'Patient ID PT-OLD-1', event_id = {case.pk} "
+        f"WHERE id = {movements[3].pk}",
+    )
+    LedgerChainHead.objects.all().delete()
+    assert {p.problem.split(":")[0] for p in chain_problems()} == {"not chained"}
+
+    with connection.schema_editor() as editor:
+        migration.forwards(apps, editor)
+
+    assert list(chain_problems()) == []
+    rows = list(DeviceMovement.objects.order_by("id").values_list("chain_seq", "note"))
+    assert rows == [(n, "") for n in range(1, 6)]
+    # The trigger is back on.
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        DeviceMovement.objects.filter(pk=movements[0].pk).update(note="x")

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from accounts.admin_base import ReadOnlyTenantAdmin
-from events.models import CommissionCredit, CommissionPlan, Event, SalesOrder
+from events.models import CommissionCredit, CommissionPlan, CreditMemo, Event, SalesOrder
 
 
 @admin.register(Event)
@@ -15,6 +15,13 @@ class EventAdmin(ReadOnlyTenantAdmin):
 
 @admin.register(SalesOrder)
 class SalesOrderAdmin(ReadOnlyTenantAdmin):
+    list_display = ["number", "event", "total", "issued_at"]
+
+
+@admin.register(CreditMemo)
+class CreditMemoAdmin(ReadOnlyTenantAdmin):
+    """Credit memos are issued by submitting a Return (events.services)."""
+
     list_display = ["number", "event", "total", "issued_at"]
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from events.models import CommissionCredit, CommissionPlan, CreditMemo, Event, EventLine
+from inventory.ledger import chain_problems
 from inventory.models import Device, DeviceMovement, DeviceStatus
 from inventory.selectors import ledger_discrepancies
 from tests.events.conftest import build_world
@@ -81,6 +82,7 @@ def run(event_types):
     assert memos == [f"CM-{n:06d}" for n in range(1, winners["return"] + 1)]
     assert CommissionCredit.objects.filter(kind="clawback").count() == winners["return"]
     assert list(ledger_discrepancies()) == []
+    assert list(chain_problems()) == []  # the HMAC chain holds under the race
     return winners
 
 

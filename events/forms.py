@@ -127,3 +127,12 @@ class SubmitForBillingForm(forms.Form):
         widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
         error_messages={"required": "Tick the attestation to sign the submission."},
     )
+
+
+class EventCancelForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason (optional)", max_length=300, required=False,
+        widget=forms.TextInput(
+            attrs={"class": "form-control", "placeholder": "e.g. case postponed"}
+        ),
+    )

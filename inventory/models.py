@@ -91,6 +91,19 @@ class DeviceStatus(models.TextChoices):
     CONSUMED = "consumed", "Consumed"
     REMOVED = "removed", "Removed"
 
+    @property
+    def colour(self) -> str:
+        """The Bootstrap colour every template shows this status in."""
+        return DEVICE_STATUS_COLOURS[self]
+
+
+DEVICE_STATUS_COLOURS: dict[str, str] = {
+    DeviceStatus.AVAILABLE: "success",
+    DeviceStatus.FACILITY_STOCK: "info",
+    DeviceStatus.CONSUMED: "secondary",
+    DeviceStatus.REMOVED: "dark",
+}
+
 
 ACTIVE_STATUSES = (DeviceStatus.AVAILABLE, DeviceStatus.FACILITY_STOCK)
 
@@ -102,12 +115,21 @@ class DeviceQuerySet(models.QuerySet):
         return self.filter(organization_id=organization_id)
 
     def for_user(self, user):
-        """Admins and managers: the organisation. Reps: their custody plus facility stock."""
+        """Admins and managers: the organisation. Reps: see below (rule 10)."""
         if not getattr(user, "is_authenticated", False):
             return self.none()
         qs = self.for_organization(user.organization_id)
         if user.role == "rep":
-            qs = qs.filter(Q(custodian=user) | Q(status=DeviceStatus.FACILITY_STOCK))
+            # Rule 10: their custody, the organisation's facility stock, what they sold or used
+            # (deactivated included: "show deactivated inventory to view what facility stock
+            # has been sold") and every device at the facilities they cover.
+            qs = qs.filter(
+                Q(custodian=user)
+                | Q(status=DeviceStatus.FACILITY_STOCK)
+                | Q(sold_on__representative=user)
+                | Q(used_in__representative=user)
+                | Q(facility__in=user.covered_facilities.values("pk"))
+            )
         return qs
 
     def active(self):

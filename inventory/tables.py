@@ -4,21 +4,12 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
 
-from inventory.models import Device, DeviceStatus
-
-STATUS_BADGES = {
-    DeviceStatus.AVAILABLE: "text-bg-success",
-    DeviceStatus.FACILITY_STOCK: "text-bg-info",
-    DeviceStatus.CONSUMED: "text-bg-secondary",
-    DeviceStatus.REMOVED: "text-bg-dark",
-}
+from accounts.formatting import status_badge as _status_badge
+from inventory.models import Device
 
 
 def status_badge(device: Device) -> str:
-    badge = format_html(
-        '<span class="badge {}">{}</span>', STATUS_BADGES.get(device.status, "text-bg-light"),
-        device.get_status_display(),
-    )
+    badge = _status_badge(device)
     if device.pending_transfer_id:
         badge += format_html(
             ' <span class="badge text-bg-warning" title="Transfer #{} to {}">In transit</span>',

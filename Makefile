@@ -26,7 +26,7 @@ migrate: install
 	DEBUG=1 $(PY) manage.py migrate --no-input
 
 seed: migrate
-	DEBUG=1 $(PY) manage.py seed_demo
+	DEBUG=1 HOST=$(HOST) PORT=$(PORT) $(PY) manage.py seed_demo
 
 run: seed
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)

@@ -87,6 +87,7 @@ def document_context(document: SalesOrder | Invoice) -> dict:
         "doc_title": "Invoice" if isinstance(document, Invoice) else "Sales Order",
         "event": event,
         "organization": event.organization,
+        "currency": event.organization.currency,
         "facility": event.facility,
         "rows": [
             {"line": line, "udi_parts": _udi_parts(line.device.build_udi())}

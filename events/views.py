@@ -27,6 +27,7 @@ from events.forms import (
 )
 from events.models import Event, EventType
 from events.tables import EventTable
+from inventory.forms import CHOOSE
 from inventory.models import Device, ProductLine
 
 TABS = ("details", "used")
@@ -111,7 +112,7 @@ def _options(request, queryset):
     """The <option>s of a dependent choice on Create Event (swapped in by htmx)."""
     return render(
         request, "events/event_create.html#options",
-        {"options": queryset.order_by("name"), "empty_label": "---------", "selected": None},
+        {"options": queryset.order_by("name"), "empty_label": CHOOSE, "selected": None},
     )
 
 
@@ -155,7 +156,7 @@ def contact_create(request):
                 ).order_by("name")
                 response = render(
                     request, "events/event_create.html#options",
-                    {"options": contacts, "empty_label": "---------", "selected": contact.pk},
+                    {"options": contacts, "empty_label": CHOOSE, "selected": contact.pk},
                 )
                 if request.htmx:
                     response = retarget(response, "#id_facility_contact")

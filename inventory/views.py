@@ -42,6 +42,11 @@ from inventory.udi import parse_udi
 PER_PAGE = 50
 
 
+def _devices(count: int) -> str:
+    """ "1 device", "3 devices"."""
+    return f"{count:,} device{'' if count == 1 else 's'}"
+
+
 def _person(username, first, last) -> str:
     if not username:
         return ""
@@ -251,7 +256,7 @@ def adjustment_create(request):
             form.add_error(None, exc)
         else:
             messages.success(request, f"Stock adjustment #{adjustment.pk} saved "
-                                      f"({len(lines)} device(s)).")
+                                      f"({_devices(len(lines))}).")
             return redirect("inventory:adjustment_detail", pk=adjustment.pk)
     return render(request, "inventory/adjustment_form.html", {"form": form})
 
@@ -282,7 +287,7 @@ def receiving(request):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"Received {len(devices)} device(s) of "
+            messages.success(request, f"Received {_devices(len(devices))} of "
                                       f"{data['product'].reference} into {data['custodian']}'s "
                                       "custody.")
             return redirect("inventory:receiving")
@@ -335,7 +340,7 @@ def receiving_scan(request):
                 for error in exc.row_errors:
                     form.add_error(None, f"Label {error.row}: {error.message}")
             else:
-                messages.success(request, f"Received {result.devices} device(s) into "
+                messages.success(request, f"Received {_devices(result.devices)} into "
                                           f"{custodian}'s custody.")
                 return redirect("inventory:receiving_scan")
         elif action != "receive":
@@ -374,7 +379,7 @@ def receiving_import(request):
                 messages.success(request, f"The file is clean: {result.rows} row(s) ready to "
                                           "import. Nothing was written.")
             else:
-                messages.success(request, f"Imported {result.devices} device(s) from "
+                messages.success(request, f"Imported {_devices(result.devices)} from "
                                           f"{upload.name}.")
                 return redirect("inventory:receiving_import")
     return render(request, "inventory/receiving_import.html", {

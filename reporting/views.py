@@ -333,6 +333,11 @@ def _statement_form(request):
     data.setdefault("date_to", today.isoformat())
     if request.user.role == "rep":
         data["rep"] = str(request.user.pk)
+    elif not data.get("rep"):
+        # Show a statement straight away (the current month of the first rep), not a blank page.
+        first = selectors.reps_for(request.user).values_list("pk", flat=True).first()
+        if first is not None:
+            data["rep"] = str(first)
     return StatementForm(data, user=request.user)
 
 
@@ -353,7 +358,8 @@ def commission_statement(request):
                                        credits.iterator())
         context.update(rep=rep, date_from=date_from, date_to=date_to, credits=list(credits),
                        totals=selectors.statement_totals(credits),
-                       organization=request.user.organization)
+                       organization=request.user.organization,
+                       currency=request.user.organization.currency)
         if fmt == "pdf":
             pdf = render_pdf(render_to_string("reporting/commission_statement_pdf.html", context))
             response = HttpResponse(pdf, content_type="application/pdf")

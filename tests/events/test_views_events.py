@@ -325,11 +325,14 @@ def test_scan_errors_are_shown_next_to_the_scan_box(client, world):
                            headers={"HX-Request": "true"})
     html = response.content.decode()
     assert 'data-testid="scan-error"' in html and "Unknown GTIN" in html
-    response = client.post(url, {"label": "hello"}, headers={"HX-Request": "true"})
-    assert "not a GS1 UDI label" in response.content.decode()
+    response = client.post(url, {"label": "hello world"}, headers={"HX-Request": "true"})
+    html = response.content.decode()
+    # Words for a rep, not the parser's ("Failed to get GS1 Application Identifier ...").
+    assert "That is not a UDI label. Scan the device" in html
+    assert "Application Identifier" not in html and "hello world" not in html
     # Without htmx: the error comes back as a message on the event page.
     response = client.post(url, {"label": "hello"}, follow=True)
-    assert "not a GS1 UDI label" in response.content.decode()
+    assert "That is not a UDI label" in response.content.decode()
     assert not event.lines.exists()
 
 

@@ -29,6 +29,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.pdf import StaticOnlyURLFetcher, html_to_pdf
 from events.models import (
+    UNSUBMITTED,
     DocumentCounter,
     Event,
     EventLine,
@@ -184,6 +185,8 @@ def _locked_event(actor: User, event: Event) -> Event:
 
 
 def _ensure_billable(event: Event, what: str) -> None:
+    if event.status == EventStatus.CANCELLED:
+        raise ValidationError(f"{event} was cancelled: it has no billing.", code="cancelled")
     if not event.is_billable:
         raise ValidationError(
             f"{event} used facility stock already billed by its stocking order: "
@@ -336,7 +339,7 @@ def billing_queue(
     """Submitted events the user may see, with their billing documents, newest first."""
     qs = (
         Event.objects.for_user(user)
-        .exclude(status=EventStatus.DRAFT)
+        .exclude(status__in=UNSUBMITTED)
         .select_related(
             "facility", "representative", "sales_order", "purchase_order", "invoice"
         )
@@ -358,9 +361,9 @@ def billing_queue(
 def billing_status_counts(*, user: User) -> dict[str, int]:
     """How many of the user's submitted events are in each billing status (one query)."""
     rows = (
-        Event.objects.for_user(user).exclude(status=EventStatus.DRAFT)
+        Event.objects.for_user(user).exclude(status__in=UNSUBMITTED)
         .order_by().values("status").annotate(n=Count("id"))
     )
-    counts = {value: 0 for value in EventStatus.values if value != EventStatus.DRAFT}
+    counts = {value: 0 for value in EventStatus.values if value not in UNSUBMITTED}
     counts.update({row["status"]: row["n"] for row in rows})
     return counts

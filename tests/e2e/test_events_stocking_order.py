@@ -109,7 +109,7 @@ def test_stocking_order_then_case_with_facility_stock(page, live_server):
     page.get_by_role("link", name="Mark Used Inventory").click()
     for serial in sold_serials:
         _mark_by_search(page, serial, serial)
-    expect(page.get_by_test_id("lines-total")).to_have_text("3000.00")
+    expect(page.get_by_test_id("lines-total")).to_have_text("$3,000.00")
     _submit(page, "Ada Admin")
     expect(page.get_by_test_id("event-status")).to_have_text("Pending PO")
     expect(page.get_by_test_id("billing-panel")).to_be_visible()

@@ -136,7 +136,7 @@ def billing_po_record(request, pk: int):
                     form.add_error(None, error)
             else:
                 messages.success(
-                    request, f"PO {po.number} recorded: {event.name} is ready to invoice."
+                    request, f"{po} recorded: {event.name} is ready to invoice."
                 )
                 return _back(request, event)
         status = 400

@@ -314,7 +314,8 @@ class PurchaseOrder(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"PO {self.number}"
+        # Facilities' PO numbers often say "PO" already: "PO-4471", never "PO PO-4471".
+        return self.number if self.number.upper().startswith("PO") else f"PO {self.number}"
 
 
 class Invoice(models.Model):

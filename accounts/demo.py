@@ -303,7 +303,7 @@ def seed_events(base: dict, *, progress: bool) -> None:
         date = today - datetime.timedelta(days=150 - 12 * i)
         event = event_create(
             actor=admin, event_type="stocking_order",
-            name=f"Stocking {facility.name[:20]} #{i + 1}", date=date, facility=facility,
+            name=f"Stocking {facility.name} #{i + 1}", date=date, facility=facility,
             representative=seller,
             manufacturer=line.manufacturer, product_line=line,
             facility_contact=facility.contacts.first(),

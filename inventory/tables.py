@@ -48,9 +48,18 @@ class DeviceTable(tables.Table):
         fields = ()
         sequence = ("serial", "reference", "description", "lot", "expiration_date", "status",
                     "custodian", "facility")
-        attrs = {"class": "table table-sm table-striped align-middle", "data-testid": "devices"}
+        # table-stack: one card per device on a phone, each cell labelled (static/css/app.css).
+        attrs = {"class": "table table-sm table-striped align-middle table-stack",
+                 "data-testid": "devices"}
         empty_text = "No devices match these filters."
         order_by = ("expiration_date",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for bound in self.columns:
+            td = dict(bound.column.attrs.get("td", {}))
+            td["data-label"] = str(bound.header)
+            bound.column.attrs = {**bound.column.attrs, "td": td}
 
     def render_serial(self, value, record):
         return format_html(

@@ -72,6 +72,9 @@ def _fill_common(page, w, *, event_type, name):
 
 def _mark_by_search(page, text, serial):
     search = page.get_by_label("Search devices")
+    # The panel was just swapped in: wait until htmx has settled it before typing.
+    page.wait_for_function("() => !document.querySelector("
+                           "'.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')")
     search.fill(text)
     results = page.get_by_test_id("search-results")
     expect(results.get_by_text(f"SN {serial}")).to_be_visible()

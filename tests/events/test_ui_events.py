@@ -107,8 +107,8 @@ def test_create_event_form_marks_required_fields_and_every_invalid_one(client, w
     assert len(re.findall(r'<option value=""( selected)?>Choose…</option>', html)) == 5
     for label in ("Event Type", "Name", "Date", "Facility", "Representative", "Manufacturer",
                   "Product line"):
-        assert re.search(rf'>{label}<span class="text-danger" aria-hidden="true"> \*</span>',
-                         html), label
+        marker = '<span class="text-danger" aria-hidden="true"> \\*</span>'
+        assert re.search(rf">{label}</label>{marker}", html), label
     assert re.search(r'>Facility contact</label>', html)  # optional: no marker
     html = client.post(reverse("events:create"), {"event_type": "case"}).content.decode()
     for name in ("name", "date", "facility", "representative", "manufacturer",

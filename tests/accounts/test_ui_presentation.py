@@ -140,7 +140,7 @@ def test_money_filter_uses_the_organisations_currency(client, django_user_model)
 def test_currency_is_an_iso_code_with_usd_by_default():
     assert OrganizationFactory().currency == "USD"
     with pytest.raises(IntegrityError), transaction.atomic():
-        OrganizationFactory(currency="dollars")
+        OrganizationFactory(currency="usd")
 
 
 # --- one status presentation ------------------------------------------------------------------

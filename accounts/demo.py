@@ -369,6 +369,16 @@ def seed_events(base: dict, *, progress: bool) -> None:
         representative=users["rep1"], manufacturer=line.manufacturer, product_line=line,
         surgeon=surgeons[0],
     )
+    # A draft that was called off: cancelled, kept in the list.
+    from events.services import event_cancel
+
+    postponed = event_create(
+        actor=users["rep2"], event_type="case", name="Case (cancelled) – postponed hip revision",
+        date=today - datetime.timedelta(days=3), facility=facilities[1],
+        representative=users["rep2"], manufacturer=line.manufacturer, product_line=line,
+        surgeon=surgeons[1],
+    )
+    event_cancel(actor=users["rep2"], event=postponed, reason="Surgery postponed by the surgeon.")
     # One damaged device removed by a stock adjustment.
     damaged = Device.objects.filter(organization=org, custodian=users["warehouse"],
                                     status=DeviceStatus.AVAILABLE,

@@ -32,6 +32,7 @@ def test_seed_demo_is_idempotent_obeys_the_rules_and_prints_logins(settings, cap
     # event's day, so a statement for this month does not list July's sales.
     from events.models import CommissionCredit, SalesOrder
 
+    assert Event.objects.filter(status="cancelled").exists()  # a called-off draft, kept
     submitted = Event.objects.exclude(submitted_at=None)
     assert submitted.exists()
     for event in submitted:

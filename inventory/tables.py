@@ -1,7 +1,10 @@
 """All Inventory table (django-tables2): sortable columns, one row per device."""
 
 import django_tables2 as tables
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from inventory.models import Device, DeviceStatus
@@ -76,3 +79,38 @@ class DeviceTable(tables.Table):
 
     def render_status(self, value, record):
         return status_badge(record)
+
+
+MAX_PER_PAGE = 200
+COUNT_CAP = 10_000
+
+
+class CappedPaginator(Paginator):
+    """All Inventory's pages: ``per_page`` at most 200, and a count that stops at 10,000.
+
+    Counting every matching device of a large organisation on each page view is the slowest
+    part of the page; above the cap the page says "more than 10,000" and lists the first
+    10,000 (narrow the filters or export CSV for the rest).
+    """
+
+    def __init__(self, object_list, per_page, *args, **kwargs):
+        per_page = max(1, min(int(per_page), MAX_PER_PAGE))
+        super().__init__(object_list, per_page, *args, **kwargs)
+
+    @cached_property
+    def matching(self) -> int:
+        """How many rows match, counted up to COUNT_CAP + 1."""
+        rows = self.object_list
+        # django-tables2 hands over its BoundRows: count the queryset underneath.
+        queryset = getattr(getattr(rows, "data", None), "data", rows)
+        if isinstance(queryset, QuerySet):
+            return queryset.order_by()[:COUNT_CAP + 1].count()
+        return len(rows)
+
+    @property
+    def capped(self) -> bool:
+        return self.matching > COUNT_CAP
+
+    @cached_property
+    def count(self) -> int:
+        return min(self.matching, COUNT_CAP)

@@ -36,7 +36,7 @@ from inventory.importing import (
     validate_rows,
 )
 from inventory.models import Transfer
-from inventory.tables import DeviceTable
+from inventory.tables import CappedPaginator, DeviceTable
 from inventory.udi import parse_udi
 
 PER_PAGE = 50
@@ -57,7 +57,9 @@ def device_list(request):
     devices = DeviceFilter(request.GET, queryset=selectors.device_list(user=request.user),
                            request=request)
     table = DeviceTable(devices.qs)
-    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
+    RequestConfig(
+        request, paginate={"per_page": PER_PAGE, "paginator_class": CappedPaginator}
+    ).configure(table)
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("sort", None)

@@ -42,7 +42,7 @@ from inventory.models import (
 from inventory.udi import make_gtin, udi_hri
 
 SCALE_ORG_PREFIX = "Scale Org"
-MAIN_SHARE = 0.28  # the demo organisation: the largest one
+MAIN_SHARE = 0.42  # the demo organisation: the largest one (420k of 1M devices)
 ORGS = 10  # the demo organisation, the second demo organisation and eight scale ones
 FACILITIES_PER_ORG = 50
 REPS_PER_ORG = 20

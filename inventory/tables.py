@@ -3,9 +3,11 @@
 import django_tables2 as tables
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
+from django.forms.utils import flatatt
 from django.urls import reverse
 from django.utils.functional import cached_property
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 
 from inventory.models import Device, DeviceStatus
 
@@ -63,6 +65,34 @@ class DeviceTable(tables.Table):
         attrs = {"class": "table table-sm table-striped align-middle", "data-testid": "devices"}
         empty_text = "No devices match these filters."
         order_by = ("expiration_date",)
+        template_name = "inventory/_device_table.html"
+
+    def body_html(self) -> str:
+        """The page's rows as HTML, built in Python: the same cells django-tables2 renders
+        (the render_* methods below), without its per-cell machinery (several times the
+        page's SQL time at 50–200 rows)."""
+        columns = []
+        for column in self.columns:
+            render = getattr(self, f"render_{column.name}", None)
+            columns.append((column.accessor, render, column.default,
+                            flatatt(column.attrs.get("td", {}))))
+        rows = []
+        for record in self.page.object_list.data if hasattr(
+                self.page.object_list, "data") else self.page.object_list:
+            cells = []
+            for accessor, render, default, td in columns:
+                value = accessor.resolve(record, quiet=True)
+                if value in (None, ""):
+                    cell = conditional_escape(default) if default is not None else ""
+                    if render is not None and accessor == "serial":
+                        cell = render(value=value, record=record)
+                elif render is not None:
+                    cell = conditional_escape(render(value=value, record=record))
+                else:
+                    cell = conditional_escape(value)
+                cells.append(f"<td{td}>{cell}</td>")
+            rows.append("<tr>" + "".join(cells) + "</tr>")
+        return mark_safe("".join(rows))
 
     def render_serial(self, value, record):
         return format_html(

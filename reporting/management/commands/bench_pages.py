@@ -59,9 +59,11 @@ class Command(BaseCommand):
         parser.add_argument("--clients", type=int, default=10)
         parser.add_argument("--seconds", type=float, default=15.0)
         parser.add_argument("--skip-pages", action="store_true", help="Only the HTTP part.")
+        parser.add_argument("--only", default="", help="Only pages whose name contains this; "
+                            "no actions.")
 
     def handle(self, *args, runs: int, url: str, clients: int, seconds: float,
-               skip_pages: bool, **options):
+               skip_pages: bool, only: str, **options):
         if url:
             host = urllib.parse.urlsplit(url).hostname
             if host not in ("127.0.0.1", "localhost"):
@@ -72,11 +74,13 @@ class Command(BaseCommand):
         except User.DoesNotExist as exc:
             raise CommandError("Run seed_demo / seed_scale first: no demo logins.") from exc
         self.runs = max(3, runs)
+        self.only = only.lower()
         self._shape()
         if not skip_pages:
             with override_settings(ALLOWED_HOSTS=["testserver", *settings.ALLOWED_HOSTS]):
                 self._pages()
-                self._actions()
+                if not self.only:
+                    self._actions()
         if url:
             self._http(url.rstrip("/"), clients, seconds)
 
@@ -179,6 +183,8 @@ class Command(BaseCommand):
         self.out("| page | median ms | p95 ms | queries | HTML KB | raw SQL ms | page / raw SQL |")
         self.out("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         for name, client, path, raw in pages:
+            if self.only and self.only not in name.lower():
+                continue
             r = self._measure(client, path, raw=raw)
             ratio = f"{r['median'] / r['raw']:.1f}×" if r["raw"] else "—"
             raw_ms = _ms(r["raw"]) if r["raw"] is not None else "—"

@@ -196,6 +196,7 @@ class Command(BaseCommand):
     # --- actions (rolled back) ------------------------------------------------------------------
 
     def _actions(self):
+        import events.billing  # noqa: F401  (imported once, as in a running server)
         from events.services import event_add_devices, event_create, event_submit_for_billing
 
         org = self.admin.organization

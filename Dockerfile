@@ -1,3 +1,5 @@
+# One image for every production process: the app instances (gunicorn), the one-shot migration
+# and the worker; docker-compose.yml picks the command.
 FROM python:3.12-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 UV_PROJECT_ENVIRONMENT=/opt/venv PATH=/opt/venv/bin:$PATH
 RUN apt-get update \
@@ -9,6 +11,10 @@ WORKDIR /app
 COPY pyproject.toml uv.lock .python-version ./
 RUN uv sync --frozen --no-dev --no-install-project
 COPY . .
-RUN SECRET_KEY=collectstatic python manage.py collectstatic --no-input
+# The production static build: hashed names and a manifest (DEBUG off), served by WhiteNoise.
+RUN DEBUG=0 SECRET_KEY=collectstatic-only DATABASE_URL=sqlite:///:memory: \
+    python manage.py collectstatic --no-input -v 0
+RUN useradd --system --uid 10001 fieldstock
+USER fieldstock
 EXPOSE 8000
-CMD ["sh", "-c", "python manage.py migrate --no-input && gunicorn config.wsgi --bind 0.0.0.0:8000 --workers 3 --access-logfile -"]
+CMD ["gunicorn", "-c", "gunicorn.conf.py"]

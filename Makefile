@@ -8,12 +8,13 @@ PY := .venv/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install run test lint fmt migrate seed bench
+.PHONY: help install system-deps run test lint fmt migrate seed bench serve-prod
 
 help:
 	@echo "make run   - install, migrate the embedded SQLite database, load demo data, serve http://$(HOST):$(PORT)"
 	@echo "make test  - install and run the whole test suite (PostgreSQL when DATABASE_URL is set)"
 	@echo "make lint  - ruff check"
+	@echo "make serve-prod - the production topology on this machine (nginx, 2 gunicorn, worker; needs DATABASE_URL)"
 
 .tools/bin/uv:
 	python3 -m venv .tools
@@ -31,8 +32,15 @@ seed: migrate
 run: seed
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
-test: install
+# Chromium, poppler-utils, fonts, nginx: installed when run as root, else the command is printed.
+system-deps:
+	@scripts/system-deps
+
+test: install system-deps
 	$(PY) -m pytest -n auto $(PYTEST_ARGS)
+
+serve-prod: install
+	scripts/serve-prod
 
 lint: install
 	.venv/bin/ruff check .

@@ -1,8 +1,11 @@
 """WeasyPrint rendering that may read our own static files and nothing else.
 
 Relative URLs in PDF templates (``/static/...``) resolve against ``PDF_BASE_URL``; nothing is
-served there: ``StaticOnlyURLFetcher`` maps it onto the staticfiles finders and refuses every
-other URL (http, https, file:, data:, paths from data) without opening it.
+served there: ``StaticOnlyURLFetcher`` maps it onto our static files — the collected files of the
+static files storage (with DEBUG off ``{% static %}`` names them by their hashed manifest names,
+``css/pdf.3f2a….css``), else the source files the staticfiles finders know (development) — and
+refuses every other URL (http, https, file:, data:, paths from data) without opening it. So a
+document renders the same with DEBUG on and off.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.contrib.staticfiles.storage import staticfiles_storage
+from django.core.exceptions import SuspiciousFileOperation
 from weasyprint import CSS, HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -47,7 +52,13 @@ class StaticOnlyURLFetcher(URLFetcher):
         if not relative or ".." in relative.split("/") or "\\" in relative:
             return None
         found = finders.find(relative)
-        return Path(found) if found else None
+        if found:
+            return Path(found)
+        try:  # a collected file, e.g. a hashed manifest name
+            collected = Path(staticfiles_storage.path(relative))
+        except (NotImplementedError, SuspiciousFileOperation):
+            return None
+        return collected if collected.is_file() else None
 
     def fetch(self, url, headers=None):
         self.requested.append(url)

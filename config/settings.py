@@ -7,6 +7,10 @@ ALLOWED_HOSTS  comma-separated host names
 CSRF_TRUSTED_ORIGINS  comma-separated origins (https://example.com)
 EMAIL_HOST     SMTP server; unset: mail is printed to the console
 EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, DEFAULT_FROM_EMAIL
+SECURE_SSL_REDIRECT, SECURE_HSTS_SECONDS, SECURE_PROXY_SSL_HEADER   HTTPS (on by default)
+DOCUMENT_STORAGE  "filesystem" (MEDIA_ROOT, the default) or "database" (PostgreSQL, shared)
+TASKS_BACKEND  "database" (a worker process runs them, the default) or "immediate"
+README.md's configuration table lists every variable.
 """
 
 import os
@@ -56,6 +60,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_filters",
     "django_tables2",
+    "django_tasks_db",
+    "core",
     "accounts",
     "inventory",
     "consignment",
@@ -124,12 +130,21 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
+# Generated documents and PO uploads. "filesystem": MEDIA_ROOT, for one machine (the embedded
+# default). "database": rows of PostgreSQL (core.StoredFile), which every app instance sees.
+DOCUMENT_STORAGE = os.environ.get("DOCUMENT_STORAGE", "filesystem").strip().lower()
+if DOCUMENT_STORAGE not in {"filesystem", "database"}:
+    raise ImproperlyConfigured("DOCUMENT_STORAGE must be 'filesystem' or 'database'.")
 STORAGES = {
-    "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": os.environ.get("MEDIA_ROOT", str(BASE_DIR / "private"))},
-    },
+    "default": (
+        {"BACKEND": "core.storage.DatabaseStorage"}
+        if DOCUMENT_STORAGE == "database"
+        else {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": os.environ.get("MEDIA_ROOT", str(BASE_DIR / "private"))},
+        }
+    ),
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -166,6 +181,33 @@ SESSION_COOKIE_SECURE = not DEBUG and env_bool("SECURE_COOKIES", True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# HTTPS by default in production: redirect plain HTTP and send HSTS (one year). A plain-HTTP run
+# on localhost sets SECURE_SSL_REDIRECT=0 (and SECURE_COOKIES=0); behind a TLS-terminating proxy,
+# SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https" tells Django which requests were HTTPS.
+SECURE_SSL_REDIRECT = not DEBUG and env_bool("SECURE_SSL_REDIRECT", True)
+SECURE_HSTS_SECONDS = 0 if DEBUG else int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# "preload" only marks the header as eligible; the domain joins browsers' lists only when submitted.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+if os.environ.get("SECURE_PROXY_SSL_HEADER"):
+    header, _, value = os.environ["SECURE_PROXY_SSL_HEADER"].partition(",")
+    if not header.strip() or not value.strip():
+        raise ImproperlyConfigured(
+            "SECURE_PROXY_SSL_HEADER must look like 'HTTP_X_FORWARDED_PROTO,https'."
+        )
+    SECURE_PROXY_SSL_HEADER = (header.strip(), value.strip())
+
+# Background work (rendering documents, sending mail) runs as tasks of Django's tasks framework.
+# "database": django-tasks-db stores them in the database and `manage.py db_worker` runs them.
+# "immediate": run in the process that enqueues them (the tests, a single dev server).
+TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "immediate": "django.tasks.backends.immediate.ImmediateBackend",
+}
+TASKS_BACKEND = os.environ.get("TASKS_BACKEND", "database").strip().lower()
+if TASKS_BACKEND not in TASK_BACKENDS:
+    raise ImproperlyConfigured("TASKS_BACKEND must be 'database' or 'immediate'.")
+TASKS = {"default": {"BACKEND": TASK_BACKENDS[TASKS_BACKEND], "QUEUES": ["default"]}}
 
 # Email (Django 6.1 MAILERS). Without EMAIL_HOST, mail is printed to the console.
 if os.environ.get("EMAIL_HOST"):

@@ -10,6 +10,7 @@ import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 os.environ.setdefault("SECURE_COOKIES", "0")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")  # the test client speaks plain HTTP
 
 from config.settings import *  # noqa: E402,F403
 from config.settings import STORAGES  # noqa: E402
@@ -28,3 +29,5 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+# Background tasks run at once, in the test process (a test also runs the real worker).
+TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
 from accounts.models import User
 from consignment.models import Facility, FacilityContact
+from core.db import service_transaction
 from inventory.services import ensure_role, ensure_same_organization
 
 
-@transaction.atomic
+@service_transaction
 def facility_contact_create(
     *,
     actor: User,

@@ -1,10 +1,11 @@
 """Billing: purchase orders, invoices, payment, and the numbered PDFs (rendered once, stored).
 
-The sales order is created by ``events.services.event_submit_for_billing``; its PDF is rendered
-after that transaction commits (``transaction.on_commit``) so the counter and device row locks are
-not held while WeasyPrint lays out pages. If that render fails, the first download renders it
-(``document_pdf_bytes``). A stored document is never rendered again: ``document_store_pdf``
-refuses, and downloads serve the stored bytes after checking their SHA-256.
+The sales order is created by ``events.services.event_submit_for_billing``; once that transaction
+commits, a background task (``events.tasks``, run by the worker) renders and stores its PDF, so
+neither the request nor the row locks wait for WeasyPrint. Until it is stored the event page says
+"PDF being prepared"; a download before then renders it on demand (``document_pdf_bytes``).
+A stored document is never rendered again: ``document_store_pdf`` refuses, and downloads serve
+the stored bytes after checking their SHA-256.
 
 Every function is keyword-only; rule violations raise ``ValidationError`` with a message for a
 person, role violations ``PermissionDenied``.
@@ -12,7 +13,6 @@ person, role violations ``PermissionDenied``.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import hashlib
 import logging
@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.pdf import StaticOnlyURLFetcher, html_to_pdf
+from core.db import service_transaction
 from events.models import (
     DocumentCounter,
     Event,
@@ -37,7 +38,7 @@ from events.models import (
     PurchaseOrder,
     SalesOrder,
 )
-from events.services import document_number_next, set_status
+from events.services import document_number_next, lock_event, set_status
 from inventory.services import ensure_role, ensure_same_organization
 
 logger = logging.getLogger(__name__)
@@ -109,14 +110,14 @@ def document_render(document: SalesOrder | Invoice, *, url_fetcher=None) -> byte
     return render_pdf(template, document_context(document), url_fetcher=url_fetcher)
 
 
-@transaction.atomic
+@service_transaction
 def document_store_pdf(*, document: SalesOrder | Invoice, url_fetcher=None) -> SalesOrder | Invoice:
     """Render an issued document once and store it with its SHA-256. A second call refuses.
 
     The document row is locked, so two racing first downloads render it only once.
     """
     model = type(document)
-    document = model.objects.select_for_update().get(pk=document.pk)
+    document = model.objects.select_for_update(no_key=True).get(pk=document.pk)
     if document.sha256 or document.pdf:
         raise ValidationError(
             f"{document.number} was already rendered and stored; an issued document is never "
@@ -130,15 +131,16 @@ def document_store_pdf(*, document: SalesOrder | Invoice, url_fetcher=None) -> S
 
 
 def _store_after_commit(model, pk: int) -> None:
-    def render() -> None:
-        document = model.objects.get(pk=pk)
-        if not document.sha256:
-            # ValidationError: a first download stored it meanwhile.
-            with contextlib.suppress(ValidationError):
-                document_store_pdf(document=document)
+    """Once the issuing transaction commits, hand the render to the worker (a task).
 
-    # robust: a failed render is logged and retried by the first download.
-    transaction.on_commit(render, robust=True)
+    robust: when the task cannot be queued the error is logged; the first download renders it.
+    """
+    from events.tasks import document_render_and_store
+
+    doc_type = "invoice" if model is Invoice else "sales_order"
+    transaction.on_commit(
+        lambda: document_render_and_store.enqueue(doc_type, pk), robust=True
+    )
 
 
 def sales_order_schedule_pdf(sales_order: SalesOrder) -> None:
@@ -175,11 +177,7 @@ def document_pdf_bytes(*, document: SalesOrder | Invoice | PurchaseOrder) -> byt
 def _locked_event(actor: User, event: Event) -> Event:
     ensure_role(actor, User.Role.ADMIN, action="run billing")
     ensure_same_organization(actor, event)
-    return (
-        Event.objects.select_for_update(of=("self",))
-        .select_related("facility")
-        .get(pk=event.pk)
-    )
+    return lock_event(event, "facility")
 
 
 def _ensure_billable(event: Event, what: str) -> None:
@@ -209,7 +207,7 @@ def validate_po_pdf(upload: UploadedFile) -> None:
         raise ValidationError("The PO must be a PDF file.", code="not_pdf")
 
 
-@transaction.atomic
+@service_transaction
 def purchase_order_record(
     *, actor: User, event: Event, number: str, pdf_file: UploadedFile | None = None,
 ) -> PurchaseOrder:
@@ -263,7 +261,7 @@ def purchase_order_record(
     return purchase_order
 
 
-@transaction.atomic
+@service_transaction
 def invoice_issue(
     *, actor: User, event: Event, today: datetime.date | None = None,
 ) -> Invoice:
@@ -305,7 +303,7 @@ def invoice_issue(
     return invoice
 
 
-@transaction.atomic
+@service_transaction
 def event_mark_paid(*, actor: User, event: Event) -> Event:
     """The facility paid the invoice: Invoiced → Paid."""
     event = _locked_event(actor, event)
@@ -315,7 +313,7 @@ def event_mark_paid(*, actor: User, event: Event) -> Event:
             f"{event} is {event.get_status_display()}: only an invoiced event can be marked paid.",
             code="not_invoiced",
         )
-    invoice = Invoice.objects.select_for_update().get(event=event)
+    invoice = Invoice.objects.select_for_update(no_key=True).get(event=event)
     invoice.paid_at = timezone.now()
     invoice.paid_by = actor
     invoice.save(update_fields=["paid_at", "paid_by"])

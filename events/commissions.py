@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from core.db import service_transaction
 from events.models import CommissionCredit, CommissionPlan
 from inventory.models import ProductLine
 from inventory.services import ensure_role, ensure_same_organization
@@ -54,7 +55,7 @@ def _save(plan: CommissionPlan) -> CommissionPlan:
     return plan
 
 
-@transaction.atomic
+@service_transaction
 def commission_plan_create(
     *, actor: User, rep: User | None, product_line: ProductLine | None, rate: Decimal,
     stocking_share: Decimal = Decimal(1),
@@ -67,7 +68,7 @@ def commission_plan_create(
     ))
 
 
-@transaction.atomic
+@service_transaction
 def commission_plan_update(
     *, actor: User, plan: CommissionPlan, rep: User | None, product_line: ProductLine | None,
     rate: Decimal, stocking_share: Decimal,
@@ -75,20 +76,20 @@ def commission_plan_update(
     """Change a plan. Credits already written keep the rate they were made with."""
     ensure_same_organization(actor, plan)
     _check_plan(actor, rep, product_line, rate, stocking_share)
-    plan = CommissionPlan.objects.select_for_update().get(pk=plan.pk)
+    plan = CommissionPlan.objects.select_for_update(no_key=True).get(pk=plan.pk)
     plan.rep, plan.product_line = rep, product_line
     plan.rate, plan.stocking_share = rate, stocking_share
     return _save(plan)
 
 
-@transaction.atomic
+@service_transaction
 def commission_plan_delete(*, actor: User, plan: CommissionPlan) -> None:
     ensure_role(actor, User.Role.ADMIN, action="edit commission plans")
     ensure_same_organization(actor, plan)
     CommissionPlan.objects.filter(pk=plan.pk).delete()
 
 
-@transaction.atomic
+@service_transaction
 def commission_credits_mark_paid(
     *, actor: User, rep: User, date_from: datetime.date, date_to: datetime.date,
     paid_at: datetime.datetime | None = None,
@@ -105,7 +106,7 @@ def commission_credits_mark_paid(
         organization_id=actor.organization_id, rep=rep, paid_at__isnull=True,
         created_at__date__gte=date_from, created_at__date__lte=date_to,
     )
-    ids = list(credits.select_for_update().order_by("pk").values_list("pk", flat=True))
+    ids = list(credits.select_for_update(no_key=True).order_by("pk").values_list("pk", flat=True))
     if not ids:
         raise ValidationError(f"{rep} has no unpaid commission in this period.")
     return CommissionCredit.objects.filter(pk__in=ids).update(paid_at=paid_at or timezone.now())

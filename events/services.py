@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
 from consignment.models import Facility, FacilityContact
+from core.db import service_transaction
 from events.models import (
     EVENT_TRANSITIONS,
     CommissionCredit,
@@ -55,6 +55,16 @@ def set_status(event: Event, new_status: str) -> None:
     event.status = new_status
 
 
+def lock_event(event: Event, *related: str) -> Event:
+    """Lock the event row alone (not the rows joined to it), first in the global lock order.
+
+    FOR NO KEY UPDATE: the event's key never changes, so other transactions' foreign-key checks
+    on it (FOR KEY SHARE) are not blocked.
+    """
+    events = Event.objects.select_for_update(of=("self",), no_key=True)
+    return (events.select_related(*related) if related else events).get(pk=event.pk)
+
+
 def ensure_can_edit(actor: User, event: Event) -> None:
     ensure_same_organization(actor, event)
     if actor.role == User.Role.ADMIN:
@@ -74,7 +84,7 @@ def ensure_draft(event: Event) -> None:
 # --- create and edit ---------------------------------------------------------------------------
 
 
-@transaction.atomic
+@service_transaction
 def event_create(
     *,
     actor: User,
@@ -132,10 +142,10 @@ def event_create(
 EDITABLE_FIELDS = {"name", "date", "patient_id", "surgeon", "facility_contact"}
 
 
-@transaction.atomic
+@service_transaction
 def event_update(*, actor: User, event: Event, **fields) -> Event:
     """Change a draft's details (name, date, patient ID, surgeon, facility contact)."""
-    event = Event.objects.select_for_update().get(pk=event.pk)
+    event = lock_event(event)
     ensure_can_edit(actor, event)
     ensure_draft(event)
     unknown = set(fields) - EDITABLE_FIELDS
@@ -158,10 +168,10 @@ def event_update(*, actor: User, event: Event, **fields) -> Event:
     return event
 
 
-@transaction.atomic
+@service_transaction
 def event_set_facility_stock_only(*, actor: User, event: Event, facility_stock_only: bool) -> Event:
     """The "Show Facility Stock items only" filter of a draft case."""
-    event = Event.objects.select_for_update().get(pk=event.pk)
+    event = lock_event(event)
     ensure_can_edit(actor, event)
     ensure_draft(event)
     if facility_stock_only and not event.is_case:
@@ -231,7 +241,7 @@ def _line_for(event: Event, device: Device) -> EventLine:
     )
 
 
-@transaction.atomic
+@service_transaction
 def event_add_devices(
     *,
     actor: User,
@@ -241,9 +251,7 @@ def event_add_devices(
 ) -> list[EventLine]:
     """Add devices to a draft, checking the rules early (they are checked again at submit)."""
     today = today or timezone.localdate()
-    event = Event.objects.select_for_update().select_related(
-        "facility", "representative", "manufacturer"
-    ).get(pk=event.pk)
+    event = lock_event(event, "facility", "representative", "manufacturer")
     ensure_can_edit(actor, event)
     ensure_draft(event)
     if not devices:
@@ -275,7 +283,7 @@ def event_add_devices(
     return EventLine.objects.bulk_create(lines)
 
 
-@transaction.atomic
+@service_transaction
 def event_add_by_udi(
     *, actor: User, event: Event, label: str, today: datetime.date | None = None
 ) -> EventLine:
@@ -318,9 +326,9 @@ def event_add_by_udi(
     return event_add_devices(actor=actor, event=event, devices=candidates[:1], today=today)[0]
 
 
-@transaction.atomic
+@service_transaction
 def event_remove_device(*, actor: User, event: Event, device: Device) -> None:
-    event = Event.objects.select_for_update().get(pk=event.pk)
+    event = lock_event(event)
     ensure_can_edit(actor, event)
     ensure_draft(event)
     deleted, _ = EventLine.objects.filter(event=event, device=device).delete()
@@ -341,7 +349,7 @@ def document_number_next(*, organization_id: int, doc_type: str) -> str:
         [DocumentCounter(organization_id=organization_id, doc_type=doc_type)],
         ignore_conflicts=True,
     )
-    counter = DocumentCounter.objects.select_for_update().get(
+    counter = DocumentCounter.objects.select_for_update(no_key=True).get(
         organization_id=organization_id, doc_type=doc_type
     )
     counter.last_number += 1
@@ -406,7 +414,7 @@ def _commission_credits(event: Event, lines: list[EventLine], now) -> list[Commi
 # --- Submit For Billing --------------------------------------------------------------------------
 
 
-@transaction.atomic
+@service_transaction
 def event_submit_for_billing(
     *,
     actor: User,
@@ -421,11 +429,7 @@ def event_submit_for_billing(
     CONSUMED and not billed again. Writes the ledger, commission credits and the sales order.
     """
     today = today or timezone.localdate()
-    event = (
-        Event.objects.select_for_update(of=("self",))
-        .select_related("facility", "representative", "manufacturer")
-        .get(pk=event.pk)
-    )
+    event = lock_event(event, "facility", "representative", "manufacturer")
     ensure_can_edit(actor, event)
     if event.status != EventStatus.DRAFT:
         number = getattr(getattr(event, "sales_order", None), "number", "")

@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from core.db import service_transaction
 from inventory.models import Device, Product
 from inventory.services import devices_receive, ensure_role
 
@@ -217,7 +217,7 @@ def validate_rows(
     return checked, errors
 
 
-@transaction.atomic
+@service_transaction
 def devices_import(
     *, actor: User, rows: Iterable[ReceiptRow], dry_run: bool = False,
     today: datetime.date | None = None,

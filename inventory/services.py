@@ -11,11 +11,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
 from consignment.models import Facility
+from core.db import service_transaction
 from inventory.models import (
     Device,
     DeviceMovement,
@@ -56,7 +56,7 @@ def lock_devices(device_ids: Iterable[int]) -> list[Device]:
     facility or custodian could be the one from before the wait.
     """
     ids = sorted(set(device_ids))
-    list(Device.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    list(Device.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")
          .values_list("pk", flat=True))
     return list(
         Device.objects.filter(pk__in=ids)
@@ -138,7 +138,7 @@ def _require_custodian(actor: User, custodian: User) -> None:
 # --- receiving ---------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@service_transaction
 def devices_receive(
     *,
     actor: User,
@@ -223,7 +223,7 @@ def devices_receive(
 # --- transfers ---------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@service_transaction
 def devices_transfer(
     *,
     actor: User,
@@ -303,7 +303,7 @@ def _apply_transfer(*, actor: User, transfer: Transfer, devices: list[Device]) -
 
 
 def _lock_pending_transfer(actor: User, transfer: Transfer) -> tuple[Transfer, list[Device]]:
-    transfer = Transfer.objects.select_for_update(of=("self",)).select_related(
+    transfer = Transfer.objects.select_for_update(of=("self",), no_key=True).select_related(
         "to_custodian", "from_custodian"
     ).get(pk=transfer.pk)
     ensure_same_organization(actor, transfer)
@@ -317,7 +317,7 @@ def _lock_pending_transfer(actor: User, transfer: Transfer) -> tuple[Transfer, l
     return transfer, devices
 
 
-@transaction.atomic
+@service_transaction
 def transfer_accept(*, actor: User, transfer: Transfer) -> Transfer:
     """The recipient accepts: the devices change custody."""
     transfer, devices = _lock_pending_transfer(actor, transfer)
@@ -330,7 +330,7 @@ def transfer_accept(*, actor: User, transfer: Transfer) -> Transfer:
     return transfer
 
 
-@transaction.atomic
+@service_transaction
 def transfer_decline(*, actor: User, transfer: Transfer, reason: str) -> Transfer:
     """The recipient declines, saying why: the devices stay with (return to) the sender."""
     reason = (reason or "").strip()
@@ -366,7 +366,7 @@ class AdjustmentLine:
     to_custodian: User | None = None
 
 
-@transaction.atomic
+@service_transaction
 def stock_adjustment_create(
     *,
     actor: User,

@@ -1,17 +1,18 @@
 """Email each facility's reps and the organisation's admins a digest of low-stock and expiring
-facility stock. One email per person, covering all of their facilities that need attention."""
+facility stock: one email per person, covering all of their facilities that need attention.
+The emails are queued as tasks; the worker sends them."""
 
 from __future__ import annotations
 
 import datetime
 
-from django.core.mail import EmailMessage
 from django.core.management.base import BaseCommand, CommandError
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import Organization, User
 from consignment.models import Facility
+from core.tasks import send_email
 from reporting.selectors import stock_alerts
 
 
@@ -55,11 +56,11 @@ class Command(BaseCommand):
                                    for pk in facility_ids],
                 })
                 count = len(facility_ids)
-                EmailMessage(
+                send_email.enqueue(
                     subject=f"Facility stock alerts: {count} "
                             + ("facility needs" if count == 1 else "facilities need")
                             + " attention",
                     body=body, to=[reader.email],
-                ).send()
+                )
                 sent += 1
-        self.stdout.write(f"Sent {sent} stock alert email(s).")
+        self.stdout.write(f"Queued {sent} stock alert email(s) for the worker to send.")

@@ -1,0 +1,22 @@
+"""gunicorn settings for every production app instance (``gunicorn -c gunicorn.conf.py``).
+
+Threaded workers: a slow client or a long CSV download holds one thread, not a whole process.
+Each thread keeps its own database connection (CONN_MAX_AGE).
+"""
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+wsgi_app = "config.wsgi:application"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+graceful_timeout = 30
+keepalive = 5
+max_requests = 2000
+max_requests_jitter = 200
+accesslog = "-"
+errorlog = "-"
+# The reverse proxy (nginx) is the only client; trust its X-Forwarded-* headers.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -1,0 +1,30 @@
+"""docker-compose.yml cannot run here (no Docker engine); its topology is checked as data and
+mirrored by scripts/serve-prod, which the smoke test runs."""
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_compose_runs_migrations_once_two_instances_a_worker_and_nginx():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert set(services) == {"db", "migrate", "app1", "app2", "worker", "nginx"}
+    assert services["migrate"]["command"][-2:] == ["migrate", "--no-input"]
+    for name in ("app1", "app2", "worker"):
+        service = services[name]
+        assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        env = service["environment"]
+        assert env["DOCUMENT_STORAGE"] == "database" and env["TASKS_BACKEND"] == "database"
+        assert "migrate" not in " ".join(service.get("command", []))
+    assert services["worker"]["command"][:3] == ["python", "manage.py", "db_worker"]
+    nginx = services["nginx"]
+    assert {nginx["environment"]["APP1_ADDR"], nginx["environment"]["APP2_ADDR"]} == {
+        "app1:8000", "app2:8000"}
+    template = nginx["volumes"][0].split(":")[0]
+    assert (ROOT / template).exists()
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert 'CMD ["gunicorn", "-c", "gunicorn.conf.py"]' in dockerfile
+    assert "DEBUG=0" in dockerfile and "collectstatic" in dockerfile

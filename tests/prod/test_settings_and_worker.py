@@ -1,0 +1,139 @@
+"""Production pieces tested in-process or with one subprocess: deploy checks, PDFs rendered from
+the hashed (manifest) static files, the database document storage, and the real worker."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from django.test import override_settings
+
+from accounts.pdf import StaticOnlyURLFetcher
+from core.storage import DatabaseStorage
+from events.billing import document_render
+from events.models import SalesOrder
+from tests.events.conftest import build_world
+from tests.prod.conftest import ROOT, production_env
+
+MINIMAL_PRODUCTION = {
+    "SECRET_KEY": "a-production-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+    "ALLOWED_HOSTS": "fieldstock.example.com",
+    "EMAIL_HOST": "smtp.example.com",
+}
+
+
+def manage(*args: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def clean_env(**values) -> dict:
+    import os
+
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings", DATABASE_URL="sqlite:///:memory:")
+    env.update(values)
+    return env
+
+
+def test_check_deploy_passes_with_only_the_minimal_production_environment():
+    result = manage("check", "--deploy", "--fail-level", "WARNING",
+                    env=clean_env(**MINIMAL_PRODUCTION))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_plain_http_for_localhost_turns_the_redirect_off_but_keeps_hsts_configurable():
+    code = ("from django.conf import settings as s; "
+            "print(s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, s.SECURE_PROXY_SSL_HEADER)")
+    result = manage("shell", "-c", code, env=clean_env(
+        **MINIMAL_PRODUCTION, SECURE_SSL_REDIRECT="0", SECURE_HSTS_SECONDS="600",
+        SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == [
+        "False", "600", "('HTTP_X_FORWARDED_PROTO',", "'https')"]
+    default = manage("shell", "-c", code, env=clean_env(**MINIMAL_PRODUCTION))
+    assert default.stdout.splitlines()[-1].split()[:2] == ["True", "31536000"]
+
+
+def test_collectstatic_with_debug_off_builds_the_manifest(static_root):
+    assert (static_root / "staticfiles.json").exists()
+    assert list((static_root / "vendor" / "chartjs").glob("chart.umd.min.js.*.map"))
+
+
+@pytest.mark.django_db
+def test_documents_render_the_same_from_hashed_static_files(static_root, tmp_path):
+    """With DEBUG off the PDF template links css/pdf.<hash>.css; the fetcher must read it."""
+    world = build_world()
+    event = world.event("stocking_order")
+    world.add(event, world.devices(2))
+    world.submit(event)  # in a test transaction: no on-commit render; render it here
+    order = SalesOrder.objects.get(event=event)
+    development = StaticOnlyURLFetcher()
+    plain = document_render(order, url_fetcher=development)
+    manifest = {
+        "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage",
+    }
+    with override_settings(STATIC_ROOT=static_root, STORAGES={
+        "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+        "staticfiles": manifest,
+    }):
+        storages._storages.clear()
+        production = StaticOnlyURLFetcher()
+        hashed = document_render(order, url_fetcher=production)
+    storages._storages.clear()
+    assert any("/static/css/pdf." in url and url.count(".") >= 3 for url in production.requested)
+    assert production.refused == [] and development.refused == []
+    assert len(production.requested) == len(development.requested)
+
+    def fonts(data: bytes) -> list[str]:
+        path = tmp_path / "f.pdf"
+        path.write_bytes(data)
+        out = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True).stdout
+        return sorted(line.split()[0].split("+")[-1] for line in out.splitlines()[2:])
+
+    assert fonts(hashed) == fonts(plain) == ["DejaVu-Sans", "DejaVu-Sans-Bold"]
+
+
+@pytest.mark.django_db
+def test_database_storage_round_trip():
+    storage = DatabaseStorage()
+    name = storage.save("documents/SO-000001.pdf", ContentFile(b"%PDF-1.7 test"))
+    assert storage.exists(name) and storage.size(name) == 13
+    with storage.open(name) as handle:
+        assert handle.read() == b"%PDF-1.7 test"
+    again = storage.save("documents/SO-000001.pdf", ContentFile(b"other"))
+    assert again != name  # never overwrites a stored document
+    assert storage.listdir("documents") == ([], sorted([name.split("/")[-1],
+                                                        again.split("/")[-1]]))
+    storage.delete(name)
+    assert not storage.exists(name)
+    with pytest.raises(FileNotFoundError):
+        storage.open(name)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_real_worker_renders_a_submitted_sales_order(static_root, settings):
+    """Tasks queued in the database (as in production) wait for ``db_worker``, which runs them."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    world = build_world()
+    event = world.event("stocking_order")
+    world.add(event, world.devices(2))
+    world.submit(event)
+    order = SalesOrder.objects.get(event=event)
+    assert not order.sha256  # queued, not rendered in the request
+    from django_tasks_db.models import DBTaskResult
+
+    assert DBTaskResult.objects.filter(status="READY").count() == 1
+    env = production_env(static_root, DOCUMENT_STORAGE="filesystem",
+                         MEDIA_ROOT=str(settings.STORAGES["default"]["OPTIONS"]["location"]))
+    result = manage("db_worker", "--batch", "--no-startup-delay", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    order.refresh_from_db()
+    assert order.sha256 and order.pdf.name
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"

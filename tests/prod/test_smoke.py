@@ -1,0 +1,109 @@
+"""The production topology of docker-compose.yml, started by ``scripts/serve-prod``: nginx in front
+of two gunicorn instances with DEBUG off, the background worker, documents in the database.
+
+A person logs in through nginx, opens a page, gets a hashed static file, submits a stocking order;
+the worker renders its sales order, which is styled (DejaVu Sans embedded, no serif fallback).
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+import requests
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+from core.models import StoredFile
+from events.models import SalesOrder
+from tests.events.conftest import build_world
+from tests.prod.conftest import ROOT, free_port, needs_nginx, production_env, wait_until_up
+
+pytestmark = [pytest.mark.postgres, pytest.mark.prod]
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def serve_prod(processes, static_root, tmp_path):
+    needs_nginx()
+    port, app1, app2 = free_port(), free_port(), free_port()
+    env = production_env(static_root, PORT=str(port), APP_PORTS=f"{app1} {app2}",
+                         RUN_DIR=str(tmp_path / "run"))
+    process, log = processes.start("serve-prod", [str(ROOT / "scripts" / "serve-prod")], env)
+    base = f"http://127.0.0.1:{port}"
+    wait_until_up(f"{base}/accounts/login/", process, log, timeout=120)
+    yield base, tmp_path / "run"
+    process.send_signal(signal.SIGTERM)  # the script stops nginx, both instances and the worker
+    assert process.wait(timeout=60) == 0, log.read_text()[-2000:]
+    assert "serve-prod: stopped" in log.read_text()
+
+
+def pdffonts(data: bytes, tmp_path) -> str:
+    path = tmp_path / "document.pdf"
+    path.write_bytes(data)
+    return subprocess.run(["pdffonts", str(path)], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def test_production_topology_serves_pages_static_files_and_styled_documents(
+    serve_prod, tmp_path
+):
+    base, run_dir = serve_prod
+    world = build_world()
+    hasher = PBKDF2PasswordHasher()  # what production settings check (the tests use MD5)
+    world.admin.password = hasher.encode(PASSWORD, hasher.salt())
+    world.admin.save(update_fields=["password"])
+    draft = world.event("stocking_order")
+    world.add(draft, world.devices(3))
+
+    browser = requests.Session()
+    login = browser.get(f"{base}/accounts/login/", timeout=30)
+    assert login.status_code == 200
+    assert login.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    # DEBUG off: {% static %} names the hashed file of the manifest, served for a year.
+    css = re.search(r'href="(/static/css/app\.[0-9a-f]{12}\.css)"', login.text)
+    assert css, "no hashed stylesheet link on the login page"
+    static = browser.get(base + css.group(1), timeout=30)
+    assert static.status_code == 200 and "max-age=315360000" in static.headers["Cache-Control"]
+    assert browser.get(f"{base}/static/css/app.css", timeout=30).status_code == 200
+
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text).group(1)
+    signed_in = browser.post(
+        f"{base}/accounts/login/", timeout=60, allow_redirects=False,
+        data={"username": world.admin.username, "password": PASSWORD,
+              "csrfmiddlewaretoken": token},
+        headers={"Referer": f"{base}/accounts/login/"},
+    )
+    assert signed_in.status_code == 302, signed_in.text[:500]
+    events_page = browser.get(f"{base}/events/", timeout=30)
+    assert events_page.status_code == 200 and draft.name in events_page.text
+
+    detail = browser.get(f"{base}/events/{draft.pk}/", timeout=30)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', detail.text).group(1)
+    submitted = browser.post(
+        f"{base}/events/{draft.pk}/submit/", allow_redirects=False, timeout=60,
+        data={"signature_name": "Ada Admin", "attest": "on", "csrfmiddlewaretoken": token},
+        headers={"Referer": f"{base}/events/{draft.pk}/"},
+    )
+    assert submitted.status_code == 302, submitted.text[:500]
+
+    order = SalesOrder.objects.get(event=draft)
+    deadline = time.monotonic() + 90
+    while not order.sha256 and time.monotonic() < deadline:  # the worker renders it
+        time.sleep(0.5)
+        order.refresh_from_db()
+    assert order.sha256, (run_dir / "worker.log").read_text()[-2000:]
+    assert StoredFile.objects.filter(name=order.pdf.name).exists()  # in the shared database
+
+    page = browser.get(f"{base}/events/{draft.pk}/", timeout=30)
+    assert order.number in page.text and "PDF being prepared" not in page.text
+    pdf = browser.get(f"{base}/events/{draft.pk}/billing/sales-order.pdf", timeout=60)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    fonts = pdffonts(pdf.content, tmp_path)
+    assert "DejaVu-Sans" in fonts, fonts
+    assert "Serif" not in fonts and "Times" not in fonts, fonts
+    embedded = [line.split()[-5] for line in fonts.splitlines()[2:]]
+    assert embedded and set(embedded) == {"yes"}, fonts

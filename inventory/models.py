@@ -163,6 +163,8 @@ class Device(models.Model):
             # are read off this index instead of sorting the organisation's devices.
             models.Index(fields=["organization", "expiration_date", "id"],
                          name="device_org_expiry_id"),
+            # All Inventory sorted by serial.
+            models.Index(fields=["organization", "serial", "id"], name="device_org_serial_id"),
             # Case-insensitive lot lookups (iexact) compare UPPER(lot). The serial prefix
             # lookup (istartswith: UPPER(serial) LIKE 'X%') has a PostgreSQL-only index with
             # text_pattern_ops, made by migration inventory 0004.

@@ -24,20 +24,20 @@ def csv_safe(value) -> str:
 CHUNK_ROWS = 2000
 
 
+_PREFIXES = frozenset(FORMULA_PREFIXES)
+_PLAIN = (int, float, Decimal)
+
+
 def _safe_row(row) -> list:
-    """csv_safe on every cell; numbers, dates and None skip the string checks."""
-    out = []
-    for value in row:
-        if value is None:
-            out.append("")
-        elif isinstance(value, str):
-            out.append("'" + value if value.startswith(FORMULA_PREFIXES) else value)
-        elif isinstance(value, int | float | Decimal | datetime.date):
-            out.append(value if not (isinstance(value, int | float | Decimal) and value < 0)
-                       else csv_safe(value))
-        else:
-            out.append(csv_safe(value))
-    return out
+    """csv_safe on every cell, written for speed (the CSV exports' hot loop): text is checked
+    for a formula prefix, None is empty, non-negative numbers and dates pass as they are."""
+    return [
+        ("'" + v if v[:1] in _PREFIXES else v) if type(v) is str
+        else "" if v is None
+        else v if (type(v) in _PLAIN and v >= 0) or isinstance(v, datetime.date)
+        else csv_safe(v)
+        for v in row
+    ]
 
 
 def stream_csv(filename: str, header: Sequence[str], rows: Iterable) -> StreamingHttpResponse:

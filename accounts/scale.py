@@ -569,11 +569,12 @@ def _save_counters(org: Organization, counters: dict) -> None:
             organization=org, doc_type=doc_type, defaults={"last_number": number})
 
 
-def seed_scale(*, devices: int, progress: bool = True, stdout=None) -> list[str]:
-    """Build the scale data set (PostgreSQL only); returns summary lines."""
+def seed_scale(*, devices: int, progress: bool = True, stdout=None,
+               demo_devices: int = 5000) -> list[str]:
+    """Build the scale data set (PostgreSQL only) on top of seed_demo; returns summary lines."""
     if connection.vendor != "postgresql":
         raise RuntimeError("seed_scale needs PostgreSQL: it loads rows with COPY.")
-    demo.seed(devices=5000, progress=progress, stdout=stdout)
+    demo.seed(devices=demo_devices, progress=progress, stdout=stdout)
     if Organization.objects.filter(name__startswith=SCALE_ORG_PREFIX).exists():
         return ["The scale data set is already loaded: nothing added."]
     rng = random.Random(2026)

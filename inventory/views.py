@@ -87,7 +87,7 @@ def device_export(request):
     status_labels = dict(selectors.DeviceStatus.choices)
     values = devices.qs.order_by("expiration_date", "pk").values_list(
         *[field for _, field in EXPORT_FIELDS]
-    ).iterator(chunk_size=2000)
+    ).iterator(chunk_size=10_000)
 
     def rows():
         for v in values:
@@ -425,7 +425,7 @@ def recall_export(request):
         "custodian__first_name", "custodian__last_name", "facility__name", "used_in__name",
         "used_in__date", "used_in__facility__name", "used_in__patient_id", "used_in__surgeon",
         "used_in__representative__username",
-    ).iterator(chunk_size=2000)
+    ).iterator(chunk_size=10_000)
 
     def rows():
         for v in values:

@@ -167,7 +167,8 @@ class Device(models.Model):
             models.Index(fields=["organization", "serial", "id"], name="device_org_serial_id"),
             # Case-insensitive lot lookups (iexact) compare UPPER(lot). The serial prefix
             # lookup (istartswith: UPPER(serial) LIKE 'X%') has a PostgreSQL-only index with
-            # text_pattern_ops, made by migration inventory 0004.
+            # text_pattern_ops, made by migration inventory 0004; reports' joins from event
+            # lines to products use a PostgreSQL-only (id) INCLUDE (product_id) index (0006).
             models.Index(F("organization"), Upper("lot"), name="device_org_lot_upper"),
         ]
         constraints = [

@@ -163,6 +163,9 @@ class Device(models.Model):
             # are read off this index instead of sorting the organisation's devices.
             models.Index(fields=["organization", "expiration_date", "id"],
                          name="device_org_expiry_id"),
+            # Facility stock on hand per facility and product (dashboard, par levels, alerts).
+            models.Index(fields=["facility", "product"], name="device_facility_stock",
+                         condition=Q(status="facility_stock")),
             # All Inventory sorted by serial.
             models.Index(fields=["organization", "serial", "id"], name="device_org_serial_id"),
             # Case-insensitive lot lookups (iexact) compare UPPER(lot). The serial prefix

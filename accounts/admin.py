@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from accounts.admin_base import TenantAdmin
-from accounts.models import Organization, User
+from accounts.admin_base import ReadOnlyTenantAdmin, TenantAdmin
+from accounts.models import Organization, PatientAccess, User
 
 
 @admin.register(Organization)
@@ -34,6 +34,18 @@ class UserAdmin(TenantAdmin, BaseUserAdmin):
         ("Fieldstock", {"fields": ("role",)}),
     )
 
+    actions = ["unlock_login"]
+
+    @admin.action(description="Unlock login (clear failed attempts)")
+    def unlock_login(self, request, queryset):
+        from axes.utils import reset
+
+        usernames = list(queryset.values_list("username", flat=True))
+        cleared = sum(reset(username=username) or 0 for username in usernames)
+        self.message_user(
+            request, f"Unlocked {len(usernames)} user(s); {cleared} failed-login record(s) cleared."
+        )
+
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
         if request.user.is_superuser:
@@ -46,3 +58,18 @@ class UserAdmin(TenantAdmin, BaseUserAdmin):
 
     def get_exclude(self, request, obj=None):
         return None
+
+
+@admin.register(PatientAccess)
+class PatientAccessAdmin(ReadOnlyTenantAdmin):
+    list_display = ["at", "user", "patient_id", "what", "subject", "address"]
+    list_filter = ["what"]
+    search_fields = ["patient_id", "user__username", "subject"]
+    date_hierarchy = "at"
+    list_select_related = ["user"]
+
+    def has_module_permission(self, request):
+        # Only admins see who looked at patient data (managers do not).
+        return request.user.is_superuser or (
+            self._is_member(request) and request.user.role == "admin"
+        )

@@ -69,7 +69,8 @@ class TenantAdmin(admin.ModelAdmin):
 
 
 class ReadOnlyTenantAdmin(TenantAdmin):
-    """For rows only the services may write (devices, the ledger)."""
+    """For rows only the services may write (devices, the ledger, events, commission plans,
+    contacts): the admin shows them and changes nothing, so it can never skip a rule."""
 
     def has_add_permission(self, request):
         return False

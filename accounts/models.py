@@ -61,3 +61,27 @@ class User(AbstractUser):
     def can_write(self) -> bool:
         """Managers read everything and change nothing."""
         return self.role in (self.Role.ADMIN, self.Role.REP)
+
+
+class PatientAccess(models.Model):
+    """Who viewed or exported which patient ID, when and where (append-only by convention;
+    the admin shows it read-only)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    patient_id = models.CharField(max_length=64, db_index=True)
+    what = models.CharField(max_length=64, help_text="The page or export that showed it.")
+    subject = models.CharField(max_length=200, blank=True, help_text="The event or device.")
+    path = models.CharField(max_length=500, blank=True)
+    address = models.CharField(max_length=64, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = "patient ID access"
+        verbose_name_plural = "patient ID accesses"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.what} {self.patient_id}"

@@ -29,10 +29,12 @@ from accounts.models import Organization, User
 from consignment.models import Facility, FacilityContact, ParLevel
 from events.models import CommissionPlan, DocumentCounter, EventStatus
 from events.services import commission_plan_for, money
+from inventory.ledger import CONTENT_FIELDS, ledger_key, movement_hash
 from inventory.models import (
     Device,
     DeviceMovement,
     DeviceStatus,
+    LedgerChainHead,
     Manufacturer,
     MovementKind,
     Product,
@@ -94,28 +96,44 @@ class CopyBuffer:
         return sent
 
 
-MOVEMENT_COLUMNS = [
-    "organization_id", "device_id", "at", "actor_id", "kind", "from_status", "to_status",
-    "from_custodian_id", "to_custodian_id", "from_facility_id", "facility_id", "event_id",
-    "transfer_id", "adjustment_id", "note",
-]
+MOVEMENT_COLUMNS = [*CONTENT_FIELDS, "chain_seq", "chain_hash"]
+
+
+class LedgerChain:
+    """An organisation's HMAC chain (inventory/ledger.py) while its movements are written: the
+    head row is locked for the transaction and moved on at the end, as ledger_append does."""
+
+    def __init__(self, organization_id: int):
+        LedgerChainHead.objects.bulk_create(
+            [LedgerChainHead(organization_id=organization_id)], ignore_conflicts=True)
+        self.head = LedgerChainHead.objects.select_for_update().get(
+            organization_id=organization_id)
+        self.seq, self.hash, self.key = self.head.last_seq, self.head.last_hash, ledger_key()
+
+    def link(self, values: dict) -> tuple[int, str]:
+        self.seq += 1
+        self.hash = movement_hash(self.key, self.hash, values, self.seq)
+        return self.seq, self.hash
+
+    def save(self) -> None:
+        self.head.last_seq, self.head.last_hash = self.seq, self.hash
+        self.head.save(update_fields=["last_seq", "last_hash"])
 
 
 def movement_add(
-    buffer: CopyBuffer, *, organization_id: int, device_id: int, at: datetime.datetime,
-    actor_id: int, kind: str, previous: tuple, new: tuple, event_id=None, adjustment_id=None,
-    note: str = "",
+    buffer: CopyBuffer, chain: LedgerChain, *, organization_id: int, device_id: int,
+    at: datetime.datetime, actor_id: int, kind: str, previous: tuple, new: tuple, event_id=None,
+    adjustment_id=None, note: str = "",
 ) -> None:
     """Write one ledger row: ``previous`` and ``new`` are (status, custodian_id, facility_id).
 
-    The only place this module writes DeviceMovement rows: columns the ledger gains (a hash
-    chain, say) are filled here, in the order the rows are written (each device's movements
-    in time order).
+    The only place this module writes DeviceMovement rows, chained in the order they are written
+    (COPY keeps it, so ids follow the chain); each device's movements are in time order.
     """
-    buffer.add(
-        organization_id, device_id, at, actor_id, kind, previous[0], new[0], previous[1], new[1],
-        previous[2], new[2], event_id, None, adjustment_id, note,
-    )
+    values = dict(zip(CONTENT_FIELDS, (
+        organization_id, device_id, at, actor_id, str(kind), previous[0], new[0], previous[1],
+        new[1], previous[2], new[2], event_id, None, adjustment_id, note), strict=True))
+    buffer.add(*values.values(), *chain.link(values))
 
 
 def _reserve_ids(model, count: int) -> int:
@@ -443,6 +461,7 @@ class ChunkWriter:
             "status", "custodian_id", "facility_id", "sold_on_id", "used_in_id",
             "pending_transfer_id", "created_at"])
         movements = CopyBuffer("inventory_devicemovement", MOVEMENT_COLUMNS)
+        chain = LedgerChain(org_id)
         adjustment_lines = CopyBuffer("inventory_stockadjustmentline", [
             "adjustment_id", "device_id", "effect", "from_status", "to_status", "to_facility_id",
             "to_custodian_id"])
@@ -458,12 +477,12 @@ class ChunkWriter:
                 dev.sold_on.id if dev.sold_on else None, dev.used_in.id if dev.used_in else None,
                 None, _at(dev.received, 8, dev.id))
             state = (DeviceStatus.AVAILABLE, dev.custodian.pk, None)
-            movement_add(movements, organization_id=org_id, device_id=dev.id,
+            movement_add(movements, chain, organization_id=org_id, device_id=dev.id,
                          at=_at(dev.received, 8, dev.id), actor_id=admin_id,
                          kind=MovementKind.RECEIVED, previous=("", None, None), new=state)
             if status == DeviceStatus.REMOVED:
                 new = (DeviceStatus.REMOVED, None, None)
-                movement_add(movements, organization_id=org_id, device_id=dev.id,
+                movement_add(movements, chain, organization_id=org_id, device_id=dev.id,
                              at=_at(dev.removed_at, 12, dev.id), actor_id=admin_id,
                              kind=MovementKind.ADJUSTMENT_REMOVED, previous=state, new=new,
                              adjustment_id=adjustment.pk)
@@ -475,7 +494,7 @@ class ChunkWriter:
                 continue
             if sale.kind == "stocking_order":
                 new = (DeviceStatus.FACILITY_STOCK, None, sale.facility.pk)
-                movement_add(movements, organization_id=org_id, device_id=dev.id,
+                movement_add(movements, chain, organization_id=org_id, device_id=dev.id,
                              at=_at(sale.date, 14, sale.id), actor_id=sale.rep.pk,
                              kind=MovementKind.SOLD_TO_FACILITY, previous=state, new=new,
                              event_id=sale.id)
@@ -483,13 +502,13 @@ class ChunkWriter:
                 if dev.used_in is not None:
                     case = dev.used_in
                     new = (DeviceStatus.CONSUMED, None, sale.facility.pk)
-                    movement_add(movements, organization_id=org_id, device_id=dev.id,
+                    movement_add(movements, chain, organization_id=org_id, device_id=dev.id,
                                  at=_at(case.date, 17, case.id), actor_id=case.rep.pk,
                                  kind=MovementKind.FACILITY_STOCK_CONSUMED, previous=state,
                                  new=new, event_id=case.id, note=f"Patient ID {case.patient}")
             else:
                 new = (DeviceStatus.CONSUMED, None, sale.facility.pk)
-                movement_add(movements, organization_id=org_id, device_id=dev.id,
+                movement_add(movements, chain, organization_id=org_id, device_id=dev.id,
                              at=_at(sale.date, 14, sale.id), actor_id=sale.rep.pk,
                              kind=MovementKind.SOLD_AND_CONSUMED, previous=state, new=new,
                              event_id=sale.id, note=f"Patient ID {sale.patient}")
@@ -550,6 +569,7 @@ class ChunkWriter:
                                      days=base.terms[ev.facility.pk]),
                                  total, "", "", paid, base.admin.pk if paid else None)
 
+        chain.save()
         sent = {}
         for buffer in (events, devices, movements, adjustment_lines, lines, credits, orders, pos,
                        invoices):

@@ -7,6 +7,8 @@ ALLOWED_HOSTS  comma-separated host names
 CSRF_TRUSTED_ORIGINS  comma-separated origins (https://example.com)
 EMAIL_HOST     SMTP server; unset: mail is printed to the console
 EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, DEFAULT_FROM_EMAIL
+LEDGER_KEY     secret for the ledger's HMAC chain (default: derived from SECRET_KEY)
+SESSION_IDLE_MINUTES, LOGIN_FAILURE_LIMIT, LOGIN_COOLOFF_MINUTES, TRUSTED_PROXY_COUNT
 SECURE_SSL_REDIRECT, SECURE_HSTS_SECONDS, SECURE_PROXY_SSL_HEADER   HTTPS (on by default)
 DOCUMENT_STORAGE  "filesystem" (MEDIA_ROOT, the default) or "database" (PostgreSQL, shared)
 TASKS_BACKEND  "database" (a worker process runs them, the default) or "immediate"
@@ -14,6 +16,7 @@ README.md's configuration table lists every variable.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -49,7 +52,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else ""
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.apps.FieldstockAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -62,6 +65,7 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_tasks_db",
     "core",
+    "axes",
     "accounts",
     "inventory",
     "consignment",
@@ -77,9 +81,14 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.middleware.SessionIdleTimeoutMiddleware",
+    "accounts.middleware.HostileInputMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "accounts.middleware.SecurityHeadersMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -112,6 +121,11 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    # django-axes refuses a locked-out username or address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -208,6 +222,35 @@ TASKS_BACKEND = os.environ.get("TASKS_BACKEND", "database").strip().lower()
 if TASKS_BACKEND not in TASK_BACKENDS:
     raise ImproperlyConfigured("TASKS_BACKEND must be 'database' or 'immediate'.")
 TASKS = {"default": {"BACKEND": TASK_BACKENDS[TASKS_BACKEND], "QUEUES": ["default"]}}
+
+# Sent on every response by accounts.middleware.SecurityHeadersMiddleware.
+PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), "
+    "interest-cohort=()"
+)
+
+# Sessions end after SESSION_IDLE_MINUTES without a request (accounts.middleware), and at the
+# latest SESSION_MAX_HOURS after login.
+SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_MAX_HOURS", "12")) * 3600
+
+# Login lockout (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one username, or
+# from one address, that username / address is refused for LOGIN_COOLOFF_MINUTES, even with the
+# right password. Admins unlock with the "Unlock login" action on Users (or axes_reset_username).
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "accounts.security.client_ip"
+# How many reverse proxies (nginx) stand in front of the app and append to X-Forwarded-For; 0 uses
+# the connection's address.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+
+# The ledger's HMAC chain key: kept outside the database. Without LEDGER_KEY it is derived from
+# SECRET_KEY with its own salt (rotating SECRET_KEY then needs a re-keyed chain: set LEDGER_KEY
+# to the old derived value first; see README "Security").
+LEDGER_KEY = os.environ.get("LEDGER_KEY", "")
 
 # Email (Django 6.1 MAILERS). Without EMAIL_HOST, mail is printed to the console.
 if os.environ.get("EMAIL_HOST"):

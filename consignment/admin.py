@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from accounts.admin_base import TenantAdmin
+from accounts.admin_base import ReadOnlyTenantAdmin, TenantAdmin
 from consignment.models import Facility, FacilityContact, ParLevel
 
 
@@ -12,7 +12,9 @@ class FacilityAdmin(TenantAdmin):
 
 
 @admin.register(FacilityContact)
-class FacilityContactAdmin(TenantAdmin):
+class FacilityContactAdmin(ReadOnlyTenantAdmin):
+    """Contacts are added through consignment.services.facility_contact_create ("Add New")."""
+
     list_display = ["name", "title", "facility", "email", "phone"]
     list_filter = ["facility"]
     search_fields = ["name", "email"]

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from accounts.admin_base import ReadOnlyTenantAdmin, TenantAdmin
+from accounts.admin_base import ReadOnlyTenantAdmin
 from events.models import CommissionCredit, CommissionPlan, Event, SalesOrder
 
 
@@ -8,7 +8,9 @@ from events.models import CommissionCredit, CommissionPlan, Event, SalesOrder
 class EventAdmin(ReadOnlyTenantAdmin):
     list_display = ["name", "event_type", "date", "facility", "representative", "status"]
     list_filter = ["event_type", "status"]
-    search_fields = ["name", "patient_id", "surgeon"]
+    search_fields = ["name", "surgeon"]
+    # Patient IDs are shown only by the app's pages, which record who saw them.
+    exclude = ["patient_id"]
 
 
 @admin.register(SalesOrder)
@@ -17,7 +19,9 @@ class SalesOrderAdmin(ReadOnlyTenantAdmin):
 
 
 @admin.register(CommissionPlan)
-class CommissionPlanAdmin(TenantAdmin):
+class CommissionPlanAdmin(ReadOnlyTenantAdmin):
+    """Plans are written by Reports → Commissions (events.commissions), which checks them."""
+
     list_display = ["__str__", "rep", "product_line", "rate", "stocking_share"]
 
 

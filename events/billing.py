@@ -192,7 +192,8 @@ def _ensure_billable(event: Event, what: str) -> None:
 
 
 def validate_po_pdf(upload: UploadedFile) -> None:
-    """PDF only (content type and the ``%PDF-`` magic), at most ``po_upload_max_bytes()``."""
+    """PDF only (content type, the ``%PDF-`` magic, and a parse without active content: see
+    events.po_checks), at most ``po_upload_max_bytes()``."""
     limit = po_upload_max_bytes()
     if upload.size is not None and upload.size > limit:
         raise ValidationError(
@@ -205,6 +206,12 @@ def validate_po_pdf(upload: UploadedFile) -> None:
     upload.seek(0)
     if content_type not in PDF_CONTENT_TYPES or head != b"%PDF-":
         raise ValidationError("The PO must be a PDF file.", code="not_pdf")
+    from events.po_checks import po_pdf_problem
+
+    problem = po_pdf_problem(upload.read())
+    upload.seek(0)
+    if problem:
+        raise ValidationError(f"This PO file is refused: {problem}.", code="unsafe_pdf")
 
 
 @service_transaction

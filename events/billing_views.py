@@ -14,11 +14,12 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseServerError
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import admin_required, member_required, role_required
 from accounts.exports import csv_safe
+from accounts.security import patient_access_record, safe_next
 from events import billing
 from events.billing_forms import BillingQueueFilterForm, PurchaseOrderForm
 from events.models import Event, EventStatus
@@ -34,12 +35,7 @@ def _event(request, pk: int) -> Event:
 
 
 def _back(request, event: Event):
-    target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return redirect(target)
-    return redirect("events:detail", pk=event.pk)
+    return redirect(safe_next(request, reverse("events:detail", args=[event.pk])))
 
 
 def _error_text(error: ValidationError) -> str:
@@ -183,7 +179,7 @@ def billing_mark_paid(request, pk: int):
 # --- downloads ----------------------------------------------------------------------------------
 
 
-def _pdf_response(document, filename: str) -> HttpResponse:
+def _pdf_response(document, filename: str, *, attachment: bool = False) -> HttpResponse:
     try:
         data = billing.document_pdf_bytes(document=document)
     except ValidationError as error:
@@ -194,9 +190,20 @@ def _pdf_response(document, filename: str) -> HttpResponse:
             "The stored document failed its integrity check; an administrator has been told."
         )
     response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    disposition = "attachment" if attachment else "inline"
+    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"
+    if attachment:
+        # An uploaded file is never rendered as part of our origin.
+        response["Content-Security-Policy"] = "sandbox"
     return response
+
+
+def _record_patient(request, event: Event, what: str) -> None:
+    """The case's documents print its patient ID: record who downloaded them."""
+    if event.is_case and event.patient_id:
+        patient_access_record(request, patient_ids=[event.patient_id], what=what,
+                              subject=str(event))
 
 
 def _document(event: Event, name: str):
@@ -208,13 +215,17 @@ def _document(event: Event, name: str):
 
 @member_required
 def billing_sales_order_pdf(request, pk: int):
-    order = _document(_event(request, pk), "sales_order")
+    event = _event(request, pk)
+    order = _document(event, "sales_order")
+    _record_patient(request, event, "sales order PDF")
     return _pdf_response(order, f"{order.number}.pdf")
 
 
 @member_required
 def billing_invoice_pdf(request, pk: int):
-    invoice = _document(_event(request, pk), "invoice")
+    event = _event(request, pk)
+    invoice = _document(event, "invoice")
+    _record_patient(request, event, "invoice PDF")
     return _pdf_response(invoice, f"{invoice.number}.pdf")
 
 
@@ -224,5 +235,5 @@ def billing_po_pdf(request, pk: int):
     if not po.pdf:
         raise Http404("No PDF was uploaded with this PO.")
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in po.number)[:60]
-    return _pdf_response(po, f"PO-{safe}.pdf")
+    return _pdf_response(po, f"PO-{safe}.pdf", attachment=True)
 

@@ -81,7 +81,7 @@ class FacilityContactForm(forms.Form):
     facility = forms.ModelChoiceField(queryset=Facility.objects.none(), widget=forms.HiddenInput)
     name = forms.CharField(max_length=200)
     title = forms.CharField(max_length=200, required=False)
-    email = forms.EmailField(required=False)
+    email = forms.EmailField(max_length=254, required=False)  # the column's length
     phone = forms.CharField(max_length=50, required=False)
 
     def __init__(self, *args, user: User, **kwargs):

@@ -490,8 +490,8 @@ def event_submit_for_billing(
         else MovementKind.FACILITY_STOCK_CONSUMED if event.facility_stock_only
         else MovementKind.SOLD_AND_CONSUMED
     )
-    note = f"Patient ID {event.patient_id}" if event.is_case else ""
-    record_movements(actor=actor, kind=kind, changes=changes, event=event, note=note, at=now)
+    # No patient ID in the note: the ledger can never be erased, and the movement links the event.
+    record_movements(actor=actor, kind=kind, changes=changes, event=event, at=now)
     EventLine.objects.filter(event=event).update(committed=True)
     CommissionCredit.objects.bulk_create(_commission_credits(event, lines, now))
 

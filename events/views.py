@@ -13,6 +13,7 @@ from django_tables2 import RequestConfig
 
 from accounts.decorators import member_required, writer_required
 from accounts.models import User
+from accounts.security import patient_access_record
 from consignment.models import Facility, FacilityContact
 from consignment.services import facility_contact_create
 from events import selectors, services
@@ -215,6 +216,10 @@ def _render_detail(request, event: Event, tab: str, status: int = 200, **extra):
             event=event,
             initial={"name": event.name, "date": event.date, "patient_id": event.patient_id,
                      "surgeon": event.surgeon},
+        )
+    if event.is_case and event.patient_id:
+        patient_access_record(
+            request, patient_ids=[event.patient_id], what="event page", subject=str(event)
         )
     return render(request, "events/event_detail.html", context, status=status)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -22,11 +23,16 @@ from django.utils import timezone
 from accounts.models import User
 from core.db import service_transaction
 from inventory.models import Device, Product
-from inventory.services import devices_receive, ensure_role
+from inventory.services import LOT_MAX, SERIAL_MAX, devices_receive, ensure_role
 
 CSV_COLUMNS = ("gtin", "lot", "serial", "expiration_date", "custodian")
 MAX_ERRORS_SHOWN = 200
 RECEIVE_BATCH = 1000
+# A receiving row is a few dozen characters; a longer line is refused (by row), never parsed.
+MAX_LINE_CHARS = 4096
+FIELD_MAX = {"gtin": 14, "lot": LOT_MAX, "serial": SERIAL_MAX, "custodian": 150}
+# C0 control characters and DEL, except tab and line breaks.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -95,8 +101,14 @@ def read_csv(data: bytes | str | Iterable[str]) -> Iterator[ReceiptRow]:
             ) from exc
     if isinstance(data, str):
         data = io.StringIO(data, newline="")
-    reader = csv.reader(data)
-    header = next(reader, None)
+    line_problems: dict[int, str] = {}
+    reader = csv.reader(_screened_lines(data, line_problems))
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise ImportRefused([RowError(1, f"the header row can't be read ({exc}).")]) from exc
+    if 1 in line_problems:
+        raise ImportRefused([RowError(1, f"the header row {line_problems[1]}.")])
     if header is None:
         raise ImportRefused([RowError(1, "the file is empty: it needs a header row.")])
     names = [h.strip().lower().lstrip("\ufeff") for h in header]
@@ -113,7 +125,19 @@ def read_csv(data: bytes | str | Iterable[str]) -> Iterator[ReceiptRow]:
         raise ImportRefused([RowError(1, "; ".join(problems) + " (expected header: "
                                       + ",".join(CSV_COLUMNS) + ").")])
     index = {name: names.index(name) for name in CSV_COLUMNS}
-    for number, cells in enumerate(reader, start=2):
+    while True:
+        try:
+            cells = next(reader, None)
+        except csv.Error as exc:
+            raise ImportRefused(
+                [RowError(reader.line_num, f"the row can't be read as CSV ({exc}).")]
+            ) from exc
+        if cells is None:
+            break
+        number = reader.line_num
+        if number in line_problems:
+            yield ReceiptRow(number, "", "", "", None, "", problem=line_problems[number] + ".")
+            continue
         if not any(c.strip() for c in cells):
             continue  # blank line
         if len(cells) != len(names):
@@ -128,6 +152,21 @@ def read_csv(data: bytes | str | Iterable[str]) -> Iterator[ReceiptRow]:
             expiration_date=cells[index["expiration_date"]].strip(),
             custodian=cells[index["custodian"]].strip(),
         )
+
+
+def _screened_lines(lines: Iterable[str], problems: dict[int, str]) -> Iterator[str]:
+    """The file's lines for the CSV reader; a line that is too long or carries control
+    characters is recorded in ``problems`` (by line number) and handed on empty."""
+    for number, line in enumerate(lines, start=1):
+        body = line.rstrip("\r\n")
+        if len(body) > MAX_LINE_CHARS:
+            problems[number] = f"is longer than {MAX_LINE_CHARS:,} characters"
+        elif CONTROL.search(body):
+            problems[number] = "contains a NUL byte or another control character"
+        else:
+            yield line
+            continue
+        yield "\n"
 
 
 @dataclass
@@ -167,6 +206,14 @@ def validate_rows(
     for r in progress(rows, "Validating") if progress else rows:
         if r.problem:
             errors.append(RowError(r.row, r.problem))
+            continue
+        too_long = [
+            f"the {name} is longer than {limit} characters"
+            for name, limit in FIELD_MAX.items()
+            if len(getattr(r, name) or "") > limit
+        ]
+        if too_long:
+            errors.append(RowError(r.row, "; ".join(too_long) + "."))
             continue
         problems = []
         product = products.get(r.gtin)

@@ -170,8 +170,8 @@ class Device(models.Model):
             models.Index(fields=["organization", "serial", "id"], name="device_org_serial_id"),
             # Case-insensitive lot lookups (iexact) compare UPPER(lot). The serial prefix
             # lookup (istartswith: UPPER(serial) LIKE 'X%') has a PostgreSQL-only index with
-            # text_pattern_ops, made by migration inventory 0004; reports' joins from event
-            # lines to products use a PostgreSQL-only (id) INCLUDE (product_id) index (0006).
+            # text_pattern_ops, made by migration inventory 0006; reports' joins from event
+            # lines to products use a PostgreSQL-only (id) INCLUDE (product_id) index (0008).
             models.Index(F("organization"), Upper("lot"), name="device_org_lot_upper"),
         ]
         constraints = [
@@ -244,7 +244,10 @@ class MovementKind(models.TextChoices):
 class DeviceMovement(models.Model):
     """Append-only ledger: one row per status or custody change of a device.
 
-    On PostgreSQL a trigger refuses UPDATE and DELETE (migration inventory 0002).
+    On PostgreSQL triggers refuse UPDATE, DELETE (migration inventory 0002) and TRUNCATE
+    (0003). Each row is HMAC-chained to its organisation's previous one (``chain_seq``,
+    ``chain_hash``; see inventory/ledger.py), so a row written, changed, reordered or removed
+    outside the application shows up in ``verify_ledger``.
     """
 
     Kind = MovementKind
@@ -281,6 +284,10 @@ class DeviceMovement(models.Model):
         related_name="movements",
     )
     note = models.TextField(blank=True)
+    chain_seq = models.PositiveBigIntegerField(
+        null=True, editable=False, help_text="Position in the organisation's HMAC chain."
+    )
+    chain_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = TenantManager()
 
@@ -288,6 +295,9 @@ class DeviceMovement(models.Model):
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["device", "at"])]
         constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "chain_seq"], name="movement_chain_seq_unique"
+            ),
             models.CheckConstraint(
                 condition=Q(kind__in=MovementKind.values), name="movement_kind_valid"
             ),
@@ -298,6 +308,19 @@ class DeviceMovement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()} {self.device_id}"
+
+
+class LedgerChainHead(models.Model):
+    """The end of an organisation's movement chain; locked while movements are written."""
+
+    organization = models.OneToOneField(
+        "accounts.Organization", on_delete=models.PROTECT, primary_key=True, related_name="+"
+    )
+    last_seq = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"ledger head #{self.last_seq} of organisation {self.organization_id}"
 
 
 class Transfer(models.Model):

@@ -16,10 +16,12 @@ from django.utils import timezone
 from accounts.models import User
 from consignment.models import Facility
 from core.db import service_transaction
+from inventory.ledger import chain_movements, ledger_key
 from inventory.models import (
     Device,
     DeviceMovement,
     DeviceStatus,
+    LedgerChainHead,
     MovementKind,
     Product,
     StockAdjustment,
@@ -28,6 +30,8 @@ from inventory.models import (
 )
 from inventory.udi import udi_hri
 
+LOT_MAX = Device._meta.get_field("lot").max_length
+SERIAL_MAX = Device._meta.get_field("serial").max_length
 DEVICE_FIELDS = ["status", "custodian", "facility", "sold_on", "used_in", "pending_transfer"]
 
 
@@ -103,6 +107,30 @@ def record_movements(
         for device, previous in changes
     ]
     devices_update(device for device, _ in changes)
+    return ledger_append(movements)
+
+
+def ledger_append(movements: list[DeviceMovement]) -> list[DeviceMovement]:
+    """Write ``movements``, HMAC-chained after each organisation's ledger chain head (locked).
+
+    Lock order: the callers hold the event and device rows already; the head comes next, and the
+    document counter (events) after it.
+    """
+    key = ledger_key()
+    by_org: dict[int, list[DeviceMovement]] = {}
+    for movement in movements:
+        by_org.setdefault(movement.organization_id, []).append(movement)
+    for org_id in sorted(by_org):
+        head = LedgerChainHead.objects.select_for_update().filter(organization_id=org_id).first()
+        if head is None:  # the organisation's first movement
+            LedgerChainHead.objects.bulk_create(
+                [LedgerChainHead(organization_id=org_id)], ignore_conflicts=True
+            )
+            head = LedgerChainHead.objects.select_for_update().get(organization_id=org_id)
+        head.last_seq, head.last_hash = chain_movements(
+            by_org[org_id], head_seq=head.last_seq, head_hash=head.last_hash, key=key
+        )
+        head.save(update_fields=["last_seq", "last_hash"])
     return DeviceMovement.objects.bulk_create(movements)
 
 
@@ -163,6 +191,13 @@ def devices_receive(
         errors.append("Enter at least one serial number.")
     if any(not s for s in serials):
         errors.append("A serial number is empty.")
+    if len(lot) > LOT_MAX:
+        errors.append(f"The lot number is longer than {LOT_MAX} characters.")
+    too_long = [s for s in serials if len(s) > SERIAL_MAX]
+    if too_long:
+        errors.append(f"{len(too_long)} serial number(s) are longer than {SERIAL_MAX} characters.")
+    if errors:
+        raise ValidationError(errors)  # before any query uses them
     if expiration_date < today:
         errors.append(
             f"Expiry {expiration_date:%Y-%m-%d} is in the past: expired devices can't be received."
@@ -202,7 +237,7 @@ def devices_receive(
             for serial in serials
         ]
     )
-    DeviceMovement.objects.bulk_create(
+    ledger_append(
         [
             DeviceMovement(
                 organization_id=device.organization_id,

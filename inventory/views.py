@@ -17,6 +17,7 @@ from django_tables2 import RequestConfig
 from accounts.decorators import admin_required, member_required, role_required, writer_required
 from accounts.exports import stream_csv
 from accounts.models import User
+from accounts.security import patient_access_record, safe_next
 from inventory import selectors, services
 from inventory.filters import DeviceFilter
 from inventory.forms import (
@@ -102,12 +103,19 @@ def device_export(request):
 def device_detail(request, pk: int):
     device = get_object_or_404(selectors.device_detail_qs(user=request.user), pk=pk)
     movements = list(selectors.device_movements(device=device))
+    shown = []
     for movement in movements:
         movement.show_patient = selectors.may_see_patient_id(request.user, movement.event)
+        if movement.show_patient and movement.event.patient_id:
+            shown.append(movement.event.patient_id)
+    show_patient = (
+        selectors.may_see_patient_id(request.user, device.used_in) if device.used_in_id else False
+    )
+    if show_patient:
+        shown.append(device.used_in.patient_id)
+    patient_access_record(request, patient_ids=shown, what="device history", subject=device.label)
     return render(request, "inventory/device_detail.html", {
-        "device": device, "movements": movements,
-        "show_patient": selectors.may_see_patient_id(request.user, device.used_in)
-        if device.used_in_id else False,
+        "device": device, "movements": movements, "show_patient": show_patient,
     })
 
 
@@ -186,8 +194,9 @@ def transfer_accept(request, pk: int):
     else:
         messages.success(request, f"Transfer #{transfer.pk} accepted: the devices are now in "
                                   f"{transfer.to_custodian}'s custody.")
-    return redirect(request.POST.get("next") or reverse("inventory:transfer_detail",
-                                                          args=[transfer.pk]))
+    return redirect(safe_next(
+        request, reverse("inventory:transfer_detail", args=[transfer.pk])
+    ))
 
 
 @require_POST
@@ -406,6 +415,10 @@ def recall_trace(request):
     if devices is not None:
         page = Paginator(devices, 200).get_page(request.GET.get("page"))
         counts = selectors.status_counts(devices)
+        patient_access_record(
+            request, what="recall trace", subject=_recall_subject(form),
+            patient_ids=[d.used_in.patient_id for d in page.object_list if d.used_in_id],
+        )
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "inventory/recall_trace.html", {
@@ -413,11 +426,21 @@ def recall_trace(request):
     })
 
 
+def _recall_subject(form) -> str:
+    data = getattr(form, "cleaned_data", {}) or {}
+    return " ".join(f"{k} {v}" for k, v in data.items() if v and isinstance(v, str))
+
+
 @role_required("admin", "manager")
 def recall_export(request):
     form, devices = _recall_devices(request)
     if devices is None:
         raise PermissionDenied("Enter a lot or a GTIN first.")
+    patient_access_record(
+        request, what="recall trace CSV", subject=_recall_subject(form),
+        patient_ids=devices.exclude(used_in__patient_id="").order_by()
+        .values_list("used_in__patient_id", flat=True).distinct(),
+    )
     status_labels = dict(selectors.DeviceStatus.choices)
     values = devices.values_list(
         "product__product_line__manufacturer__name", "product__reference", "product__gtin",

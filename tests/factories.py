@@ -147,3 +147,19 @@ def make_event(*, actor, representative, facility, product_line, event_type="sto
         representative=representative, manufacturer=product_line.manufacturer,
         product_line=product_line, **kwargs,
     )
+
+
+def blank_pdf(**extra) -> bytes:
+    """A real one-page PDF (pypdf); ``extra`` entries are added to its catalogue."""
+    import io
+
+    from pypdf import PdfWriter
+    from pypdf.generic import NameObject
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    for key, value in extra.items():
+        writer._root_object[NameObject(key)] = value
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0001_initial'),
         ('events', '0003_billing_documents'),
-        ('inventory', '0004_device_serial_prefix_index'),
+        ('inventory', '0006_device_serial_prefix_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

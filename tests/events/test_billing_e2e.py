@@ -6,11 +6,11 @@ from playwright.sync_api import expect
 from tests.e2e.conftest import browser_type_launch_args, login  # noqa: F401  (fixture override)
 from tests.events._billing import pdf_text, private_storage  # noqa: F401  (autouse fixture)
 from tests.events.conftest import build_world
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, blank_pdf
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+PDF = blank_pdf()
 
 
 def test_admin_bills_an_event_from_its_page(page, live_server, tmp_path):

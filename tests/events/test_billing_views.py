@@ -19,11 +19,11 @@ from tests.events._billing import (  # noqa: F401  (private_storage is an autous
     submit_rendered,
 )
 from tests.events.conftest import build_world
-from tests.factories import UserFactory
+from tests.factories import UserFactory, blank_pdf
 
 pytestmark = pytest.mark.django_db
 
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+PDF = blank_pdf()
 
 
 def pdf_upload(data: bytes = PDF, name: str = "po.pdf", content_type: str = "application/pdf"):

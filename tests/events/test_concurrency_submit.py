@@ -15,6 +15,7 @@ from django.db import connection
 
 from events.models import CommissionCredit, CommissionPlan, Event, EventLine, SalesOrder
 from events.services import event_submit_for_billing
+from inventory.ledger import chain_problems
 from inventory.models import Device, DeviceMovement, DeviceStatus, MovementKind
 from inventory.selectors import ledger_discrepancies
 from tests.events.conftest import build_world
@@ -168,6 +169,7 @@ def run_rounds(event_types):
                      .values_list("number", flat=True))
     assert numbers == [f"SO-{n:06d}" for n in range(1, ROUNDS + 1)]
     assert list(ledger_discrepancies()) == []
+    assert list(chain_problems()) == []  # the HMAC chain holds under the race
     return winners
 
 
@@ -211,6 +213,7 @@ def test_facility_stock_cases_race_for_one_facility_stock_device():
         assert DeviceMovement.objects.filter(device=device).count() == 3
     racers.__exit__()
     assert list(ledger_discrepancies()) == []
+    assert list(chain_problems()) == []  # the HMAC chain holds under the race
 
 
 def test_a_submission_that_waited_for_a_lock_is_recorded_after_what_it_waited_for():
@@ -258,6 +261,7 @@ def test_a_submission_that_waited_for_a_lock_is_recorded_after_what_it_waited_fo
         MovementKind.SOLD_TO_FACILITY,
     ]
     assert list(ledger_discrepancies()) == []
+    assert list(chain_problems()) == []  # the HMAC chain holds under the race
 
 
 def test_a_double_clicked_submit_bills_once():
@@ -274,3 +278,4 @@ def test_a_double_clicked_submit_bills_once():
     assert SalesOrder.objects.filter(event=case).count() == 1
     assert DeviceMovement.objects.filter(event=case).count() == 2
     assert list(ledger_discrepancies()) == []
+    assert list(chain_problems()) == []  # the HMAC chain holds under the race

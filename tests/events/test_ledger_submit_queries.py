@@ -11,8 +11,9 @@ pytestmark = pytest.mark.django_db
 
 # Event lock, lines, device locks + fresh read, bulk device update, bulk ledger insert, lines
 # committed, commission plans (+ sales for facility stock), credits insert, counter upsert + lock
-# + save, sales order insert, event save (+ savepoints on SQLite's nested atomic blocks).
-MAX_QUERIES = 17
+# + save, sales order insert, event save (+ savepoints on SQLite's nested atomic blocks), and the
+# ledger chain head: lock + save.
+MAX_QUERIES = 19
 
 
 def draft(world, kind: str, count: int):

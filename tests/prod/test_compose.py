@@ -12,12 +12,17 @@ def test_compose_runs_migrations_once_two_instances_a_worker_and_nginx():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
     assert set(services) == {"db", "migrate", "app1", "app2", "worker", "nginx"}
-    assert services["migrate"]["command"][-2:] == ["migrate", "--no-input"]
+    # Migrations run as the owner, then the app's least-privilege role is brought up to date.
+    migrate = " ".join(services["migrate"]["command"])
+    assert "manage.py migrate --no-input && python manage.py create_app_db_role" in migrate
+    assert services["migrate"]["environment"]["DATABASE_URL"].startswith(
+        "postgres://fieldstock:")
     for name in ("app1", "app2", "worker"):
         service = services[name]
         assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
         env = service["environment"]
         assert env["DOCUMENT_STORAGE"] == "database" and env["TASKS_BACKEND"] == "database"
+        assert env["DATABASE_URL"].startswith("postgres://fieldstock_app:")  # not the owner
         assert "migrate" not in " ".join(service.get("command", []))
     assert services["worker"]["command"][:3] == ["python", "manage.py", "db_worker"]
     nginx = services["nginx"]

@@ -137,3 +137,22 @@ def test_the_real_worker_renders_a_submitted_sales_order(static_root, settings):
     order.refresh_from_db()
     assert order.sha256 and order.pdf.name
     assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_worker_down_the_event_page_says_preparing_and_a_download_renders(
+    client, settings
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    world = build_world()
+    event = world.event("stocking_order")
+    world.add(event, world.devices(1))
+    world.submit(event)  # the render task waits in the database: no worker runs here
+    client.force_login(world.admin)
+    page = client.get(f"/events/{event.pk}/")
+    assert "PDF being prepared" in page.content.decode()
+    pdf = client.get(f"/events/{event.pk}/billing/sales-order.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    order = SalesOrder.objects.get(event=event)
+    assert order.sha256  # rendered on demand, once, and stored
+    assert "PDF being prepared" not in client.get(f"/events/{event.pk}/").content.decode()

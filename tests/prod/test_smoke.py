@@ -15,6 +15,7 @@ import time
 import pytest
 import requests
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.db import connection
 
 from core.models import StoredFile
 from events.models import SalesOrder
@@ -31,7 +32,8 @@ def serve_prod(processes, static_root, tmp_path):
     needs_nginx()
     port, app1, app2 = free_port(), free_port(), free_port()
     env = production_env(static_root, PORT=str(port), APP_PORTS=f"{app1} {app2}",
-                         RUN_DIR=str(tmp_path / "run"))
+                         RUN_DIR=str(tmp_path / "run"), APP_DB_ROLE="fieldstock_app_smoke",
+                         APP_DB_PASSWORD="smoke-test-app-role")
     process, log = processes.start("serve-prod", [str(ROOT / "scripts" / "serve-prod")], env)
     base = f"http://127.0.0.1:{port}"
     wait_until_up(f"{base}/accounts/login/", process, log, timeout=120)
@@ -107,3 +109,8 @@ def test_production_topology_serves_pages_static_files_and_styled_documents(
     assert "Serif" not in fonts and "Times" not in fonts, fonts
     embedded = [line.split()[-5] for line in fonts.splitlines()[2:]]
     assert embedded and set(embedded) == {"yes"}, fonts
+    # The instances and the worker connect as the least-privilege role, not as the owner.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT usename FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        assert {row[0] for row in cursor.fetchall()} == {"fieldstock_app_smoke"}

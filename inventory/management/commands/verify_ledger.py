@@ -1,15 +1,21 @@
-"""Replay the device movement ledger; report devices whose state differs (exit status 1)."""
+"""Check the device movement ledger (exit status 1 on any problem): the HMAC chain of every
+organisation (forged, altered, reordered, deleted rows), then a replay against each device's state.
+"""
 
 import sys
 
 from django.core.management.base import BaseCommand
 
 from accounts.models import Organization
+from inventory.ledger import chain_problems
 from inventory.selectors import ledger_discrepancies
 
 
 class Command(BaseCommand):
-    help = "Replay the movement ledger and report every device whose state differs from it."
+    help = (
+        "Check the movement ledger's HMAC chain and report forged, altered, reordered or deleted "
+        "movements, then every device whose state differs from its movements."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--organization", help="Only this organisation (by name).")
@@ -19,6 +25,10 @@ class Command(BaseCommand):
         if organization:
             org_id = Organization.objects.get(name=organization).pk
         count = 0
+        for problem in chain_problems(organization_id=org_id):
+            count += 1
+            where = f"movement #{problem.movement_id}" if problem.movement_id else "chain"
+            self.stdout.write(f"organisation {problem.organization_id} {where}: {problem.problem}")
         for discrepancy in ledger_discrepancies(organization_id=org_id):
             count += 1
             self.stdout.write(
@@ -28,5 +38,7 @@ class Command(BaseCommand):
             self.stderr.write(self.style.ERROR(f"{count} discrepancies found."))
             sys.exit(1)
         self.stdout.write(
-            self.style.SUCCESS("Ledger verified: every device matches its movements.")
+            self.style.SUCCESS(
+                "Ledger verified: the chain is intact and every device matches its movements."
+            )
         )

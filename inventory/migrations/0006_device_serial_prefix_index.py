@@ -28,6 +28,6 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("inventory", "0003_device_scale_indexes")]
+    dependencies = [("inventory", "0005_device_scale_indexes")]
 
     operations = [migrations.RunPython(forwards, backwards)]

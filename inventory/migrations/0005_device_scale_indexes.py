@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
         ('accounts', '0001_initial'),
         ('consignment', '0002_initial'),
         ('events', '0003_billing_documents'),
-        ('inventory', '0002_ledger_append_only'),
+        ('inventory', '0004_ledger_truncate_and_chain'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

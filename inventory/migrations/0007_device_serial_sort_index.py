@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
         ('accounts', '0001_initial'),
         ('consignment', '0002_initial'),
         ('events', '0004_commission_credit_indexes'),
-        ('inventory', '0004_device_serial_prefix_index'),
+        ('inventory', '0006_device_serial_prefix_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -27,6 +27,6 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("inventory", "0005_device_serial_sort_index")]
+    dependencies = [("inventory", "0007_device_serial_sort_index")]
 
     operations = [migrations.RunPython(forwards, backwards)]

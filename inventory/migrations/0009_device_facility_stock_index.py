@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
         ('accounts', '0001_initial'),
         ('consignment', '0002_initial'),
         ('events', '0004_commission_credit_indexes'),
-        ('inventory', '0006_device_id_product_index'),
+        ('inventory', '0008_device_id_product_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

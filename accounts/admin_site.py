@@ -1,0 +1,34 @@
+"""The Django admin, open to the same people in every organisation: superusers, and the active
+admins and managers of an organisation (managers only read). ``is_staff`` plays no part, so an
+organisation admin created in the app or the admin gets the same access as one from seed_demo."""
+
+from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.core.exceptions import ValidationError
+
+
+def may_use_admin(user) -> bool:
+    if not user.is_active:
+        return False
+    return user.is_superuser or (
+        user.organization_id is not None and user.role in ("admin", "manager")
+    )
+
+
+class FieldstockAdminAuthenticationForm(AdminAuthenticationForm):
+    def confirm_login_allowed(self, user):
+        if not may_use_admin(user):
+            raise ValidationError(
+                self.error_messages["invalid_login"],
+                code="invalid_login",
+                params={"username": self.username_field.verbose_name},
+            )
+
+
+class FieldstockAdminSite(admin.AdminSite):
+    site_header = "Fieldstock administration"
+    site_title = "Fieldstock admin"
+    login_form = FieldstockAdminAuthenticationForm
+
+    def has_permission(self, request):
+        return may_use_admin(request.user)

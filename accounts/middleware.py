@@ -1,0 +1,92 @@
+"""Headers every response carries."""
+
+import re
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
+
+
+class SecurityHeadersMiddleware:
+    """``Permissions-Policy`` on every response; ``Cache-Control: no-store`` on every response
+    to a signed-in user (pages, PDFs and CSVs may carry patient IDs and prices)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            add_never_cache_headers(response)
+        return response
+
+
+# C0 control characters and DEL, except tab, line breaks and the separators scanners send in raw
+# GS1 / ISO 15434 labels (EOT \x04, GS \x1d, RS \x1e).
+FORBIDDEN_CONTROL = re.compile(r"[\x00-\x03\x05-\x08\x0b\x0c\x0e-\x1c\x1f\x7f]")
+
+
+def has_forbidden_control(text: str) -> bool:
+    return FORBIDDEN_CONTROL.search(text) is not None
+
+
+class HostileInputMiddleware:
+    """Refuse, with a message, any query string or form value carrying a NUL byte or another
+    control character: no view ever sees them, so none can reach the database (PostgreSQL
+    refuses NUL in text and would answer 500)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            data = [request.GET]
+            if request.method == "POST":
+                data.append(request.POST)
+            bad = any(
+                has_forbidden_control(key) or any(has_forbidden_control(v) for v in values)
+                for query in data
+                for key, values in query.lists()
+            )
+        except (UnicodeDecodeError, ValueError):  # undecodable form data
+            bad = True
+        if bad:
+            return render(request, "partials/input_refused.html", status=400)
+        return self.get_response(request)
+
+
+LAST_SEEN = "fieldstock_last_seen"
+# The last-seen stamp is written at most this often, so most requests write no session row.
+LAST_SEEN_RESOLUTION = 60
+
+
+def session_mark_seen(request) -> None:
+    request.session[LAST_SEEN] = int(time.time())
+
+
+class SessionIdleTimeoutMiddleware:
+    """Log out a session idle for more than ``SESSION_IDLE_MINUTES``; the next request goes to
+    the login page like any anonymous one."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            now = int(time.time())
+            last_seen = request.session.get(LAST_SEEN)
+            if last_seen is None or now - last_seen > settings.SESSION_IDLE_MINUTES * 60:
+                if last_seen is not None:
+                    logout(request)
+                    messages.info(request, "You were logged out after a period of inactivity.")
+                else:
+                    request.session[LAST_SEEN] = now
+            elif now - last_seen >= LAST_SEEN_RESOLUTION:
+                request.session[LAST_SEEN] = now
+        return self.get_response(request)

@@ -1,0 +1,1 @@
+from tests.events.conftest import world  # noqa: F401

@@ -1,0 +1,159 @@
+"""Hostile input gets a message and changes nothing; never a 500. Includes hypothesis fuzzing of
+the CSV import, the scan boxes and the search boxes with arbitrary text."""
+
+import csv
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from events.models import EventLine
+from inventory.importing import ImportRefused, read_csv
+from inventory.models import Device, DeviceMovement
+from tests.factories import future
+
+pytestmark = pytest.mark.django_db
+HEADER = "gtin,lot,serial,expiration_date,custodian\n"
+FUZZ = settings(
+    max_examples=40, deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+# Arbitrary text, including NUL and every other control character and very long strings.
+TEXT = st.one_of(
+    st.text(max_size=300),
+    st.text(alphabet=st.characters(max_codepoint=0x7f), max_size=300),
+    st.builds(lambda c, n: c * n, st.characters(), st.integers(60, 140_000)),
+)
+
+
+def upload(client, data: bytes):
+    file = SimpleUploadedFile("devices.csv", data, content_type="text/csv")
+    return client.post(reverse("inventory:receiving_import"), {"file": file})
+
+
+def state() -> tuple[int, int, int]:
+    return Device.objects.count(), DeviceMovement.objects.count(), EventLine.objects.count()
+
+
+# --- the audit's cases -------------------------------------------------------------------------
+
+
+def row(world, lot="LOT-1", serial="SN-1") -> str:
+    return f"{world.product.gtin},{lot},{serial},{future():%Y-%m-%d},{world.rep.username}\n"
+
+
+@pytest.mark.parametrize("line, message", [
+    (lambda w: row(w, lot="L" * 65), "Row 2: the lot is longer than 64 characters."),
+    (lambda w: row(w, serial="S" * 65), "Row 2: the serial is longer than 64 characters."),
+    (lambda w: row(w, serial="SN\x00-1"),
+     "Row 2: contains a NUL byte or another control character."),
+    (lambda w: row(w, lot="L" * 140_000), "Row 2: is longer than 4,096 characters."),
+])
+def test_import_refuses_the_row_with_a_message(client, world, line, message):
+    client.force_login(world.admin)
+    content = HEADER + line(world) + row(world, serial="SN-OK")
+    response = upload(client, content.encode())
+    assert response.status_code == 200
+    assert [str(e) for e in response.context["row_errors"]] == [message]
+    assert "Nothing was imported." in response.content.decode()
+    assert state() == (0, 0, 0)
+
+
+def test_a_nul_byte_in_the_header_refuses_the_file():
+    with pytest.raises(ImportRefused) as refused:
+        list(read_csv("gtin,lot\x00,serial,expiration_date,custodian\n"))
+    assert [str(e) for e in refused.value.row_errors] == [
+        "Row 1: the header row contains a NUL byte or another control character."
+    ]
+
+
+def test_the_receiving_form_refuses_an_overlong_serial(client, world):
+    client.force_login(world.admin)
+    response = client.post(reverse("inventory:receiving"), {
+        "product": world.product.pk, "lot": "LOT-1", "expiration_date": f"{future():%Y-%m-%d}",
+        "serials": "S" * 65, "custodian": world.rep.pk,
+    })
+    assert response.status_code == 200
+    assert "longer than 64 characters" in response.content.decode()
+    assert state() == (0, 0, 0)
+
+
+@pytest.mark.parametrize("url_name", ["events:device_search", "inventory:device_search"])
+def test_a_nul_byte_in_a_search_box_gets_a_message(client, world, url_name):
+    event = world.event("case")
+    client.force_login(world.admin)
+    url = reverse(url_name, args=[event.pk] if url_name.startswith("events") else [])
+    response = client.get(url, {"q": "abc\x00def"})
+    assert response.status_code == 400
+    assert "NUL byte or another control character" in response.content.decode()
+    assert client.get(url, {"q": "abc"}).status_code == 200
+
+
+def test_a_raw_gs1_scan_with_group_separators_is_still_accepted(client, world):
+    """The control-character check spares the separators scanners send."""
+    [device] = world.devices(1)
+    event = world.event("case")
+    client.force_login(world.admin)
+    label = (f"01{world.product.gtin}17{device.expiration_date:%y%m%d}10{device.lot}"
+             f"\x1d21{device.serial}")
+    response = client.post(reverse("events:scan", args=[event.pk]), {"label": label})
+    assert response.status_code in (200, 302)
+    assert EventLine.objects.filter(event=event, device=device).exists()
+
+
+# --- fuzzing -------------------------------------------------------------------------------------
+
+
+@FUZZ
+@given(cells=st.lists(st.tuples(TEXT, TEXT, TEXT, TEXT, TEXT), min_size=1, max_size=4),
+       raw=st.one_of(st.none(), TEXT))
+def test_fuzz_the_csv_import(client, world, cells, raw):
+    client.force_login(world.admin)
+    if raw is not None:
+        data = (HEADER + raw).encode("utf-8", "surrogatepass")
+    else:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(HEADER.strip().split(","))
+        # Half of the rows carry a real GTIN and custodian, so some files are clean.
+        for gtin, lot, serial, expiry, custodian in cells:
+            writer.writerow([gtin, lot, serial, expiry, custodian])
+            writer.writerow([world.product.gtin, lot, serial, f"{future():%Y-%m-%d}",
+                             world.rep.username])
+        data = buffer.getvalue().encode("utf-8", "surrogatepass")
+    before = state()
+    response = upload(client, data)
+    assert response.status_code in (200, 302)
+    if response.status_code == 302:  # imported: every row, one movement each
+        added = state()[0] - before[0]
+        assert added > 0 and state()[1] - before[1] == added
+    else:
+        assert state() == before
+
+
+@FUZZ
+@given(label=TEXT)
+def test_fuzz_the_scan_boxes(client, world, label):
+    client.force_login(world.admin)
+    event = world.event("case")
+    before = state()
+    response = client.post(reverse("events:scan", args=[event.pk]), {"label": label})
+    assert response.status_code in (200, 302, 400)
+    assert state() == before  # no device of the world has a label hypothesis could guess
+    response = client.post(reverse("inventory:receiving_scan"), {"label": label, "action": "add"})
+    assert response.status_code in (200, 302, 400)
+    assert state() == before
+
+
+@FUZZ
+@given(query=TEXT)
+def test_fuzz_the_search_boxes(client, world, query):
+    client.force_login(world.admin)
+    event = world.event("case")
+    for url in (reverse("events:device_search", args=[event.pk]),
+                reverse("inventory:device_search"), reverse("inventory:device_list")):
+        response = client.get(url, {"q": query})
+        assert response.status_code in (200, 400), url

@@ -14,6 +14,7 @@ requests made while a full CSV export downloads (does the export hold a worker?)
 from __future__ import annotations
 
 import datetime
+import logging
 import statistics
 import threading
 import time
@@ -74,6 +75,7 @@ class Command(BaseCommand):
         except User.DoesNotExist as exc:
             raise CommandError("Run seed_demo / seed_scale first: no demo logins.") from exc
         self.runs = max(3, runs)
+        logging.getLogger("axes").setLevel(logging.WARNING)  # a line per force_login otherwise
         self.only = only.lower()
         self._shape()
         if not skip_pages:

@@ -443,6 +443,11 @@ class CommissionCredit(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        indexes = [
+            # Statements (a rep's credits in a period) and the dashboards (a period).
+            models.Index(fields=["rep", "created_at"], name="credit_rep_created"),
+            models.Index(fields=["organization", "created_at"], name="credit_org_created"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["event", "device", "kind"], name="commission_credit_once"

@@ -5,7 +5,8 @@ Device.status changes only in ``inventory.services``; each change writes one Dev
 
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from accounts.scoping import TenantManager
@@ -180,7 +181,20 @@ class Device(models.Model):
             models.Index(fields=["organization", "status", "facility"]),
             models.Index(fields=["organization", "status", "custodian"]),
             models.Index(fields=["organization", "lot"]),
-            models.Index(fields=["expiration_date"]),
+            # All Inventory's default order (expiry, then id) within the organisation: pages
+            # are read off this index instead of sorting the organisation's devices.
+            models.Index(fields=["organization", "expiration_date", "id"],
+                         name="device_org_expiry_id"),
+            # Facility stock on hand per facility and product (dashboard, par levels, alerts).
+            models.Index(fields=["facility", "product"], name="device_facility_stock",
+                         condition=Q(status="facility_stock")),
+            # All Inventory sorted by serial.
+            models.Index(fields=["organization", "serial", "id"], name="device_org_serial_id"),
+            # Case-insensitive lot lookups (iexact) compare UPPER(lot). The serial prefix
+            # lookup (istartswith: UPPER(serial) LIKE 'X%') has a PostgreSQL-only index with
+            # text_pattern_ops, made by migration inventory 0006; reports' joins from event
+            # lines to products use a PostgreSQL-only (id) INCLUDE (product_id) index (0008).
+            models.Index(F("organization"), Upper("lot"), name="device_org_lot_upper"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -37,7 +37,7 @@ from inventory.importing import (
     validate_rows,
 )
 from inventory.models import Transfer
-from inventory.tables import DeviceTable
+from inventory.tables import CappedPaginator, DeviceTable
 from inventory.udi import parse_udi
 
 PER_PAGE = 50
@@ -63,7 +63,9 @@ def device_list(request):
     devices = DeviceFilter(request.GET, queryset=selectors.device_list(user=request.user),
                            request=request)
     table = DeviceTable(devices.qs)
-    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
+    RequestConfig(
+        request, paginate={"per_page": PER_PAGE, "paginator_class": CappedPaginator}
+    ).configure(table)
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("sort", None)
@@ -91,7 +93,7 @@ def device_export(request):
     status_labels = dict(selectors.DeviceStatus.choices)
     values = devices.qs.order_by("expiration_date", "pk").values_list(
         *[field for _, field in EXPORT_FIELDS]
-    ).iterator(chunk_size=2000)
+    ).iterator(chunk_size=10_000)
 
     def rows():
         for v in values:
@@ -451,7 +453,7 @@ def recall_export(request):
         "custodian__first_name", "custodian__last_name", "facility__name", "used_in__name",
         "used_in__date", "used_in__facility__name", "used_in__patient_id", "used_in__surgeon",
         "used_in__representative__username",
-    ).iterator(chunk_size=2000)
+    ).iterator(chunk_size=10_000)
 
     def rows():
         for v in values:

@@ -14,6 +14,7 @@ help:
 	@echo "make run   - install, migrate the embedded SQLite database, load demo data, serve http://$(HOST):$(PORT)"
 	@echo "make test  - install and run the whole test suite (PostgreSQL when DATABASE_URL is set)"
 	@echo "make lint  - ruff check"
+	@echo "make bench - the page benchmark on DATABASE_URL (load it first: DEBUG=1 manage.py seed_scale)"
 	@echo "make serve-prod - the production topology on this machine (nginx, 2 gunicorn, worker; needs DATABASE_URL)"
 
 .tools/bin/uv:
@@ -27,7 +28,7 @@ migrate: install
 	DEBUG=1 $(PY) manage.py migrate --no-input
 
 seed: migrate
-	DEBUG=1 $(PY) manage.py seed_demo
+	DEBUG=1 HOST=$(HOST) PORT=$(PORT) $(PY) manage.py seed_demo
 
 run: seed
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
@@ -38,6 +39,10 @@ system-deps:
 
 test: install system-deps
 	$(PY) -m pytest -n auto $(PYTEST_ARGS)
+
+# The page benchmark (docs/benchmarks.md); DATABASE_URL must hold the seed_scale data set.
+bench: install
+	scripts/bench
 
 serve-prod: install
 	scripts/serve-prod

@@ -7,7 +7,7 @@ from accounts.models import Organization, PatientAccess, User
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "created_at"]
+    list_display = ["name", "currency", "created_at"]
     search_fields = ["name"]
 
     def get_queryset(self, request):

@@ -12,13 +12,24 @@ def role_required(*roles: str) -> Callable:
         @login_required
         @wraps(view)
         def wrapper(request, *args, **kwargs):
-            if request.user.organization_id is None or request.user.role not in roles:
-                raise PermissionDenied("Your role may not do this.")
+            if request.user.organization_id is None:
+                raise PermissionDenied("Your account is not part of an organisation yet.")
+            if request.user.role not in roles:
+                raise PermissionDenied(refusal(request.user, roles))
             return view(request, *args, **kwargs)
 
         return wrapper
 
     return decorator
+
+
+def refusal(user, roles) -> str:
+    """Why ``user`` may not open a page for ``roles``, in words a person understands."""
+    names = {"admin": "admins", "manager": "managers", "rep": "reps"}
+    allowed = " and ".join(names[role] for role in roles)
+    if user.role == "manager" and "manager" not in roles:
+        return f"Managers can look at everything but change nothing; this page is for {allowed}."
+    return f"This page is only for {allowed}; you are signed in as a {user.get_role_display()}."
 
 
 admin_required = role_required("admin")

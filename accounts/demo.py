@@ -27,7 +27,8 @@ USERS = [
     ("rep1", "Riley", "Parker", User.Role.REP),
     ("rep2", "Sam", "Ortiz", User.Role.REP),
     ("rep3", "Jordan", "Lee", User.Role.REP),
-    ("warehouse", "Central", "Warehouse", User.Role.REP),
+    # The warehouse holds received stock; it is not a rep (no events, no commissions).
+    ("warehouse", "Central", "Warehouse", User.Role.ADMIN),
 ]
 
 # manufacturer -> product lines -> (item family, sizes, price)
@@ -114,6 +115,9 @@ def _user(org, username, first, last, role) -> User:
     if created:
         user.set_password(DEMO_PASSWORD)
         user.save(update_fields=["password"])
+    elif user.role != role and username == "warehouse":  # earlier demos made it a rep
+        user.role = role
+        user.save(update_fields=["role"])
     return user
 
 
@@ -299,7 +303,7 @@ def seed_events(base: dict, *, progress: bool) -> None:
         date = today - datetime.timedelta(days=150 - 12 * i)
         event = event_create(
             actor=admin, event_type="stocking_order",
-            name=f"Stocking {facility.name[:20]} #{i + 1}", date=date, facility=facility,
+            name=f"Stocking {facility.name} #{i + 1}", date=date, facility=facility,
             representative=seller,
             manufacturer=line.manufacturer, product_line=line,
             facility_contact=facility.contacts.first(),
@@ -308,6 +312,7 @@ def seed_events(base: dict, *, progress: bool) -> None:
         if chosen:
             event_add_devices(actor=admin, event=event, devices=chosen)
             event_submit_for_billing(actor=admin, event=event, signature_name="Alex Admin")
+            _as_of_event_date(event)
             stocking_orders.append(event)
 
     surgeons = ["Dr. Amelia Hart", "Dr. Ben Carter", "Dr. Priya Raman", "Dr. Luis Ortega"]
@@ -328,6 +333,7 @@ def seed_events(base: dict, *, progress: bool) -> None:
         )
         event_add_devices(actor=covering, event=case, devices=stock)
         event_submit_for_billing(actor=covering, event=case, signature_name=str(covering))
+        _as_of_event_date(case)
     # Cases that sell and use the rep's own inventory.
     for i in _bar(range(10), progress, "cases"):
         rep = reps[i % 3]
@@ -345,6 +351,7 @@ def seed_events(base: dict, *, progress: bool) -> None:
         )
         event_add_devices(actor=rep, event=case, devices=chosen)
         event_submit_for_billing(actor=rep, event=case, signature_name=str(rep))
+        _as_of_event_date(case)
     # Billing under way: POs recorded for the oldest stocking orders, some invoiced, one paid.
     from events.billing import event_mark_paid, invoice_issue, purchase_order_record
 
@@ -364,7 +371,7 @@ def seed_events(base: dict, *, progress: bool) -> None:
             continue
         ret = event_create(
             actor=admin, event_type="return", name=f"Return {order.facility.name[:20]}",
-            date=today - datetime.timedelta(days=3), facility=order.facility,
+            date=today, facility=order.facility,
             representative=order.representative, manufacturer=order.manufacturer,
             product_line=order.product_line, facility_contact=order.facility_contact,
         )
@@ -393,6 +400,16 @@ def seed_events(base: dict, *, progress: bool) -> None:
         representative=users["rep1"], manufacturer=line.manufacturer, product_line=line,
         surgeon=surgeons[0],
     )
+    # A draft that was called off: cancelled, kept in the list.
+    from events.services import event_cancel
+
+    postponed = event_create(
+        actor=users["rep2"], event_type="case", name="Case (cancelled) – postponed hip revision",
+        date=today - datetime.timedelta(days=3), facility=facilities[1],
+        representative=users["rep2"], manufacturer=line.manufacturer, product_line=line,
+        surgeon=surgeons[1],
+    )
+    event_cancel(actor=users["rep2"], event=postponed, reason="Surgery postponed by the surgeon.")
     # One damaged device removed by a stock adjustment.
     damaged = Device.objects.filter(organization=org, custodian=users["warehouse"],
                                     status=DeviceStatus.AVAILABLE,
@@ -402,6 +419,19 @@ def seed_events(base: dict, *, progress: bool) -> None:
             actor=admin, reason="damaged", note="Packaging torn on arrival.",
             lines=[AdjustmentLine(device=damaged, effect="remove")],
         )
+
+
+def _as_of_event_date(event) -> None:
+    """Demo history: date the submission, sales order and commission credits on the event's
+    date (late afternoon), as if it had been submitted then, so a statement for this month
+    lists this month's sales. The movement ledger keeps its real, append-only times."""
+    from events.models import CommissionCredit, Event, SalesOrder
+
+    at = timezone.make_aware(datetime.datetime.combine(event.date, datetime.time(17, 0)))
+    at = min(at, timezone.now())
+    Event.objects.filter(pk=event.pk).update(submitted_at=at)
+    SalesOrder.objects.filter(event=event).update(issued_at=at)
+    CommissionCredit.objects.filter(event=event).update(created_at=at)
 
 
 def seed(*, devices: int = 5000, progress: bool = True, stdout=None) -> list[str]:

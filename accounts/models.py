@@ -8,10 +8,20 @@ class Organization(models.Model):
     """A customer account: a manufacturer or a distributor. Nothing crosses organisations."""
 
     name = models.CharField(max_length=200, unique=True)
+    currency = models.CharField(
+        max_length=3, default="USD",
+        help_text="ISO 4217 code shown with every amount (pages and PDFs), e.g. USD or EUR.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(currency__regex=r"^[A-Z]{3}$"),
+                name="organization_currency_iso",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -104,6 +104,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.currency",
             ],
         },
     },
@@ -275,8 +276,23 @@ DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"no_4xx_traceback": {"()": "config.logfilters.ClientErrorWithoutTraceback"}},
+    "formatters": {"django.server": {
+        "()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}",
+        "style": "{",
+    }},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    # WeasyPrint reports every rendering step at INFO.
-    "loggers": {"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
+    "loggers": {
+        # Each line once: Django's own loggers print through root only (its default "django"
+        # handler would print them a second time); runserver's access log keeps its format.
+        "django": {"handlers": [], "level": "INFO"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        "django.request": {"filters": ["no_4xx_traceback"]},
+        # WeasyPrint reports every rendering step at INFO.
+        "weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"},
+    },
 }

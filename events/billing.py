@@ -32,6 +32,7 @@ from accounts.models import User
 from accounts.pdf import StaticOnlyURLFetcher, html_to_pdf
 from core.db import service_transaction
 from events.models import (
+    UNSUBMITTED,
     CreditMemo,
     DocumentCounter,
     Event,
@@ -93,6 +94,7 @@ def document_context(document: SalesOrder | Invoice | CreditMemo) -> dict:
         "doc_title": "Invoice" if isinstance(document, Invoice) else "Sales Order",
         "event": event,
         "organization": event.organization,
+        "currency": event.organization.currency,
         "facility": event.facility,
         "rows": [
             {"line": line, "udi_parts": _udi_parts(line.device.build_udi())}
@@ -252,6 +254,8 @@ def _ensure_billable(event: Event, what: str) -> None:
             f"{event} is a return, credited by its credit memo: {what} does not apply.",
             code="not_billable",
         )
+    if event.status == EventStatus.CANCELLED:
+        raise ValidationError(f"{event} was cancelled: it has no billing.", code="cancelled")
     if not event.is_billable:
         raise ValidationError(
             f"{event} used facility stock already billed by its stocking order: "
@@ -419,7 +423,7 @@ def billing_queue(
     )
     qs = (
         Event.objects.for_user(user)
-        .exclude(status=EventStatus.DRAFT)
+        .exclude(status__in=UNSUBMITTED)
         .select_related(
             "facility", "representative", "sales_order", "purchase_order", "invoice",
             "credit_memo",
@@ -447,9 +451,9 @@ def billing_queue(
 def billing_status_counts(*, user: User) -> dict[str, int]:
     """How many of the user's submitted events are in each billing status (one query)."""
     rows = (
-        Event.objects.for_user(user).exclude(status=EventStatus.DRAFT)
+        Event.objects.for_user(user).exclude(status__in=UNSUBMITTED)
         .order_by().values("status").annotate(n=Count("id"))
     )
-    counts = {value: 0 for value in EventStatus.values if value != EventStatus.DRAFT}
+    counts = {value: 0 for value in EventStatus.values if value not in UNSUBMITTED}
     counts.update({row["status"]: row["n"] for row in rows})
     return counts

@@ -6,10 +6,10 @@ from django.core.exceptions import ValidationError
 from accounts.models import User
 from consignment.models import Facility
 from events.billing import po_upload_max_bytes, validate_po_pdf
-from events.models import EventStatus
+from events.models import UNSUBMITTED, EventStatus
 
 BILLING_STATUSES = [
-    (value, label) for value, label in EventStatus.choices if value != EventStatus.DRAFT
+    (value, label) for value, label in EventStatus.choices if value not in UNSUBMITTED
 ]
 
 

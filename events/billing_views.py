@@ -138,7 +138,7 @@ def billing_po_record(request, pk: int):
                     form.add_error(None, error)
             else:
                 messages.success(
-                    request, f"PO {po.number} recorded: {event.name} is ready to invoice."
+                    request, f"{po} recorded: {event.name} is ready to invoice."
                 )
                 return _back(request, event)
         status = 400
@@ -247,5 +247,7 @@ def billing_po_pdf(request, pk: int):
     if not po.pdf:
         raise Http404("No PDF was uploaded with this PO.")
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in po.number)[:60]
-    return _pdf_response(po, f"PO-{safe}.pdf", attachment=True)
+    # PO numbers often start with "PO" already: "PO-4471.pdf", never "PO-PO-4471.pdf".
+    name = safe if safe.upper().startswith("PO") else f"PO-{safe}"
+    return _pdf_response(po, f"{name}.pdf", attachment=True)
 

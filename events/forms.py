@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils import timezone
 
 from accounts.models import User
 from consignment.models import Facility, FacilityContact
 from events.models import EventType
+from inventory.forms import CHOOSE
 from inventory.models import Manufacturer, ProductLine
 
 
 class EventCreateForm(forms.Form):
     event_type = forms.ChoiceField(label="Event Type", choices=EventType.choices)
     name = forms.CharField(max_length=200)
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    facility = forms.ModelChoiceField(queryset=Facility.objects.none())
-    representative = forms.ModelChoiceField(queryset=User.objects.none(), empty_label="---------")
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    facility = forms.ModelChoiceField(queryset=Facility.objects.none(), empty_label=CHOOSE)
+    representative = forms.ModelChoiceField(queryset=User.objects.none(), empty_label=CHOOSE)
     facility_contact = forms.ModelChoiceField(
-        label="Facility contact", queryset=FacilityContact.objects.none(), required=False
+        label="Facility contact", queryset=FacilityContact.objects.none(), required=False,
+        empty_label=CHOOSE,
     )
-    manufacturer = forms.ModelChoiceField(queryset=Manufacturer.objects.none())
+    manufacturer = forms.ModelChoiceField(queryset=Manufacturer.objects.none(), empty_label=CHOOSE)
     product_line = forms.ModelChoiceField(
-        label="Product line", queryset=ProductLine.objects.none()
+        label="Product line", queryset=ProductLine.objects.none(), empty_label=CHOOSE
     )
     patient_id = forms.CharField(label="Patient ID", max_length=64, required=False)
     surgeon = forms.CharField(max_length=200, required=False)
@@ -29,6 +32,7 @@ class EventCreateForm(forms.Form):
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        self.fields["date"].initial = timezone.localdate
         self.fields["facility"].queryset = Facility.objects.for_user(user).order_by("name")
         reps = User.objects.for_user(user).filter(role=User.Role.REP, is_active=True)
         if user.role == User.Role.REP:
@@ -94,7 +98,7 @@ class FacilityContactForm(forms.Form):
 
 class EventUpdateForm(forms.Form):
     name = forms.CharField(max_length=200)
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     patient_id = forms.CharField(label="Patient ID", max_length=64, required=False)
     surgeon = forms.CharField(max_length=200, required=False)
 
@@ -135,3 +139,11 @@ class SubmitForBillingForm(forms.Form):
                 "I attest that the devices listed were returned by the facility in the "
                 "condition recorded on this return."
             )
+
+class EventCancelForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason (optional)", max_length=300, required=False,
+        widget=forms.TextInput(
+            attrs={"class": "form-control", "placeholder": "e.g. case postponed"}
+        ),
+    )

@@ -24,17 +24,40 @@ class EventStatus(models.TextChoices):
     INVOICED = "invoiced", "Invoiced"
     PAID = "paid", "Paid"
     CLOSED = "closed", "Closed"
+    CANCELLED = "cancelled", "Cancelled"
+
+    @property
+    def colour(self) -> str:
+        """The Bootstrap colour every template and PDF shows this status in."""
+        return EVENT_STATUS_COLOURS[self]
+
+
+# One presentation per status (templates use the ``status_badge`` filter, PDFs too).
+EVENT_STATUS_COLOURS: dict[str, str] = {
+    EventStatus.DRAFT: "secondary",
+    EventStatus.PENDING_PO: "warning",
+    EventStatus.READY_TO_INVOICE: "primary",
+    EventStatus.INVOICED: "info",
+    EventStatus.PAID: "success",
+    EventStatus.CLOSED: "success",
+    EventStatus.CANCELLED: "dark",
+}
 
 
 # The billing pipeline: each status and the statuses it may move to.
 EVENT_TRANSITIONS: dict[str, set[str]] = {
-    EventStatus.DRAFT: {EventStatus.PENDING_PO, EventStatus.CLOSED},
+    EventStatus.DRAFT: {EventStatus.PENDING_PO, EventStatus.CLOSED, EventStatus.CANCELLED},
     EventStatus.PENDING_PO: {EventStatus.READY_TO_INVOICE},
     EventStatus.READY_TO_INVOICE: {EventStatus.INVOICED},
     EventStatus.INVOICED: {EventStatus.PAID},
     EventStatus.PAID: set(),
     EventStatus.CLOSED: set(),
+    EventStatus.CANCELLED: set(),
 }
+
+
+# Statuses of an event that was never submitted for billing (no signature, no documents).
+UNSUBMITTED = (EventStatus.DRAFT, EventStatus.CANCELLED)
 
 
 class EventQuerySet(TenantQuerySet):
@@ -87,6 +110,12 @@ class Event(models.Model):
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     signature_name = models.CharField(max_length=200, blank=True)
+    # Cancel (void) a draft: kept in history with who, when and why.
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cancel_reason = models.CharField(max_length=300, blank=True)
 
     objects = models.Manager.from_queryset(EventQuerySet)()
 
@@ -109,25 +138,37 @@ class Event(models.Model):
             ),
             # Rule 5: a submitted case has a patient ID.
             models.CheckConstraint(
-                condition=Q(status=EventStatus.DRAFT)
+                condition=Q(status__in=UNSUBMITTED)
                 | ~Q(event_type=EventType.CASE)
                 | ~Q(patient_id=""),
                 name="event_submitted_case_has_patient_id",
             ),
             models.CheckConstraint(
-                condition=Q(status=EventStatus.DRAFT)
+                condition=Q(status__in=UNSUBMITTED)
                 | Q(submitted_at__isnull=False, submitted_by__isnull=False)
                 & ~Q(signature_name=""),
                 name="event_submitted_is_signed",
             ),
+            # A cancelled draft says who cancelled it and when.
+            models.CheckConstraint(
+                condition=~Q(status=EventStatus.CANCELLED)
+                | Q(cancelled_at__isnull=False, cancelled_by__isnull=False),
+                name="event_cancelled_has_who_and_when",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_event_type_display()} {self.name}"
+        # The name alone: names usually say what they are ("Case NG-001"), and pages show the
+        # type next to it where it matters.
+        return self.name
 
     @property
     def is_draft(self) -> bool:
         return self.status == EventStatus.DRAFT
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == EventStatus.CANCELLED
 
     @property
     def is_case(self) -> bool:
@@ -309,7 +350,8 @@ class PurchaseOrder(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"PO {self.number}"
+        # Facilities' PO numbers often say "PO" already: "PO-4471", never "PO PO-4471".
+        return self.number if self.number.upper().startswith("PO") else f"PO {self.number}"
 
 
 class Invoice(models.Model):
@@ -469,6 +511,11 @@ class CommissionCredit(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        indexes = [
+            # Statements (a rep's credits in a period) and the dashboards (a period).
+            models.Index(fields=["rep", "created_at"], name="credit_rep_created"),
+            models.Index(fields=["organization", "created_at"], name="credit_org_created"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["event", "device", "kind"], name="commission_credit_once"

@@ -31,7 +31,9 @@ def event_detail_qs(*, user):
 def event_lines(*, event: Event):
     return (
         EventLine.objects.filter(event=event)
-        .select_related("device__product", "device__facility", "sold_by")
+        .select_related(
+            "device__product__product_line", "device__facility", "device__custodian", "sold_by"
+        )
         .order_by("id")
     )
 

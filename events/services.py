@@ -810,3 +810,55 @@ def swap_expiring_create(
         return_event=ret, stocking_order=order,
         shortfalls={products[pid]: n for pid, n in short.items()},
     )
+# --- Cancel a draft ------------------------------------------------------------------------------
+
+
+@service_transaction
+def event_cancel(*, actor: User, event: Event, reason: str = "") -> Event:
+    """Cancel (void) a draft: it stays in the history as Cancelled and its lines are released.
+
+    Only a draft can be cancelled; a submitted event is billed and changes only through the
+    billing pipeline.
+    """
+    event = lock_event(event)
+    ensure_can_edit(actor, event)
+    if event.status != EventStatus.DRAFT:
+        if event.status == EventStatus.CANCELLED:
+            raise ValidationError(f"{event} is already cancelled.", code="cancelled")
+        raise ValidationError(
+            f"{event} was submitted for billing and can't be cancelled.", code="submitted"
+        )
+    reason = (reason or "").strip()
+    if len(reason) > 300:
+        raise ValidationError({"reason": "Keep the reason under 300 characters."})
+    EventLine.objects.filter(event=event).delete()
+    set_status(event, EventStatus.CANCELLED)
+    event.cancelled_at = timezone.now()
+    event.cancelled_by = actor
+    event.cancel_reason = reason
+    event.save(update_fields=["status", "cancelled_at", "cancelled_by", "cancel_reason"])
+    return event
+
+
+def draft_line_problems(
+    *, event: Event, lines: Sequence[EventLine], today: datetime.date | None = None
+) -> dict[int, str]:
+    """Why each line of a draft could not be submitted now (line pk → message).
+
+    A device marked on a draft may since have been sold or used by another event, expired or
+    moved; the draft page warns before Submit For Billing refuses.
+    """
+    if not event.is_draft:
+        return {}
+    today = today or timezone.localdate()
+    problems = {}
+    for line in lines:
+        device = line.device
+        problem = device_problem(event, device, today)
+        if problem is None and line.kind in (EventLine.Kind.USAGE, EventLine.Kind.RETURN) and (
+            line.sold_by_id != device.sold_on_id
+        ):
+            problem = f"{device.label} was moved since it was marked: mark it again."
+        if problem:
+            problems[line.pk] = problem
+    return problems

@@ -1,8 +1,8 @@
 """The events list table (sortable; pagination by RequestConfig)."""
 
 import django_tables2 as tables
-from django.utils.html import format_html
 
+from accounts.formatting import status_badge
 from events.models import Event
 
 # On a phone the list shows name, date and status; the rest from the md breakpoint up.
@@ -38,5 +38,4 @@ class EventTable(tables.Table):
         empty_text = "No events yet."
 
     def render_status(self, record, value):
-        css = "text-bg-secondary" if record.is_draft else "text-bg-success"
-        return format_html('<span class="badge {}">{}</span>', css, value)
+        return status_badge(record)

@@ -21,6 +21,7 @@ urlpatterns = [
     path("<int:pk>/facility-stock-only/", views.event_facility_stock_only,
          name="facility_stock_only"),
     path("<int:pk>/submit/", views.event_submit, name="submit"),
+    path("<int:pk>/cancel/", views.event_cancel, name="cancel"),
     # Billing pages live in events/billing_urls.py (same "events" namespace).
     path("", include("events.billing_urls")),
 ]

@@ -19,6 +19,7 @@ from consignment.services import facility_contact_create
 from events import selectors, services
 from events.filters import EventFilter
 from events.forms import (
+    EventCancelForm,
     EventCreateForm,
     EventUpdateForm,
     FacilityContactForm,
@@ -27,6 +28,7 @@ from events.forms import (
 )
 from events.models import Event, EventType
 from events.tables import EventTable
+from inventory.forms import CHOOSE
 from inventory.models import Device, ProductLine
 
 TABS = ("details", "used")
@@ -111,7 +113,7 @@ def _options(request, queryset):
     """The <option>s of a dependent choice on Create Event (swapped in by htmx)."""
     return render(
         request, "events/event_create.html#options",
-        {"options": queryset.order_by("name"), "empty_label": "---------", "selected": None},
+        {"options": queryset.order_by("name"), "empty_label": CHOOSE, "selected": None},
     )
 
 
@@ -155,7 +157,7 @@ def contact_create(request):
                 ).order_by("name")
                 response = render(
                     request, "events/event_create.html#options",
-                    {"options": contacts, "empty_label": "---------", "selected": contact.pk},
+                    {"options": contacts, "empty_label": CHOOSE, "selected": contact.pk},
                 )
                 if request.htmx:
                     response = retarget(response, "#id_facility_contact")
@@ -192,9 +194,13 @@ def _panel_context(request, event: Event, **extra) -> dict:
     lines = list(selectors.event_lines(event=event))
     can_edit = _can_edit(request.user, event)
     query = extra.pop("query", request.POST.get("q", request.GET.get("q", "")))
+    problems = services.draft_line_problems(event=event, lines=lines)
+    for line in lines:
+        line.problem = problems.get(line.pk, "")
     context = {
         "event": event,
         "lines": lines,
+        "line_problems": list(problems.values()),
         "total": selectors.lines_total(lines),
         "can_edit": can_edit,
         "query": query,
@@ -221,12 +227,21 @@ def _billing_context(event: Event) -> dict:
         return {}
     credits = billing.invoice_credits(invoice=invoice)
     return {"invoice_credits": credits, "invoice_balance": invoice.total - credits}
+SUBMIT_ERRORS = "events:submit-errors:{}"
 
 
 def _render_detail(request, event: Event, tab: str, status: int = 200, **extra):
+    # A refused Submit For Billing redirected here: show its errors in the submit form.
+    submit_errors = request.session.pop(SUBMIT_ERRORS.format(event.pk), None)
+    if submit_errors and "submit_form" not in extra:
+        form = SubmitForBillingForm(event=event)
+        form._errors = {"__all__": form.error_class(submit_errors)}
+        extra["submit_form"] = form
     context = _panel_context(request, event, **extra)
     context.update(_billing_context(event))
     context["tab"] = tab
+    if context["can_edit"]:
+        context.setdefault("cancel_form", EventCancelForm())
     if tab == "details" and context["can_edit"] and "update_form" not in context:
         context["update_form"] = EventUpdateForm(
             event=event,
@@ -383,6 +398,9 @@ def event_update(request, pk: int):
 def event_submit(request, pk: int):
     """"Submit For Billing": the rep's signature. Submitting twice only shows the result."""
     event = _get_event(request, pk)
+    if event.is_cancelled:
+        messages.info(request, f"{event} was cancelled and can't be submitted.")
+        return redirect(_detail_url(event, "details"))
     if not event.is_draft:
         messages.info(request, f"{event} was already submitted for billing.")
         return redirect(_detail_url(event, "used"))
@@ -397,7 +415,7 @@ def event_submit(request, pk: int):
             if getattr(exc, "code", None) == "submitted":
                 messages.info(request, exc.messages[0])
                 return redirect(_detail_url(event, "used"))
-            form.add_error(None, exc)
+            errors = _errors(exc)
         else:
             if event.is_return:
                 messages.success(
@@ -409,4 +427,30 @@ def event_submit(request, pk: int):
                     f"{event.sales_order.number}.",
                 )
             return redirect(_detail_url(event, "used"))
-    return _render_detail(request, event, "used", submit_form=form)
+    else:
+        errors = [error for field_errors in form.errors.values() for error in field_errors]
+    # Refused: back on the event page (not left on /submit/), the reasons in the submit form.
+    request.session[SUBMIT_ERRORS.format(event.pk)] = errors
+    return redirect(_detail_url(event, "used"))
+
+
+@writer_required
+@require_POST
+def event_cancel(request, pk: int):
+    """Cancel a draft: it stays in the list as Cancelled, its devices are released."""
+    event = _get_event(request, pk)
+    form = EventCancelForm(request.POST)
+    if not form.is_valid():
+        for error in form.errors.get("reason", []):
+            messages.error(request, error)
+        return redirect(_detail_url(event, "details"))
+    try:
+        event = services.event_cancel(
+            actor=request.user, event=event, reason=form.cleaned_data["reason"]
+        )
+    except ValidationError as exc:
+        for error in _errors(exc):
+            messages.error(request, error)
+    else:
+        messages.success(request, f"{event} was cancelled; its devices are free for other events.")
+    return redirect(_detail_url(event, "details"))

@@ -12,8 +12,15 @@ from inventory.importing import CSV_COLUMNS
 from inventory.models import Device, Manufacturer, Product, StockAdjustment, StockAdjustmentLine
 from inventory.udi import parse_udi
 
+# The one empty option of a select that needs an answer (filters say "Any …" instead).
+CHOOSE = "Choose…"
+
 
 class CustodianChoiceField(forms.ModelChoiceField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("empty_label", CHOOSE)
+        super().__init__(*args, **kwargs)
+
     def label_from_instance(self, obj):
         return f"{obj} ({obj.username}, {obj.get_role_display()})"
 
@@ -97,10 +104,10 @@ class AdjustmentForm(forms.Form):
                                      "placeholder": "One serial number or scanned label a line"}),
         help_text="Scan labels or type serial numbers, one a line. Facility stock included.",
     )
-    reason = forms.ChoiceField(choices=[("", "Choose…"), *StockAdjustment.Reason.choices])
+    reason = forms.ChoiceField(choices=[("", CHOOSE), *StockAdjustment.Reason.choices])
     effect = forms.ChoiceField(choices=StockAdjustmentLine.Effect.choices)
     to_facility = forms.ModelChoiceField(
-        queryset=Facility.objects.none(), required=False, label="To facility",
+        queryset=Facility.objects.none(), required=False, label="To facility", empty_label=CHOOSE,
         help_text="For “Move to another facility”; for restoring sold devices (optional).",
     )
     to_custodian = CustodianChoiceField(
@@ -146,7 +153,7 @@ class AdjustmentForm(forms.Form):
 
 
 class ReceiveForm(forms.Form):
-    product = forms.ModelChoiceField(queryset=Product.objects.none())
+    product = forms.ModelChoiceField(queryset=Product.objects.none(), empty_label=CHOOSE)
     lot = forms.CharField(max_length=64)
     expiration_date = forms.DateField(
         label="Expiry", widget=forms.DateInput(attrs={"type": "date"})
@@ -209,7 +216,9 @@ class CsvUploadForm(forms.Form):
 
 
 class RecallForm(forms.Form):
-    manufacturer = forms.ModelChoiceField(queryset=Manufacturer.objects.none(), required=False)
+    manufacturer = forms.ModelChoiceField(
+        queryset=Manufacturer.objects.none(), required=False, empty_label="Any manufacturer"
+    )
     lot = forms.CharField(max_length=64, required=False)
     gtin = forms.CharField(label="GTIN", max_length=14, required=False)
     label = forms.CharField(

@@ -5,7 +5,8 @@ Device.status changes only in ``inventory.services``; each change writes one Dev
 
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from accounts.scoping import TenantManager
@@ -91,6 +92,19 @@ class DeviceStatus(models.TextChoices):
     CONSUMED = "consumed", "Consumed"
     REMOVED = "removed", "Removed"
 
+    @property
+    def colour(self) -> str:
+        """The Bootstrap colour every template shows this status in."""
+        return DEVICE_STATUS_COLOURS[self]
+
+
+DEVICE_STATUS_COLOURS: dict[str, str] = {
+    DeviceStatus.AVAILABLE: "success",
+    DeviceStatus.FACILITY_STOCK: "info",
+    DeviceStatus.CONSUMED: "secondary",
+    DeviceStatus.REMOVED: "dark",
+}
+
 
 ACTIVE_STATUSES = (DeviceStatus.AVAILABLE, DeviceStatus.FACILITY_STOCK)
 
@@ -102,12 +116,21 @@ class DeviceQuerySet(models.QuerySet):
         return self.filter(organization_id=organization_id)
 
     def for_user(self, user):
-        """Admins and managers: the organisation. Reps: their custody plus facility stock."""
+        """Admins and managers: the organisation. Reps: see below (rule 10)."""
         if not getattr(user, "is_authenticated", False):
             return self.none()
         qs = self.for_organization(user.organization_id)
         if user.role == "rep":
-            qs = qs.filter(Q(custodian=user) | Q(status=DeviceStatus.FACILITY_STOCK))
+            # Rule 10: their custody, the organisation's facility stock, what they sold or used
+            # (deactivated included: "show deactivated inventory to view what facility stock
+            # has been sold") and every device at the facilities they cover.
+            qs = qs.filter(
+                Q(custodian=user)
+                | Q(status=DeviceStatus.FACILITY_STOCK)
+                | Q(sold_on__representative=user)
+                | Q(used_in__representative=user)
+                | Q(facility__in=user.covered_facilities.values("pk"))
+            )
         return qs
 
     def active(self):
@@ -158,7 +181,20 @@ class Device(models.Model):
             models.Index(fields=["organization", "status", "facility"]),
             models.Index(fields=["organization", "status", "custodian"]),
             models.Index(fields=["organization", "lot"]),
-            models.Index(fields=["expiration_date"]),
+            # All Inventory's default order (expiry, then id) within the organisation: pages
+            # are read off this index instead of sorting the organisation's devices.
+            models.Index(fields=["organization", "expiration_date", "id"],
+                         name="device_org_expiry_id"),
+            # Facility stock on hand per facility and product (dashboard, par levels, alerts).
+            models.Index(fields=["facility", "product"], name="device_facility_stock",
+                         condition=Q(status="facility_stock")),
+            # All Inventory sorted by serial.
+            models.Index(fields=["organization", "serial", "id"], name="device_org_serial_id"),
+            # Case-insensitive lot lookups (iexact) compare UPPER(lot). The serial prefix
+            # lookup (istartswith: UPPER(serial) LIKE 'X%') has a PostgreSQL-only index with
+            # text_pattern_ops, made by migration inventory 0006; reports' joins from event
+            # lines to products use a PostgreSQL-only (id) INCLUDE (product_id) index (0008).
+            models.Index(F("organization"), Upper("lot"), name="device_org_lot_upper"),
         ]
         constraints = [
             models.CheckConstraint(

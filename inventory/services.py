@@ -106,7 +106,7 @@ def record_movements(
         )
         for device, previous in changes
     ]
-    Device.objects.bulk_update([device for device, _ in changes], DEVICE_FIELDS)
+    devices_update(device for device, _ in changes)
     return ledger_append(movements)
 
 
@@ -132,6 +132,21 @@ def ledger_append(movements: list[DeviceMovement]) -> list[DeviceMovement]:
         )
         head.save(update_fields=["last_seq", "last_hash"])
     return DeviceMovement.objects.bulk_create(movements)
+
+
+def devices_update(devices: Iterable[Device]) -> None:
+    """Write the devices' new state set-based: one UPDATE … WHERE id IN (…) per distinct state.
+
+    A submission moves every device to the same state (or a few: facility stock sold by several
+    stocking orders), so this is one or a few statements whatever the number of lines, instead
+    of a CASE WHEN per row and field.
+    """
+    attnames = [Device._meta.get_field(name).attname for name in DEVICE_FIELDS]
+    groups: dict[tuple, list[int]] = {}
+    for device in devices:
+        groups.setdefault(tuple(getattr(device, a) for a in attnames), []).append(device.pk)
+    for state, pks in groups.items():
+        Device.objects.filter(pk__in=pks).update(**dict(zip(attnames, state, strict=True)))
 
 
 def snapshot(device: Device) -> dict:
@@ -306,7 +321,7 @@ def devices_transfer(
     else:
         for device in locked:
             device.pending_transfer = transfer
-        Device.objects.bulk_update(locked, ["pending_transfer"])
+        Device.objects.filter(pk__in=[d.pk for d in locked]).update(pending_transfer=transfer)
     return transfer
 
 
@@ -360,7 +375,7 @@ def transfer_decline(*, actor: User, transfer: Transfer, reason: str) -> Transfe
     returning = [d for d in devices if d.pending_transfer_id == transfer.pk]
     for device in returning:
         device.pending_transfer = None
-    Device.objects.bulk_update(returning, ["pending_transfer"])
+    Device.objects.filter(pk__in=[d.pk for d in returning]).update(pending_transfer=None)
     transfer.status = Transfer.Status.DECLINED
     transfer.decline_reason = reason
     transfer.decided_at = timezone.now()

@@ -81,6 +81,13 @@ def udi_raw(gtin: str, expiration_date: datetime.date | None, lot: str, serial: 
     return raw + GS.join(variable)
 
 
+# What a rep reads when a scan is not a UDI (the parser's own wording means nothing to them).
+UNREADABLE = (
+    "That is not a UDI label. Scan the device's GS1 barcode (it starts with (01) and the GTIN), "
+    "or type it as (01)…(17)…(10)…(21)…; to find a device by serial or lot, use the search box."
+)
+
+
 def parse_udi(text: str) -> Udi:
     """Parse a scanned label; raise ValidationError saying what is wrong with it."""
     text = (text or "").strip().replace("\\x1d", GS).replace("<GS>", GS)
@@ -92,18 +99,12 @@ def parse_udi(text: str) -> Udi:
         else:
             result = biip.parse(text)
             if result.gs1_message is None:
-                raise ValidationError(
-                    "This is not a GS1 UDI label (%(detail)s).",
-                    code="udi_unreadable",
-                    params={"detail": result.gs1_message_error or result.gtin_error or "unknown"},
-                )
+                raise ValidationError(UNREADABLE, code="udi_unreadable")
             message = result.gs1_message
     except ValidationError:
         raise
     except Exception as exc:  # biip raises its own ParseError family
-        raise ValidationError(
-            "This is not a GS1 UDI label: %(detail)s", code="udi_unreadable", params={"detail": exc}
-        ) from exc
+        raise ValidationError(UNREADABLE, code="udi_unreadable") from exc
 
     elements = message.element_strings
     gtin_el = elements.get(ai="01")

@@ -37,10 +37,15 @@ from inventory.importing import (
     validate_rows,
 )
 from inventory.models import Transfer
-from inventory.tables import DeviceTable
+from inventory.tables import CappedPaginator, DeviceTable
 from inventory.udi import parse_udi
 
 PER_PAGE = 50
+
+
+def _devices(count: int) -> str:
+    """ "1 device", "3 devices"."""
+    return f"{count:,} device{'' if count == 1 else 's'}"
 
 
 def _person(username, first, last) -> str:
@@ -58,7 +63,9 @@ def device_list(request):
     devices = DeviceFilter(request.GET, queryset=selectors.device_list(user=request.user),
                            request=request)
     table = DeviceTable(devices.qs)
-    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
+    RequestConfig(
+        request, paginate={"per_page": PER_PAGE, "paginator_class": CappedPaginator}
+    ).configure(table)
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("sort", None)
@@ -86,7 +93,7 @@ def device_export(request):
     status_labels = dict(selectors.DeviceStatus.choices)
     values = devices.qs.order_by("expiration_date", "pk").values_list(
         *[field for _, field in EXPORT_FIELDS]
-    ).iterator(chunk_size=2000)
+    ).iterator(chunk_size=10_000)
 
     def rows():
         for v in values:
@@ -260,7 +267,7 @@ def adjustment_create(request):
             form.add_error(None, exc)
         else:
             messages.success(request, f"Stock adjustment #{adjustment.pk} saved "
-                                      f"({len(lines)} device(s)).")
+                                      f"({_devices(len(lines))}).")
             return redirect("inventory:adjustment_detail", pk=adjustment.pk)
     return render(request, "inventory/adjustment_form.html", {"form": form})
 
@@ -291,7 +298,7 @@ def receiving(request):
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, f"Received {len(devices)} device(s) of "
+            messages.success(request, f"Received {_devices(len(devices))} of "
                                       f"{data['product'].reference} into {data['custodian']}'s "
                                       "custody.")
             return redirect("inventory:receiving")
@@ -344,7 +351,7 @@ def receiving_scan(request):
                 for error in exc.row_errors:
                     form.add_error(None, f"Label {error.row}: {error.message}")
             else:
-                messages.success(request, f"Received {result.devices} device(s) into "
+                messages.success(request, f"Received {_devices(result.devices)} into "
                                           f"{custodian}'s custody.")
                 return redirect("inventory:receiving_scan")
         elif action != "receive":
@@ -383,7 +390,7 @@ def receiving_import(request):
                 messages.success(request, f"The file is clean: {result.rows} row(s) ready to "
                                           "import. Nothing was written.")
             else:
-                messages.success(request, f"Imported {result.devices} device(s) from "
+                messages.success(request, f"Imported {_devices(result.devices)} from "
                                           f"{upload.name}.")
                 return redirect("inventory:receiving_import")
     return render(request, "inventory/receiving_import.html", {
@@ -446,7 +453,7 @@ def recall_export(request):
         "custodian__first_name", "custodian__last_name", "facility__name", "used_in__name",
         "used_in__date", "used_in__facility__name", "used_in__patient_id", "used_in__surgeon",
         "used_in__representative__username",
-    ).iterator(chunk_size=2000)
+    ).iterator(chunk_size=10_000)
 
     def rows():
         for v in values:

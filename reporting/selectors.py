@@ -31,8 +31,9 @@ from django.db.models import (
     Sum,
     Value,
     When,
+    Window,
 )
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models.functions import Coalesce, RowNumber, TruncMonth
 from django.utils import timezone
 
 from accounts.models import User
@@ -230,6 +231,18 @@ def expiring_stock(scope: Scope, filters: ReportFilters, *, days: int = 90) -> Q
     )
 
 
+def expiring_preview(scope: Scope, filters: ReportFilters, *, per_bucket: int,
+                     days: int = 90) -> tuple[dict[str, list[Device]], dict[str, int]]:
+    """The first ``per_bucket`` devices of each expiry bucket and each bucket's count: two
+    queries, whatever the amount of expiring stock (row_number() per bucket in SQL)."""
+    qs = expiring_stock(scope, filters, days=days)
+    counts = dict(qs.order_by().values_list("bucket").annotate(n=Count("pk")))
+    first = qs.annotate(rank=Window(RowNumber(), partition_by=F("bucket"),
+                                    order_by=[F("expiration_date").asc(), F("pk").asc()]))
+    buckets = expiring_by_bucket(first.filter(rank__lte=per_bucket))
+    return buckets, counts
+
+
 def expiring_by_bucket(devices) -> dict[str, list[Device]]:
     buckets: dict[str, list[Device]] = {key: [] for key, _ in EXPIRY_BUCKETS}
     for device in devices:
@@ -286,10 +299,9 @@ def where_used(scope: Scope, filters: ReportFilters) -> QuerySet:
 
 
 def _credits(scope: Scope, filters: ReportFilters) -> QuerySet:
+    start, end = day_range(filters.date_from, filters.date_to)
     qs = CommissionCredit.objects.filter(
-        organization_id=scope.organization_id,
-        created_at__date__gte=filters.date_from,
-        created_at__date__lte=filters.date_to,
+        organization_id=scope.organization_id, created_at__gte=start, created_at__lt=end
     )
     if scope.rep_id is not None:
         qs = qs.filter(rep_id=scope.rep_id)
@@ -542,11 +554,22 @@ def commission_plans(user: User) -> QuerySet:
     )
 
 
+def day_range(date_from: datetime.date, date_to: datetime.date):
+    """[start of date_from, start of the day after date_to) in the current time zone: the same
+    days as ``created_at__date`` between them, as a range an index on created_at can serve."""
+    tz = timezone.get_current_timezone()
+    start = datetime.datetime.combine(date_from, datetime.time.min, tzinfo=tz)
+    end = datetime.datetime.combine(date_to + datetime.timedelta(days=1), datetime.time.min,
+                                    tzinfo=tz)
+    return start, end
+
+
 def statement_credits(user: User, *, rep_id: int, date_from: datetime.date,
                       date_to: datetime.date) -> QuerySet:
     """A rep's credits in a period (by the day they were credited). Reps: their own only."""
+    start, end = day_range(date_from, date_to)
     qs = CommissionCredit.objects.for_user(user).filter(
-        rep_id=rep_id, created_at__date__gte=date_from, created_at__date__lte=date_to
+        rep_id=rep_id, created_at__gte=start, created_at__lt=end
     )
     if user.role == User.Role.REP:
         qs = qs.filter(rep_id=user.pk)

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -32,6 +33,7 @@ from reporting.forms import (
 from reporting.pdf import render_pdf
 
 DASHBOARD_PREVIEW = 20
+TOP_ROWS = 50  # long tables (stock against par, low stock, days of cover) show this many rows
 
 
 def _filename(name: str, filters) -> str:
@@ -81,8 +83,9 @@ def index(request):
                                    tables.COMMISSION_COLUMNS, rows)
 
     stock = selectors.stock_against_par(scope, filters)
-    expiring = list(selectors.expiring_stock(scope, filters))
-    buckets = selectors.expiring_by_bucket(expiring)
+    low = selectors.low_stock(stock)
+    buckets, bucket_counts = selectors.expiring_preview(scope, filters,
+                                                        per_bucket=DASHBOARD_PREVIEW)
     monthly = selectors.sales_vs_use_by_month(scope, filters)
     where_used = list(selectors.where_used(scope, filters)[: DASHBOARD_PREVIEW + 1])
     commission_rows = selectors.facility_stock_commissions(scope, filters)
@@ -100,12 +103,15 @@ def index(request):
         "form": form,
         "filters": filters,
         "query": _query_without(request, "export"),
-        "stock": stock,
-        "low": selectors.low_stock(stock),
+        # The first TOP_ROWS rows of each long table, with the count; the CSV has them all.
+        "stock": stock[:TOP_ROWS], "stock_count": len(stock),
+        "stock_on_hand": sum(r["on_hand"] for r in stock),
+        "low": low[:TOP_ROWS], "low_count": len(low),
+        "top_rows": TOP_ROWS,
         "expiry_groups": [
-            {"key": key, "title": title, "count": len(buckets.get(key, [])),
+            {"key": key, "title": title, "count": bucket_counts.get(key, 0),
              "devices": buckets.get(key, [])[:DASHBOARD_PREVIEW],
-             "more": max(len(buckets.get(key, [])) - DASHBOARD_PREVIEW, 0)}
+             "more": max(bucket_counts.get(key, 0) - DASHBOARD_PREVIEW, 0)}
             for key, title in selectors.EXPIRY_BUCKETS
         ],
         "can_swap": request.user.can_write,
@@ -185,10 +191,12 @@ def usage_report(request):
              "data": [r["from_facility_stock"] for r in groups["month"]], "type": "line"},
         ],
     }
+    cover = selectors.days_of_cover(scope, filters)
     return render(request, "reporting/usage_report.html", {
         "form": form, "filters": filters, "query": _query_without(request, "export"),
         "groups": [(dim, USAGE_TITLES[dim], groups[dim]) for dim in USAGE_TITLES],
-        "cover": selectors.days_of_cover(scope, filters), "chart": chart,
+        "cover": cover[:TOP_ROWS], "cover_count": len(cover), "top_rows": TOP_ROWS,
+        "chart": chart,
     })
 
 
@@ -337,7 +345,15 @@ def _statement_form(request):
     data.setdefault("date_to", today.isoformat())
     if request.user.role == "rep":
         data["rep"] = str(request.user.pk)
+    elif not data.get("rep"):
+        # Show a statement straight away (the current month of the first rep), not a blank page.
+        first = selectors.reps_for(request.user).values_list("pk", flat=True).first()
+        if first is not None:
+            data["rep"] = str(first)
     return StatementForm(data, user=request.user)
+
+
+STATEMENT_PAGE = 100
 
 
 @member_required
@@ -355,11 +371,22 @@ def commission_statement(request):
         if fmt == "csv":
             return tables.csv_response(f"{name}.csv", tables.STATEMENT_COLUMNS,
                                        credits.iterator())
-        context.update(rep=rep, date_from=date_from, date_to=date_to, credits=list(credits),
+        context.update(rep=rep, date_from=date_from, date_to=date_to,
                        totals=selectors.statement_totals(credits),
+                       organization=request.user.organization,
+                       currency=request.user.organization.currency,
                        pending_clawbacks=list(selectors.pending_clawbacks(request.user,
-                                                                          rep_id=rep.pk)),
-                       organization=request.user.organization)
+                                                                          rep_id=rep.pk)))
+        if fmt != "pdf":
+            # The page shows STATEMENT_PAGE credits at a time; totals cover the whole period,
+            # the CSV and PDF every credit.
+            paginator = Paginator(credits, STATEMENT_PAGE)
+            paginator.count = context["totals"]["count"]  # counted with the totals already
+            page = paginator.get_page(request.GET.get("page"))
+            context.update(credits=page.object_list, page=page,
+                           page_query=_query_without(request, "format", "page"))
+        else:
+            context["credits"] = list(credits)
         if fmt == "pdf":
             pdf = render_pdf(render_to_string("reporting/commission_statement_pdf.html", context))
             response = HttpResponse(pdf, content_type="application/pdf")

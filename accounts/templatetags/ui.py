@@ -2,7 +2,22 @@
 
 from django import forms, template
 
+from accounts.formatting import format_money
+from accounts.formatting import status_badge as _status_badge
+
 register = template.Library()
+
+
+@register.filter
+def money(value, currency=None) -> str:
+    """An amount with grouping and the currency: ``{{ total|money:currency }}`` → $2,535.00."""
+    return format_money(value, currency)
+
+
+@register.filter
+def status_badge(obj):
+    """The status of an event or a device as a badge in its one colour."""
+    return _status_badge(obj)
 
 
 @register.filter
@@ -17,5 +32,5 @@ def bs(bound_field):
         css = "form-control"
     if bound_field.errors:
         css += " is-invalid"
-    existing = widget.attrs.get("class", "")
-    return bound_field.as_widget(attrs={"class": f"{existing} {css}".strip()})
+    classes = dict.fromkeys(f"{widget.attrs.get('class', '')} {css}".split())
+    return bound_field.as_widget(attrs={"class": " ".join(classes)})

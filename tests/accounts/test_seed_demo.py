@@ -1,5 +1,6 @@
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from accounts.demo import seed
 from accounts.models import Organization, User
@@ -17,11 +18,29 @@ def test_seed_demo_refuses_without_debug(settings):
     assert not Organization.objects.exists()
 
 
-def test_seed_demo_is_idempotent_obeys_the_rules_and_prints_logins(settings, capsys):
+def test_seed_demo_is_idempotent_obeys_the_rules_and_prints_logins(settings, capsys,
+                                                                     monkeypatch):
     settings.DEBUG = True
+    monkeypatch.setenv("PORT", "8123")
     call_command("seed_demo", "--devices", "600", "--no-progress")
     out = capsys.readouterr().out
     assert "rep1" in out and "fieldstock-demo" in out
+    assert "Open http://127.0.0.1:8123/" in out  # the port `make run` serves on
+    # The warehouse holds stock but is no rep: never offered as a Representative.
+    assert User.objects.get(username="warehouse").role != User.Role.REP
+    # History reads as history: each submission, sales order and credit is dated on its
+    # event's day, so a statement for this month does not list July's sales.
+    from events.models import CommissionCredit, SalesOrder
+
+    assert Event.objects.filter(status="cancelled").exists()  # a called-off draft, kept
+    submitted = Event.objects.exclude(submitted_at=None)
+    assert submitted.exists()
+    for event in submitted:
+        assert timezone.localtime(event.submitted_at).date() == event.date
+    for order in SalesOrder.objects.select_related("event"):
+        assert timezone.localtime(order.issued_at).date() == order.event.date
+    for credit in CommissionCredit.objects.select_related("event"):
+        assert timezone.localtime(credit.created_at).date() == credit.event.date
     counts = (Device.objects.count(), Event.objects.count(), User.objects.count())
     statuses = set(Device.objects.values_list("status", flat=True))
     assert {DeviceStatus.AVAILABLE, DeviceStatus.FACILITY_STOCK, DeviceStatus.CONSUMED,

@@ -52,7 +52,7 @@ def test_mark_used_inventory_tab_fits_a_phone(page, live_server, tmp_path):
     expect(page.get_by_label("Show Facility Stock items only")).to_be_visible()
     expect(page.get_by_label("Scan a UDI label")).to_be_visible()
     expect(page.get_by_test_id("search-results").get_by_role("button", name="Add")).to_have_count(5)
-    expect(page.get_by_test_id("lines-total")).to_have_text("3000.00")
+    expect(page.get_by_test_id("lines-total")).to_have_text("$3,000.00")
     page.get_by_label("Scan a UDI label").fill("(01)00000000000017(21)X")
     page.get_by_label("Scan a UDI label").press("Enter")
     expect(page.get_by_test_id("scan-error")).to_contain_text("Unknown GTIN")

@@ -72,6 +72,9 @@ def _fill_common(page, w, *, event_type, name):
 
 def _mark_by_search(page, text, serial):
     search = page.get_by_label("Search devices")
+    # The panel was just swapped in: wait until htmx has settled it before typing.
+    page.wait_for_function("() => !document.querySelector("
+                           "'.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')")
     search.fill(text)
     results = page.get_by_test_id("search-results")
     expect(results.get_by_text(f"SN {serial}")).to_be_visible()
@@ -109,7 +112,7 @@ def test_stocking_order_then_case_with_facility_stock(page, live_server):
     page.get_by_role("link", name="Mark Used Inventory").click()
     for serial in sold_serials:
         _mark_by_search(page, serial, serial)
-    expect(page.get_by_test_id("lines-total")).to_have_text("3000.00")
+    expect(page.get_by_test_id("lines-total")).to_have_text("$3,000.00")
     _submit(page, "Ada Admin")
     expect(page.get_by_test_id("event-status")).to_have_text("Pending PO")
     expect(page.get_by_test_id("billing-panel")).to_be_visible()

@@ -46,7 +46,7 @@ def test_scan_receive_transfer_accept_and_decline(page, live_server):
         expect(scanned).to_contain_text(serial)
     page.get_by_label("Custodian").select_option(label=f"{admin} ({admin.username}, Admin)")
     page.get_by_role("button", name="Receive 3 devices").click()
-    expect(page.get_by_role("alert").first).to_contain_text("Received 3 device(s)")
+    expect(page.get_by_role("alert").first).to_contain_text("Received 3 devices")
 
     # 2. Transfer them to rep1, not accepted at once.
     nav(page, "Transfers")

@@ -62,7 +62,8 @@ def test_admin_records_a_po_with_its_pdf(client, world, event):
     response = client.post(url("billing_po_record", event), {
         "number": "  PO-4471  ", "pdf_file": pdf_upload(), "next": url("detail", event),
     }, follow=True)
-    assert "PO PO-4471 recorded" in response.content.decode()
+    assert "PO-4471 recorded" in response.content.decode()
+    assert "PO PO-4471" not in response.content.decode()
     event.refresh_from_db()
     assert event.status == EventStatus.READY_TO_INVOICE
     po = event.purchase_order

@@ -274,7 +274,7 @@ def test_a_double_clicked_submit_bills_once():
         won, lost, errors = racers.race([case] * 5)
     assert errors == []
     assert won == [case.pk]
-    assert lost == ["Case case event was already submitted for billing (SO-000001)."] * 4
+    assert lost == ["case event was already submitted for billing (SO-000001)."] * 4
     assert SalesOrder.objects.filter(event=case).count() == 1
     assert DeviceMovement.objects.filter(event=case).count() == 2
     assert list(ledger_discrepancies()) == []

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from accounts.formatting import format_money
 from events.models import CommissionPlan
 from inventory.models import Device
 from reporting import selectors
@@ -35,8 +36,8 @@ def test_sales_report_counts_net_sales(client, world, returned):
         "St. Mary's", 2, Decimal("3000.00"), Decimal("1000.00"), Decimal("2000.00"))
     client.force_login(world.admin)
     html = client.get(reverse("reporting:sales")).content.decode()
-    assert 'data-testid="sales-total">2,000.00<' in html
-    assert 'data-testid="returns">−1,000.00<' in html
+    assert 'data-testid="sales-total">$2,000.00<' in html
+    assert 'data-testid="returns">−$1,000.00<' in html
 
 
 def test_dashboard_commissions_show_the_clawback(client, world, returned):
@@ -45,7 +46,7 @@ def test_dashboard_commissions_show_the_clawback(client, world, returned):
         (Decimal("180.00"), Decimal("-60.00"), Decimal("120.00"))]
     client.force_login(world.manager)
     html = client.get(reverse("reporting:index")).content.decode()
-    assert 'data-testid="clawed-back">-60.00<' in html
+    assert f'data-testid="clawed-back">{format_money(Decimal("-60.00"))}<' in html
 
 
 def test_device_page_and_recall_trace_show_the_return(client, world, returned):

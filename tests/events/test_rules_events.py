@@ -264,7 +264,7 @@ def test_a_submitted_event_cannot_be_edited(world):
     case = world.event("case")
     world.add(case, [device])
     world.submit(case)
-    submitted = "Case case event was submitted for billing and can't be changed."
+    submitted = "case event was submitted for billing and can't be changed."
     rejected(lambda: world.add(case, [other]), submitted)
     rejected(lambda: event_remove_device(actor=world.admin, event=case, device=device), submitted)
     rejected(lambda: event_update(actor=world.rep, event=case, patient_id="PT-2"), submitted)
@@ -275,7 +275,7 @@ def test_a_submitted_event_cannot_be_edited(world):
         submitted,
     )
     rejected(lambda: world.submit(case),
-             "Case case event was already submitted for billing (SO-000001).")
+             "case event was already submitted for billing (SO-000001).")
 
 
 # --- rule 10: tenant isolation --------------------------------------------------------------------

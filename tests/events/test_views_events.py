@@ -285,11 +285,11 @@ def test_add_remove_and_total(client, world):
                                {"device": device.pk}, headers={"HX-Request": "true"})
         assert response.status_code == 200
     html = response.content.decode()
-    assert 'data-testid="lines-total">2000.00<' in html
+    assert 'data-testid="lines-total">$2,000.00<' in html
     response = client.post(reverse("events:remove_device", args=[event.pk, devices[0].pk]),
                            headers={"HX-Request": "true"})
     assert list(event.lines.values_list("device_id", flat=True)) == [devices[1].pk]
-    assert 'data-testid="lines-total">1000.00<' in response.content.decode()
+    assert 'data-testid="lines-total">$1,000.00<' in response.content.decode()
 
 
 def test_adding_a_device_the_rules_refuse_shows_the_error_and_changes_nothing(client, world):
@@ -325,11 +325,14 @@ def test_scan_errors_are_shown_next_to_the_scan_box(client, world):
                            headers={"HX-Request": "true"})
     html = response.content.decode()
     assert 'data-testid="scan-error"' in html and "Unknown GTIN" in html
-    response = client.post(url, {"label": "hello"}, headers={"HX-Request": "true"})
-    assert "not a GS1 UDI label" in response.content.decode()
+    response = client.post(url, {"label": "hello world"}, headers={"HX-Request": "true"})
+    html = response.content.decode()
+    # Words for a rep, not the parser's ("Failed to get GS1 Application Identifier ...").
+    assert "That is not a UDI label. Scan the device" in html
+    assert "Application Identifier" not in html and "hello world" not in html
     # Without htmx: the error comes back as a message on the event page.
     response = client.post(url, {"label": "hello"}, follow=True)
-    assert "not a GS1 UDI label" in response.content.decode()
+    assert "That is not a UDI label" in response.content.decode()
     assert not event.lines.exists()
 
 
@@ -362,7 +365,9 @@ def test_submit_for_billing_locks_the_event_and_twice_is_harmless(client, world)
     event_add_devices(actor=world["rep"], event=event, devices=devices)
     client.force_login(world["rep"])
     url = reverse("events:submit", args=[event.pk])
-    response = client.post(url, {"signature_name": "Riley Rep"})
+    response = client.post(url, {"signature_name": "Riley Rep"}, follow=True)
+    # Refused: back on the event page (not left on /submit/), the reason in the submit form.
+    assert response.redirect_chain[-1][0] == f"{reverse('events:detail', args=[event.pk])}?tab=used"
     assert "Tick the attestation" in response.content.decode()
     data = {"signature_name": "Riley Rep", "attest": "on"}
     response = client.post(url, data, follow=True)
@@ -386,9 +391,9 @@ def test_rule_violations_at_submit_are_form_errors_naming_the_devices(client, wo
     event_add_devices(actor=world["rep"], event=case, devices=devices)
     client.force_login(world["rep"])
     response = client.post(reverse("events:submit", args=[case.pk]),
-                           {"signature_name": "Riley", "attest": "on"})
+                           {"signature_name": "Riley", "attest": "on"}, follow=True)
     html = response.content.decode()
-    assert response.status_code == 200
+    assert response.redirect_chain == [(f"/events/{case.pk}/?tab=used", 302)]
     assert "Enter the Patient ID" in html and 'data-testid="form-errors"' in html
     case.refresh_from_db()
     assert case.is_draft
@@ -399,7 +404,7 @@ def test_rule_violations_at_submit_are_form_errors_naming_the_devices(client, wo
         expiration_date=timezone.localdate() - datetime.timedelta(days=1)
     )
     html = client.post(reverse("events:submit", args=[case.pk]),
-                       {"signature_name": "Riley", "attest": "on"}).content.decode()
+                       {"signature_name": "Riley", "attest": "on"}, follow=True).content.decode()
     assert f"SN {devices[0].serial} expired" in html
     assert EventLine.objects.filter(event=case, committed=True).count() == 0
 

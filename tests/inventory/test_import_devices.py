@@ -182,7 +182,7 @@ def test_upload_lists_errors_with_row_numbers_then_imports_the_corrected_file(cl
     assert not Device.objects.exists()
 
     response = upload(client, corrected_file(world))
-    assert "Imported 5 device(s) from devices.csv." in response.content.decode()
+    assert "Imported 5 devices from devices.csv." in response.content.decode()
     assert_five_received(world)
 
 
@@ -213,7 +213,7 @@ def test_command_refuses_bad_file_with_row_errors_then_imports(world, tmp_path, 
     assert not Device.objects.exists()
 
     call_command("import_devices", str(path), "--actor", world.admin.username)
-    assert "Received 5 device(s) in 4 group(s)." in capsys.readouterr().out
+    assert "Received 5 devices in 4 groups." in capsys.readouterr().out
     assert_five_received(world)
 
 
@@ -249,4 +249,4 @@ def test_command_defaults_to_the_only_admin(world, tmp_path, capsys):
     path = tmp_path / "d.csv"
     path.write_text(corrected_file(world))
     call_command("import_devices", str(path), "--no-progress")
-    assert "Received 5 device(s)" in capsys.readouterr().out
+    assert "Received 5 devices" in capsys.readouterr().out

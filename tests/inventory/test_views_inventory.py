@@ -181,7 +181,7 @@ def test_patient_id_shown_to_admin_manager_and_the_case_rep_only(client, world):
 
 
 def test_patient_id_rule_admin_manager_and_the_events_rep(world):
-    """Reps never see consumed devices today, but the rule holds wherever a case shows up."""
+    """Reps see consumed devices they sold or used; patient IDs only of their own cases."""
     from inventory.selectors import may_see_patient_id
 
     case = world.event("case", rep=world.rep, patient_id="PT-1")
@@ -224,3 +224,41 @@ def test_all_inventory_flags_expired_active_devices(client):
     row = html[html.index(expired[0].serial):]
     assert row.index(">Expired</span>") < row.index("</tr>")
     assert fresh[0].serial in html
+
+
+def test_rep_sees_what_their_facility_stock_became(client, world):
+    """Article Part 3: All Inventory → Facility stock → facility → show deactivated: what was
+    sold and used. A rep sees the devices they sold or used, with patient IDs of their own
+    cases only, and everything at the facilities they cover."""
+    sold = world.facility_stock(3, facility=world.st_marys)  # sold by world.rep
+    # rep2 covers a case using one unit; world.rep uses another in their own case.
+    theirs = world.event("case", rep=world.rep2, facility_stock_only=True, patient_id="PT-THEIRS")
+    world.add(theirs, [sold[0]])
+    world.submit(theirs)
+    mine = world.event("case", rep=world.rep, facility_stock_only=True, patient_id="PT-MINE")
+    world.add(mine, [sold[1]])
+    world.submit(mine)
+    query = {"status": "facility_stock", "facility": world.st_marys.pk, "show_deactivated": "on"}
+
+    client.force_login(world.rep)
+    assert listed_serials(client.get(LIST, query)) == {d.serial for d in sold}
+    html = client.get(reverse("inventory:device_detail", args=[sold[1].pk])).content.decode()
+    assert "PT-MINE" in html
+    html = client.get(reverse("inventory:device_detail", args=[sold[0].pk])).content.decode()
+    assert "PT-THEIRS" not in html  # sold by this rep, used in another rep's case
+
+    # rep2 used one unit: they see it (with their patient ID) but not the unit world.rep used.
+    client.force_login(world.rep2)
+    assert listed_serials(client.get(LIST, query)) == {sold[0].serial, sold[2].serial}
+    html = client.get(reverse("inventory:device_detail", args=[sold[0].pk])).content.decode()
+    assert "PT-THEIRS" in html
+    assert client.get(reverse("inventory:device_detail", args=[sold[1].pk])).status_code == 404
+
+    # Covering St. Mary's: everything there, patient IDs still only of their own cases.
+    world.st_marys.reps.add(world.rep2)
+    assert listed_serials(client.get(LIST, query)) == {d.serial for d in sold}
+    html = client.get(reverse("inventory:device_detail", args=[sold[1].pk])).content.decode()
+    assert "PT-MINE" not in html
+    # The admin's count and the covering rep's agree.
+    client.force_login(world.admin)
+    assert listed_serials(client.get(LIST, query)) == {d.serial for d in sold}

@@ -88,7 +88,7 @@ def test_statement_lists_each_credit_with_totals(client, shop):
     assert (credit.device, credit.kind, credit.amount) == (device, "usage", Decimal("40.00"))
     assert response.context["totals"]["total"] == Decimal("40.00")
     html = response.content.decode()
-    assert 'data-testid="total-use">40.00<' in html
+    assert 'data-testid="total-use">$40.00<' in html
     response = client.get(STATEMENT, {"rep": shop.seller.pk})
     assert response.context["totals"]["at_sale"] == Decimal("60.00")
 

@@ -94,8 +94,8 @@ def test_sixty_forty_commission_shows_on_dashboard_and_revenue_counts_once(clien
     client.force_login(shop.admin)
     response = client.get(URL)
     html = response.content.decode()
-    assert "<td>Riley Seller</td><td class=\"num\">60.00</td>" in html
-    assert "<td>Sam Cover</td><td class=\"num\">0.00</td><td class=\"num\">40.00</td>" in html
+    assert "<td>Riley Seller</td><td class=\"num\">$60.00</td>" in html
+    assert "<td>Sam Cover</td><td class=\"num\">$0.00</td><td class=\"num\">$40.00</td>" in html
 
     # Sold once, used once — in the chart data and the table.
     [month] = response.context["monthly"]
@@ -115,7 +115,7 @@ def test_sixty_forty_commission_shows_on_dashboard_and_revenue_counts_once(clien
     sales = client.get(reverse("reporting:sales"))
     assert sales.context["totals"] == {"units": 1, "revenue": Decimal("1000.00"),
                                        "returns": Decimal("0.00")}
-    assert 'data-testid="sales-total">1,000.00<' in sales.content.decode()
+    assert 'data-testid="sales-total">$1,000.00<' in sales.content.decode()
 
 
 def test_rep_sees_their_facilities_stock_and_only_their_own_commission(client, shop):

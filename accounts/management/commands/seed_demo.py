@@ -5,6 +5,8 @@ orders and cases are made through the domain services, so the demo data obeys ev
 ledger verifies. Refuses to run unless DEBUG is on (never seed a production database).
 """
 
+import os
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -36,4 +38,6 @@ class Command(BaseCommand):
             ("rep3", "rep"), ("other-admin", "admin of the second organisation"),
         ]:
             self.stdout.write(f"  {username:<12} {role}")
-        self.stdout.write("Open http://127.0.0.1:8000/")
+        # `make run` passes the HOST and PORT it serves on.
+        host, port = os.environ.get("HOST") or "127.0.0.1", os.environ.get("PORT") or "8000"
+        self.stdout.write(f"Open http://{host}:{port}/")

@@ -54,7 +54,8 @@ class Command(BaseCommand):
             ))
         else:
             self.stdout.write(self.style.SUCCESS(
-                f"Received {result.devices} device(s) in {result.groups} group(s)."
+                f"Received {result.devices} device{'' if result.devices == 1 else 's'} in "
+                f"{result.groups} group{'' if result.groups == 1 else 's'}."
             ))
 
     def _actor(self, username: str | None) -> User:

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0001_initial'),
         ('consignment', '0002_initial'),
-        ('events', '0003_billing_documents'),
+        ('events', '0005_commission_credit_indexes'),
         ('inventory', '0002_ledger_append_only'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -9,8 +9,8 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0001_initial'),
         ('consignment', '0002_initial'),
-        ('events', '0004_returns_credit_memos_clawbacks'),
-        ('inventory', '0004_ledger_truncate_and_chain'),
+        ('events', '0006_returns_credit_memos_clawbacks'),
+        ('inventory', '0009_device_facility_stock_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,67 @@
+"""seed_scale: refused without DEBUG or PostgreSQL; on PostgreSQL a consistent data set."""
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.db.models import Count
+
+from accounts.demo import ORG_NAME
+from accounts.models import Organization, User
+from accounts.scale import seed_scale
+from events.models import CommissionCredit, Event, EventLine, Invoice, SalesOrder
+from inventory.ledger import chain_problems
+from inventory.models import Device, DeviceMovement, DeviceStatus
+from inventory.selectors import ledger_discrepancies
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_scale_refuses_without_debug(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="refuses to run with DEBUG off"):
+        call_command("seed_scale", "--devices", "1000", "--no-progress")
+    assert not Organization.objects.exists()
+
+
+def test_seed_scale_refuses_on_sqlite_with_a_message(settings):
+    if connection.vendor == "postgresql":
+        pytest.skip("the SQLite refusal is checked on SQLite")
+    settings.DEBUG = True
+    with pytest.raises(CommandError, match="needs PostgreSQL"):
+        call_command("seed_scale", "--devices", "1000", "--no-progress")
+    assert not Organization.objects.exists()
+
+
+@pytest.mark.postgres
+def test_seed_scale_builds_a_consistent_data_set_on_the_demo_data():
+    seed_scale(devices=4000, progress=False, demo_devices=300)
+
+    assert Organization.objects.count() == 10
+    # The demo logins are valid and belong to the largest organisation.
+    admin = User.objects.get(username="admin")
+    assert admin.check_password("fieldstock-demo")
+    sizes = dict(Device.objects.values_list("organization__name").annotate(n=Count("pk")))
+    assert max(sizes, key=sizes.get) == ORG_NAME == admin.organization.name
+    # The ledger replays (every device matches its movements) and its HMAC chain holds.
+    assert list(ledger_discrepancies()) == []
+    assert list(chain_problems()) == []
+    # Every status, events of every kind, with lines, documents and credits.
+    mix = dict(Device.objects.values_list("status").annotate(n=Count("pk")))
+    assert set(mix) == set(DeviceStatus.values)
+    assert mix[DeviceStatus.AVAILABLE] > mix[DeviceStatus.CONSUMED] > mix[DeviceStatus.REMOVED]
+    assert Event.objects.filter(event_type="case", facility_stock_only=True).exists()
+    assert Event.objects.filter(event_type="stocking_order").exists()
+    submitted = Event.objects.exclude(status__in=("draft", "cancelled"))
+    # A sales order per submitted sale or use; a return gets a credit memo instead.
+    assert SalesOrder.objects.count() == submitted.exclude(event_type="return").count()
+    assert not submitted.filter(lines__isnull=True).exists()
+    assert EventLine.objects.filter(committed=True).count() == EventLine.objects.filter(
+        event__in=submitted).count()
+    assert Invoice.objects.exists() and CommissionCredit.objects.exists()
+    assert DeviceMovement.objects.count() > Device.objects.count()
+
+    # Running it again adds nothing.
+    counts = (Device.objects.count(), Event.objects.count())
+    assert seed_scale(devices=4000, progress=False, demo_devices=300) == [
+        "The scale data set is already loaded: nothing added."]
+    assert (Device.objects.count(), Event.objects.count()) == counts

@@ -1,0 +1,59 @@
+"""Long report tables show their first rows with the count; the CSV has every row."""
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from events.models import CommissionCredit
+from reporting.views import STATEMENT_PAGE, TOP_ROWS
+from tests.factories import ParLevelFactory, make_event
+
+pytestmark = pytest.mark.django_db
+
+
+def test_dashboard_shows_the_top_rows_with_counts_and_the_csv_has_all(client, shop):
+    for _ in range(TOP_ROWS + 1):
+        ParLevelFactory(organization=shop.org, facility=shop.facility,
+                        product=shop.new_product(), minimum=2)
+    client.force_login(shop.admin)
+    response = client.get(reverse("reporting:index"))
+    html = response.content.decode()
+    assert len(response.context["stock"]) == TOP_ROWS
+    assert response.context["stock_count"] == TOP_ROWS + 1
+    assert response.context["low_count"] == TOP_ROWS + 1
+    assert f"The first {TOP_ROWS} of {TOP_ROWS + 1} facility × product rows" in html
+    assert 'data-testid="low-more"' in html
+
+    rows = list(csv.reader(io.StringIO(
+        client.get(reverse("reporting:index"), {"export": "stock"}).content.decode())))
+    assert len(rows) == 1 + TOP_ROWS + 1
+
+
+def test_statement_pages_credits_and_totals_cover_the_period(client, shop):
+    devices = shop.receive(STATEMENT_PAGE + 5)
+    event = make_event(actor=shop.admin, representative=shop.seller, facility=shop.facility,
+                       product_line=shop.line)
+    now = timezone.now()
+    CommissionCredit.objects.bulk_create([
+        CommissionCredit(organization=shop.org, rep=shop.seller, event=event, device=device,
+                         kind="sale", amount=Decimal("1.00"), base_price=Decimal("10.00"),
+                         rate=Decimal("0.1000"), stocking_share=Decimal("1"), created_at=now)
+        for device in devices
+    ])
+    client.force_login(shop.admin)
+    statement = reverse("reporting:commission_statement")
+    response = client.get(statement, {"rep": shop.seller.pk})
+    assert len(response.context["credits"]) == STATEMENT_PAGE
+    assert response.context["totals"]["total"] == Decimal(STATEMENT_PAGE + 5)
+    html = response.content.decode()
+    assert f"Credits 1–{STATEMENT_PAGE} of {STATEMENT_PAGE + 5}" in html
+
+    second = client.get(statement, {"rep": shop.seller.pk, "page": 2})
+    assert len(second.context["credits"]) == 5
+    rows = list(csv.reader(io.StringIO(
+        client.get(statement, {"rep": shop.seller.pk, "format": "csv"}).content.decode())))
+    assert len(rows) == 1 + STATEMENT_PAGE + 5

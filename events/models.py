@@ -300,20 +300,32 @@ def billing_upload_to(instance, filename: str) -> str:
 _RENDERED_ONCE = Q(pdf="", sha256="") | (~Q(pdf="") & ~Q(sha256=""))
 
 
-class SalesOrder(models.Model):
+class IssuedDocument(models.Model):
+    """What every numbered billing document has: its number in the organisation, when it was
+    issued, its total, and its PDF — rendered once (events.billing), stored privately with its
+    SHA-256 and served by a checked view. Each subclass adds its event link and constraints."""
+
     organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
-    event = models.OneToOneField(Event, on_delete=models.PROTECT, related_name="sales_order")
     number = models.CharField(max_length=20)
     issued_at = models.DateTimeField(default=timezone.now)
     total = models.DecimalField(max_digits=14, decimal_places=2)
-    # Rendered once when issued (events.billing); private storage, served by a checked view.
     pdf = models.FileField(upload_to=billing_upload_to, blank=True, max_length=200)
     sha256 = models.CharField("SHA-256", max_length=64, blank=True)
 
     objects = models.Manager.from_queryset(TenantQuerySet)()
 
     class Meta:
+        abstract = True
         ordering = ["-issued_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class SalesOrder(IssuedDocument):
+    event = models.OneToOneField(Event, on_delete=models.PROTECT, related_name="sales_order")
+
+    class Meta(IssuedDocument.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "number"], name="sales_order_number_unique"
@@ -321,9 +333,6 @@ class SalesOrder(models.Model):
             models.CheckConstraint(condition=Q(total__gte=0), name="sales_order_total_gte_0"),
             models.CheckConstraint(condition=_RENDERED_ONCE, name="sales_order_pdf_with_hash"),
         ]
-
-    def __str__(self) -> str:
-        return self.number
 
 
 class PurchaseOrder(models.Model):
@@ -354,25 +363,16 @@ class PurchaseOrder(models.Model):
         return self.number if self.number.upper().startswith("PO") else f"PO {self.number}"
 
 
-class Invoice(models.Model):
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+class Invoice(IssuedDocument):
     event = models.OneToOneField(Event, on_delete=models.PROTECT, related_name="invoice")
-    number = models.CharField(max_length=20)
-    issued_at = models.DateTimeField(default=timezone.now)
     issued_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     due_date = models.DateField()
-    total = models.DecimalField(max_digits=14, decimal_places=2)
-    pdf = models.FileField(upload_to=billing_upload_to, blank=True, max_length=200)
-    sha256 = models.CharField("SHA-256", max_length=64, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     paid_by = models.ForeignKey(
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
 
-    objects = models.Manager.from_queryset(TenantQuerySet)()
-
-    class Meta:
-        ordering = ["-issued_at", "-id"]
+    class Meta(IssuedDocument.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "number"], name="invoice_number_unique"
@@ -385,29 +385,17 @@ class Invoice(models.Model):
             ),
         ]
 
-    def __str__(self) -> str:
-        return self.number
 
-
-class CreditMemo(models.Model):
+class CreditMemo(IssuedDocument):
     """The credit a Return gives the facility (CM-000001…): one per submitted return.
 
     Its lines are the return's lines; each names the stocking order that sold the device, and
     through it that order's sales order and invoice.
     """
 
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
     event = models.OneToOneField(Event, on_delete=models.PROTECT, related_name="credit_memo")
-    number = models.CharField(max_length=20)
-    issued_at = models.DateTimeField(default=timezone.now)
-    total = models.DecimalField(max_digits=14, decimal_places=2)
-    pdf = models.FileField(upload_to=billing_upload_to, blank=True, max_length=200)
-    sha256 = models.CharField("SHA-256", max_length=64, blank=True)
 
-    objects = models.Manager.from_queryset(TenantQuerySet)()
-
-    class Meta:
-        ordering = ["-issued_at", "-id"]
+    class Meta(IssuedDocument.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "number"], name="credit_memo_number_unique"
@@ -415,9 +403,6 @@ class CreditMemo(models.Model):
             models.CheckConstraint(condition=Q(total__gte=0), name="credit_memo_total_gte_0"),
             models.CheckConstraint(condition=_RENDERED_ONCE, name="credit_memo_pdf_with_hash"),
         ]
-
-    def __str__(self) -> str:
-        return self.number
 
 
 class CommissionPlan(models.Model):

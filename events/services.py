@@ -578,26 +578,36 @@ def event_submit_for_billing(
     EventLine.objects.filter(event=event).update(committed=True)
     CommissionCredit.objects.bulk_create(_commission_credits(event, lines, now))
 
-    sales_order = SalesOrder.objects.create(
-        organization_id=event.organization_id,
-        event=event,
-        number=document_number_next(
-            organization_id=event.organization_id, doc_type=DocumentCounter.DocType.SALES_ORDER
-        ),
-        issued_at=now,
-        total=sum((line.price for line in lines), Decimal("0.00")),
-    )
+    sales_order = _issue_document(SalesOrder, event=event, lines=lines, at=now,
+                                  doc_type=DocumentCounter.DocType.SALES_ORDER)
     # The PDF is rendered and stored once this transaction commits (events/billing.py).
     from events.billing import sales_order_schedule_pdf
 
     sales_order_schedule_pdf(sales_order)
-    set_status(event, EventStatus.PENDING_PO if event.is_billable else EventStatus.CLOSED)
-    event.submitted_at = now
+    _record_signature(event, actor=actor, signature_name=signature_name, at=now,
+                      status=EventStatus.PENDING_PO if event.is_billable else EventStatus.CLOSED)
+    event.sales_order = sales_order
+    return event
+
+
+def _issue_document(model, *, event: Event, doc_type: str, lines: list[EventLine], at):
+    """The event's numbered document (gap-free number), totalling its lines' prices."""
+    return model.objects.create(
+        organization_id=event.organization_id,
+        event=event,
+        number=document_number_next(organization_id=event.organization_id, doc_type=doc_type),
+        issued_at=at,
+        total=sum((line.price for line in lines), Decimal("0.00")),
+    )
+
+
+def _record_signature(event: Event, *, actor: User, signature_name: str, at, status: str) -> None:
+    """The rep's signature on a submitted event, and its next status."""
+    set_status(event, status)
+    event.submitted_at = at
     event.submitted_by = actor
     event.signature_name = signature_name
     event.save(update_fields=["status", "submitted_at", "submitted_by", "signature_name"])
-    event.sales_order = sales_order
-    return event
 
 
 def _clawbacks(event: Event, lines: list[EventLine], now) -> list[CommissionCredit]:
@@ -685,21 +695,11 @@ def _submit_return(
 
     from events.billing import credit_memo_schedule_pdf
 
-    credit_memo = CreditMemo.objects.create(
-        organization_id=event.organization_id,
-        event=event,
-        number=document_number_next(
-            organization_id=event.organization_id, doc_type=DocumentCounter.DocType.CREDIT_MEMO
-        ),
-        issued_at=now,
-        total=sum((line.price for line in lines), Decimal("0.00")),
-    )
+    credit_memo = _issue_document(CreditMemo, event=event, lines=lines, at=now,
+                                  doc_type=DocumentCounter.DocType.CREDIT_MEMO)
     credit_memo_schedule_pdf(credit_memo)
-    set_status(event, EventStatus.CLOSED)
-    event.submitted_at = now
-    event.submitted_by = actor
-    event.signature_name = signature_name
-    event.save(update_fields=["status", "submitted_at", "submitted_by", "signature_name"])
+    _record_signature(event, actor=actor, signature_name=signature_name, at=now,
+                      status=EventStatus.CLOSED)
     event.credit_memo = credit_memo
     return event
 

@@ -130,6 +130,7 @@ def credit_memo_context(document: CreditMemo, event: Event) -> dict:
         "doc_title": "Credit Memo",
         "event": event,
         "organization": event.organization,
+        "currency": event.organization.currency,
         "facility": event.facility,
         "rows": rows,
         "no_charge": False,

@@ -1,7 +1,7 @@
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 
-from accounts.scoping import TenantQuerySet
+from core.tenancy import TenantQuerySet
 
 
 class Organization(models.Model):

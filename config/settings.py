@@ -70,7 +70,10 @@ INSTALLED_APPS = [
     "inventory",
     "consignment",
     "events",
+    "commissions",
+    "billing",
     "reporting",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -7,8 +7,10 @@ urlpatterns = [
     path("", account_views.home, name="home"),
     path("accounts/", include("accounts.urls")),
     path("events/", include("events.urls")),
+    path("events/", include("billing.urls")),  # Submit For Billing, documents, the queue
     path("inventory/", include("inventory.urls")),
     path("facilities/", include("consignment.urls")),
+    path("reports/commissions/", include("commissions.urls")),
     path("reports/", include("reporting.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,6 +1,6 @@
 from django.db import models
 
-from accounts.scoping import TenantManager
+from core.tenancy import TenantManager
 
 
 class Facility(models.Model):

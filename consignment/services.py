@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from accounts.models import User
 from consignment.models import Facility, FacilityContact
 from core.db import service_transaction
-from inventory.services import ensure_role, ensure_same_organization
+from core.permissions import ensure_role, ensure_same_organization
 
 
 @service_transaction

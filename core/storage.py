@@ -71,3 +71,9 @@ class DatabaseStorage(Storage):
             else:
                 files.append(head)
         return sorted(dirs), sorted(files)
+
+
+def billing_upload_to(instance, filename: str) -> str:
+    """Private storage path of a billing document: billing/<org>/<kind>/<file>."""
+    kind = type(instance).__name__.lower()
+    return f"billing/{instance.organization_id}/{kind}/{filename}"

@@ -121,6 +121,10 @@ class ScanForm(forms.Form):
         return label
 
 
+# A refused Submit For Billing (billing.views) leaves its reasons here for the event page.
+SUBMIT_ERRORS_SESSION_KEY = "events:submit-errors:{}"
+
+
 class SubmitForBillingForm(forms.Form):
     signature_name = forms.CharField(
         label="Signature (type your full name)", max_length=200,

@@ -84,12 +84,3 @@ def event_device_search(
     return qs.select_related("product", "facility").order_by(
         "product__reference", "expiration_date", "serial", "id"
     )[:limit]
-
-
-def credited_orders(*, event: Event) -> list[Event]:
-    """The stocking orders a Return's lines reverse, with their sales orders and invoices."""
-    return list(
-        Event.objects.filter(
-            pk__in=EventLine.objects.filter(event=event).values("sold_by_id")
-        ).select_related("sales_order", "invoice").order_by("date", "id")
-    )

@@ -2,7 +2,7 @@
 
 import django_tables2 as tables
 
-from accounts.formatting import status_badge
+from core.formatting import status_badge
 from events.models import Event
 
 # On a phone the list shows name, date and status; the rest from the md breakpoint up.

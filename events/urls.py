@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from events import views
 
@@ -20,8 +20,5 @@ urlpatterns = [
          name="line_damaged"),
     path("<int:pk>/facility-stock-only/", views.event_facility_stock_only,
          name="facility_stock_only"),
-    path("<int:pk>/submit/", views.event_submit, name="submit"),
     path("<int:pk>/cancel/", views.event_cancel, name="cancel"),
-    # Billing pages live in events/billing_urls.py (same "events" namespace).
-    path("", include("events.billing_urls")),
 ]

@@ -19,6 +19,7 @@ from consignment.services import facility_contact_create
 from events import selectors, services
 from events.filters import EventFilter
 from events.forms import (
+    SUBMIT_ERRORS_SESSION_KEY,
     EventCancelForm,
     EventCreateForm,
     EventUpdateForm,
@@ -214,31 +215,16 @@ def _panel_context(request, event: Event, **extra) -> dict:
     return context
 
 
-def _billing_context(event: Event) -> dict:
-    """Credit memo / invoice balance figures of a submitted event's billing panel."""
-    from events import billing
-
-    if event.is_draft:
-        return {}
-    if event.is_return:
-        return {"credited_orders": selectors.credited_orders(event=event)}
-    invoice = billing.invoice_of(event)
-    if invoice is None:
-        return {}
-    credits = billing.invoice_credits(invoice=invoice)
-    return {"invoice_credits": credits, "invoice_balance": invoice.total - credits}
-SUBMIT_ERRORS = "events:submit-errors:{}"
 
 
 def _render_detail(request, event: Event, tab: str, status: int = 200, **extra):
     # A refused Submit For Billing redirected here: show its errors in the submit form.
-    submit_errors = request.session.pop(SUBMIT_ERRORS.format(event.pk), None)
+    submit_errors = request.session.pop(SUBMIT_ERRORS_SESSION_KEY.format(event.pk), None)
     if submit_errors and "submit_form" not in extra:
         form = SubmitForBillingForm(event=event)
         form._errors = {"__all__": form.error_class(submit_errors)}
         extra["submit_form"] = form
     context = _panel_context(request, event, **extra)
-    context.update(_billing_context(event))
     context["tab"] = tab
     if context["can_edit"]:
         context.setdefault("cancel_form", EventCancelForm())
@@ -391,47 +377,6 @@ def event_update(request, pk: int):
             messages.success(request, "Event details saved.")
             return redirect(_detail_url(event, "details"))
     return _render_detail(request, event, "details", update_form=form)
-
-
-@writer_required
-@require_POST
-def event_submit(request, pk: int):
-    """"Submit For Billing": the rep's signature. Submitting twice only shows the result."""
-    event = _get_event(request, pk)
-    if event.is_cancelled:
-        messages.info(request, f"{event} was cancelled and can't be submitted.")
-        return redirect(_detail_url(event, "details"))
-    if not event.is_draft:
-        messages.info(request, f"{event} was already submitted for billing.")
-        return redirect(_detail_url(event, "used"))
-    form = SubmitForBillingForm(request.POST, event=event)
-    if form.is_valid():
-        try:
-            event = services.event_submit_for_billing(
-                actor=request.user, event=event,
-                signature_name=form.cleaned_data["signature_name"],
-            )
-        except ValidationError as exc:
-            if getattr(exc, "code", None) == "submitted":
-                messages.info(request, exc.messages[0])
-                return redirect(_detail_url(event, "used"))
-            errors = _errors(exc)
-        else:
-            if event.is_return:
-                messages.success(
-                    request, f"{event} was submitted: credit memo {event.credit_memo.number}."
-                )
-            else:
-                messages.success(
-                    request, f"{event} was submitted for billing: sales order "
-                    f"{event.sales_order.number}.",
-                )
-            return redirect(_detail_url(event, "used"))
-    else:
-        errors = [error for field_errors in form.errors.values() for error in field_errors]
-    # Refused: back on the event page (not left on /submit/), the reasons in the submit form.
-    request.session[SUBMIT_ERRORS.format(event.pk)] = errors
-    return redirect(_detail_url(event, "used"))
 
 
 @writer_required

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import F, Q
 from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from accounts.models import User
 from consignment.models import Facility
-from events.models import EventType
 from inventory.models import (
     ACTIVE_STATUSES,
     Device,
@@ -111,7 +110,9 @@ def filter_by_status(queryset, *, status: str, show_deactivated: bool):
         if show_deactivated:
             return queryset.filter(
                 Q(status=DeviceStatus.FACILITY_STOCK)
-                | Q(status=DeviceStatus.CONSUMED, sold_on__event_type=EventType.STOCKING_ORDER)
+                # Sold by one event (the stocking order), used by another (the case).
+                | Q(status=DeviceStatus.CONSUMED, sold_on__isnull=False)
+                & ~Q(sold_on=F("used_in"))
             )
         return queryset.filter(status=status)
     if status:

@@ -22,8 +22,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from core.db import service_transaction
+from core.permissions import ensure_role
 from inventory.models import Device, Product
-from inventory.services import LOT_MAX, SERIAL_MAX, devices_receive, ensure_role
+from inventory.services import LOT_MAX, SERIAL_MAX, devices_receive
 
 CSV_COLUMNS = ("gtin", "lot", "serial", "expiration_date", "custodian")
 MAX_ERRORS_SHOWN = 200

@@ -9,7 +9,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 
-from accounts.scoping import TenantManager
+from core.tenancy import TenantManager
 from inventory.udi import udi_hri, validate_gtin
 
 

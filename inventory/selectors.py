@@ -12,6 +12,7 @@ from inventory.models import (
     DeviceMovement,
     DeviceStatus,
     MovementKind,
+    ProductLine,
     StockAdjustment,
     StockAdjustmentLine,
     Transfer,
@@ -249,3 +250,8 @@ def status_counts(devices: QuerySet[Device]) -> dict[str, int]:
     rows = devices.order_by().values_list("status").annotate(n=Count("pk"))
     labels = dict(DeviceStatus.choices)
     return {labels.get(status, status): n for status, n in rows}
+
+
+def product_lines_for(user) -> QuerySet:
+    """The organisation's product lines with their manufacturers (form choices)."""
+    return ProductLine.objects.for_user(user).select_related("manufacturer")

@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.models import User
 from consignment.models import Facility
 from core.db import service_transaction
+from core.permissions import ensure_role, ensure_same_organization
 from inventory.ledger import chain_movements, ledger_key
 from inventory.models import (
     Device,
@@ -33,23 +34,6 @@ from inventory.udi import udi_hri
 LOT_MAX = Device._meta.get_field("lot").max_length
 SERIAL_MAX = Device._meta.get_field("serial").max_length
 DEVICE_FIELDS = ["status", "custodian", "facility", "sold_on", "used_in", "pending_transfer"]
-
-
-# --- helpers shared with events.services -------------------------------------------------------
-
-
-def ensure_same_organization(actor: User, *objects) -> None:
-    """Nothing crosses organisations: every object must belong to the actor's organisation."""
-    if actor.organization_id is None:
-        raise PermissionDenied("Your account belongs to no organisation.")
-    for obj in objects:
-        if obj is not None and getattr(obj, "organization_id", None) != actor.organization_id:
-            raise ValidationError(f"{obj} is not part of your organisation.", code="tenant")
-
-
-def ensure_role(actor: User, *roles: str, action: str) -> None:
-    if actor.role not in roles or not actor.is_active:
-        raise PermissionDenied(f"Your role ({actor.get_role_display()}) may not {action}.")
 
 
 def lock_devices(device_ids: Iterable[int]) -> list[Device]:

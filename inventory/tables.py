@@ -9,7 +9,7 @@ from django.utils.functional import cached_property
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 
-from accounts.formatting import status_badge as _status_badge
+from core.formatting import status_badge as _status_badge
 from inventory.models import Device
 
 

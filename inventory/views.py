@@ -15,9 +15,9 @@ from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
 from accounts.decorators import admin_required, member_required, role_required, writer_required
-from accounts.exports import stream_csv
 from accounts.models import User
 from accounts.security import patient_access_record, safe_next
+from core.exports import stream_csv
 from inventory import selectors, services
 from inventory.filters import DeviceFilter
 from inventory.forms import (

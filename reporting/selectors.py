@@ -37,9 +37,13 @@ from django.db.models.functions import Coalesce, RowNumber, TruncMonth
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.selectors import reps_for  # noqa: F401  (the report filters use it)
+from commissions.models import CommissionCredit
 from consignment.models import Facility, ParLevel
-from events.models import CommissionCredit, CommissionPlan, Event, EventLine, EventType
-from inventory.models import Device, DeviceStatus, ProductLine
+from core.dates import day_range
+from events.models import Event, EventLine, EventType
+from inventory.models import Device, DeviceStatus
+from inventory.selectors import product_lines_for  # noqa: F401
 
 ZERO = Decimal("0.00")
 MONEY = DecimalField(max_digits=14, decimal_places=2)
@@ -81,10 +85,6 @@ def scope_for(user: User) -> Scope:
             rep_id=user.pk,
         )
     return Scope(organization_id=user.organization_id)
-
-
-def product_lines_for(user: User) -> QuerySet:
-    return ProductLine.objects.for_user(user).select_related("manufacturer")
 
 
 def default_period(today: datetime.date) -> tuple[datetime.date, datetime.date]:
@@ -543,64 +543,6 @@ def pick_devices(devices, quantities: dict[int, int]) -> tuple[list[Device], dic
     return picked, missing
 
 
-# --- 5. commissions ----------------------------------------------------------------------------
-
-
-def commission_plans(user: User) -> QuerySet:
-    return (
-        CommissionPlan.objects.for_user(user)
-        .select_related("rep", "product_line__manufacturer")
-        .order_by("rep__last_name", "rep__first_name", "product_line__name", "pk")
-    )
-
-
-def day_range(date_from: datetime.date, date_to: datetime.date):
-    """[start of date_from, start of the day after date_to) in the current time zone: the same
-    days as ``created_at__date`` between them, as a range an index on created_at can serve."""
-    tz = timezone.get_current_timezone()
-    start = datetime.datetime.combine(date_from, datetime.time.min, tzinfo=tz)
-    end = datetime.datetime.combine(date_to + datetime.timedelta(days=1), datetime.time.min,
-                                    tzinfo=tz)
-    return start, end
-
-
-def statement_credits(user: User, *, rep_id: int, date_from: datetime.date,
-                      date_to: datetime.date) -> QuerySet:
-    """A rep's credits in a period (by the day they were credited). Reps: their own only."""
-    start, end = day_range(date_from, date_to)
-    qs = CommissionCredit.objects.for_user(user).filter(
-        rep_id=rep_id, created_at__gte=start, created_at__lt=end
-    )
-    if user.role == User.Role.REP:
-        qs = qs.filter(rep_id=user.pk)
-    return qs.select_related("event", "device__product").order_by("created_at", "pk")
-
-
-def statement_totals(credits: QuerySet) -> dict:
-    return credits.aggregate(
-        total=Coalesce(Sum("amount"), ZERO, output_field=MONEY),
-        at_sale=Coalesce(Sum("amount", filter=Q(kind=CommissionCredit.Kind.SALE)), ZERO,
-                         output_field=MONEY),
-        at_use=Coalesce(Sum("amount", filter=Q(kind=CommissionCredit.Kind.USAGE)), ZERO,
-                        output_field=MONEY),
-        clawbacks=Coalesce(Sum("amount", filter=Q(kind=CommissionCredit.Kind.CLAWBACK)), ZERO,
-                           output_field=MONEY),
-        paid=Coalesce(Sum("amount", filter=Q(paid_at__isnull=False)), ZERO, output_field=MONEY),
-        unpaid=Coalesce(Sum("amount", filter=Q(paid_at__isnull=True)), ZERO, output_field=MONEY),
-        count=Count("pk"),
-    )
-
-
-def pending_clawbacks(user: User, *, rep_id: int) -> QuerySet:
-    """A rep's unpaid clawbacks (returned sales), whatever their date: listed before payout."""
-    qs = CommissionCredit.objects.for_user(user).filter(
-        rep_id=rep_id, kind=CommissionCredit.Kind.CLAWBACK, paid_at__isnull=True
-    )
-    if user.role == User.Role.REP:
-        qs = qs.filter(rep_id=user.pk)
-    return qs.select_related("event__facility", "device__product").order_by("created_at", "pk")
-
-
 def swap_summary(*, return_event: Event, stocking_order: Event | None) -> dict:
     """A swap's lines and its shortfalls: per product, units returned beyond those replaced."""
     returned = list(return_event.lines.select_related("device__product").order_by(
@@ -616,13 +558,6 @@ def swap_summary(*, return_event: Event, stocking_order: Event | None) -> dict:
                   for product, (r, f) in sorted(counts.items(), key=lambda kv: kv[0].reference)
                   if r > f]
     return {"returned_lines": returned, "fresh_lines": fresh, "shortfalls": shortfalls}
-
-
-def reps_for(user: User) -> QuerySet:
-    qs = User.objects.for_user(user).filter(role=User.Role.REP)
-    if user.role == User.Role.REP:
-        qs = qs.filter(pk=user.pk)
-    return qs.order_by("last_name", "first_name", "username")
 
 
 # --- 6. alerts ---------------------------------------------------------------------------------

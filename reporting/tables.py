@@ -1,49 +1,8 @@
-"""Table columns shared by the pages and their CSV exports, and a safe CSV writer."""
+"""Report table columns, shared by the pages and their CSV exports (``core.exports``)."""
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Callable, Iterable, Sequence
-from decimal import Decimal
-
-from django.http import HttpResponse
-
-from accounts.exports import csv_safe
-
-CENT = Decimal("0.01")
-
-
-def csv_cell(value) -> str:
-    """A cell a spreadsheet won't run: text starting with = + - @ (or tab/CR) gets a ' prefix.
-    Numbers are written as they are."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, Decimal):
-        # Money keeps its cents even where the database dropped them (SQLite sums).
-        return f"{value.quantize(CENT) if value.as_tuple().exponent > -2 else value:f}"
-    if isinstance(value, int | float):
-        return str(value)
-    return csv_safe(value)
-
-
-Column = tuple[str, Callable]
-
-
-def csv_response(filename: str, columns: Sequence[Column], rows: Iterable) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    writer.writerow([csv_cell(title) for title, _ in columns])
-    for row in rows:
-        writer.writerow([csv_cell(get(row)) for _, get in columns])
-    return response
-
-
-def key(name: str) -> Callable:
-    return lambda row: row[name]
-
+from core.exports import Column, key
 
 STOCK_COLUMNS: list[Column] = [
     ("Facility", key("facility")), ("Catalogue number", key("reference")),
@@ -97,13 +56,3 @@ COVER_COLUMNS: list[Column] = [
     ("Used in 90 days", key("used")), ("Days of cover", key("cover_days")),
 ]
 
-STATEMENT_COLUMNS: list[Column] = [
-    ("Credited", lambda c: c.created_at.date()), ("Event date", lambda c: c.event.date),
-    ("Event", lambda c: c.event.name),
-    ("Event type", lambda c: c.event.get_event_type_display()),
-    ("Device", lambda c: c.device.label),
-    ("Catalogue number", lambda c: c.device.product.reference),
-    ("Kind", lambda c: c.get_kind_display()), ("Base price", lambda c: c.base_price),
-    ("Rate", lambda c: c.rate), ("Stocking share", lambda c: c.stocking_share),
-    ("Amount", lambda c: c.amount), ("Paid", lambda c: c.paid_at.date() if c.paid_at else ""),
-]

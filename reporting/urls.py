@@ -12,11 +12,4 @@ urlpatterns = [
     path("replenishment/", views.replenishment, name="replenishment"),
     path("replenishment/stocking-order/", views.replenishment_create,
          name="replenishment_create"),
-    path("commissions/plans/", views.commission_plans, name="commission_plans"),
-    path("commissions/plans/<int:pk>/", views.commission_plan_edit, name="commission_plan_edit"),
-    path("commissions/plans/<int:pk>/delete/", views.commission_plan_delete,
-         name="commission_plan_delete"),
-    path("commissions/statement/", views.commission_statement, name="commission_statement"),
-    path("commissions/statement/mark-paid/", views.commission_mark_paid,
-         name="commission_mark_paid"),
 ]

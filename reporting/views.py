@@ -1,36 +1,29 @@
 """Reports: the Facility Stock Sales dashboard, sales and usage reports, replenishment and
 commissions. Reads go through ``reporting.selectors``; the only writes are the commission services
-(``events.commissions``), "Create Stocking Order" and "Swap" (``events.services``)."""
+(``commissions.services``), "Create Stocking Order" and "Swap" (``events.services``)."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.decorators import admin_required, member_required, role_required, writer_required
-from events import commissions
-from events.models import CommissionPlan, Event, EventType
+from accounts.decorators import member_required, writer_required
+from core.exports import csv_response
+from core.http import query_without
+from events.models import Event, EventType
 from events.services import event_add_devices, event_create, swap_expiring_create
 from inventory.models import Device
 from reporting import selectors, tables
 from reporting.filters import report_filters
 from reporting.forms import (
-    CommissionPlanForm,
     CreateStockingOrderForm,
     ReplenishmentForm,
-    StatementForm,
 )
-from reporting.pdf import render_pdf
 
 DASHBOARD_PREVIEW = 20
 TOP_ROWS = 50  # long tables (stock against par, low stock, days of cover) show this many rows
@@ -39,12 +32,6 @@ TOP_ROWS = 50  # long tables (stock against par, low stock, days of cover) show 
 def _filename(name: str, filters) -> str:
     return f"{name}-{filters.date_from:%Y%m%d}-{filters.date_to:%Y%m%d}.csv"
 
-
-def _query_without(request, *names: str) -> str:
-    query = request.GET.copy()
-    for name in names:
-        query.pop(name, None)
-    return query.urlencode()
 
 
 # --- 1. Facility Stock Sales dashboard ---------------------------------------------------------
@@ -61,25 +48,25 @@ def index(request):
         rows = selectors.stock_against_par(scope, filters)
         if export == "low":
             rows = selectors.low_stock(rows)
-        return tables.csv_response(_filename(f"facility-stock-{export}", filters),
+        return csv_response(_filename(f"facility-stock-{export}", filters),
                                    tables.STOCK_COLUMNS, rows)
     if export == "expiring":
-        return tables.csv_response(_filename("facility-stock-expiring", filters),
+        return csv_response(_filename("facility-stock-expiring", filters),
                                    tables.EXPIRING_COLUMNS,
                                    selectors.expiring_stock(scope, filters))
     if export == "monthly":
-        return tables.csv_response(_filename("stocking-sales-vs-use", filters),
+        return csv_response(_filename("stocking-sales-vs-use", filters),
                                    tables.MONTHLY_COLUMNS,
                                    selectors.sales_vs_use_by_month(scope, filters))
     if export == "where_used":
-        return tables.csv_response(_filename("facility-stock-where-used", filters),
+        return csv_response(_filename("facility-stock-where-used", filters),
                                    tables.WHERE_USED_COLUMNS,
                                    selectors.where_used(scope, filters).iterator())
     if export == "commissions":
         rows = selectors.facility_stock_commissions(scope, filters)
         for row in rows:
             row["rep"] = selectors.rep_name(row)
-        return tables.csv_response(_filename("facility-stock-commissions", filters),
+        return csv_response(_filename("facility-stock-commissions", filters),
                                    tables.COMMISSION_COLUMNS, rows)
 
     stock = selectors.stock_against_par(scope, filters)
@@ -102,7 +89,7 @@ def index(request):
     context = {
         "form": form,
         "filters": filters,
-        "query": _query_without(request, "export"),
+        "query": query_without(request, "export"),
         # The first TOP_ROWS rows of each long table, with the count; the CSV has them all.
         "stock": stock[:TOP_ROWS], "stock_count": len(stock),
         "stock_on_hand": sum(r["on_hand"] for r in stock),
@@ -140,7 +127,7 @@ def sales_report(request):
     scope = selectors.scope_for(request.user)
     export = request.GET.get("export")
     if export in SALES_TITLES:
-        return tables.csv_response(_filename(f"sales-by-{export}", filters), tables.SALES_COLUMNS,
+        return csv_response(_filename(f"sales-by-{export}", filters), tables.SALES_COLUMNS,
                                    selectors.sales_by(scope, filters, export))
     groups = {dim: selectors.sales_by(scope, filters, dim) for dim in SALES_TITLES}
     chart = {
@@ -153,7 +140,7 @@ def sales_report(request):
         "stacked": True,
     }
     return render(request, "reporting/sales_report.html", {
-        "form": form, "filters": filters, "query": _query_without(request, "export"),
+        "form": form, "filters": filters, "query": query_without(request, "export"),
         "groups": [(dim, SALES_TITLES[dim], groups[dim]) for dim in SALES_TITLES],
         "totals": selectors.sales_totals(scope, filters), "chart": chart,
     })
@@ -173,10 +160,10 @@ def usage_report(request):
     scope = selectors.scope_for(request.user)
     export = request.GET.get("export")
     if export in USAGE_TITLES:
-        return tables.csv_response(_filename(f"usage-by-{export}", filters), tables.USAGE_COLUMNS,
+        return csv_response(_filename(f"usage-by-{export}", filters), tables.USAGE_COLUMNS,
                                    selectors.usage_by(scope, filters, export))
     if export == "cover":
-        return tables.csv_response(_filename("days-of-cover", filters), tables.COVER_COLUMNS,
+        return csv_response(_filename("days-of-cover", filters), tables.COVER_COLUMNS,
                                    selectors.days_of_cover(scope, filters))
     groups = {
         dim: selectors.usage_by(scope, filters, dim,
@@ -193,7 +180,7 @@ def usage_report(request):
     }
     cover = selectors.days_of_cover(scope, filters)
     return render(request, "reporting/usage_report.html", {
-        "form": form, "filters": filters, "query": _query_without(request, "export"),
+        "form": form, "filters": filters, "query": query_without(request, "export"),
         "groups": [(dim, USAGE_TITLES[dim], groups[dim]) for dim in USAGE_TITLES],
         "cover": cover[:TOP_ROWS], "cover_count": len(cover), "top_rows": TOP_ROWS,
         "chart": chart,
@@ -280,140 +267,6 @@ def replenishment_create(request):
                      "available inventory and were left out.",
         )
     return redirect(_event_url(event))
-
-
-# --- 5. commissions ----------------------------------------------------------------------------
-
-
-@role_required("admin", "manager")
-def commission_plans(request):
-    form = None
-    if request.user.role == "admin":
-        form = CommissionPlanForm(request.POST or None, user=request.user)
-        if request.method == "POST" and form.is_valid():
-            try:
-                commissions.commission_plan_create(actor=request.user, **form.service_kwargs())
-            except ValidationError as exc:
-                _add_errors(form, exc)
-            else:
-                messages.success(request, "Commission plan saved.")
-                return redirect("reporting:commission_plans")
-    elif request.method == "POST":
-        return HttpResponse(status=403)
-    return render(request, "reporting/commissionplan_list.html", {
-        "plans": selectors.commission_plans(request.user), "form": form,
-    })
-
-
-def _add_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
-
-
-@admin_required
-def commission_plan_edit(request, pk: int):
-    plan = get_object_or_404(CommissionPlan.objects.for_user(request.user), pk=pk)
-    form = CommissionPlanForm(request.POST or None, user=request.user, plan=plan)
-    if request.method == "POST" and form.is_valid():
-        try:
-            commissions.commission_plan_update(actor=request.user, plan=plan,
-                                               **form.service_kwargs())
-        except ValidationError as exc:
-            _add_errors(form, exc)
-        else:
-            messages.success(request, "Commission plan saved.")
-            return redirect("reporting:commission_plans")
-    return render(request, "reporting/commissionplan_form.html", {"form": form, "plan": plan})
-
-
-@require_POST
-@admin_required
-def commission_plan_delete(request, pk: int):
-    plan = get_object_or_404(CommissionPlan.objects.for_user(request.user), pk=pk)
-    commissions.commission_plan_delete(actor=request.user, plan=plan)
-    messages.success(request, "Commission plan deleted.")
-    return redirect("reporting:commission_plans")
-
-
-def _statement_form(request):
-    today = timezone.localdate()
-    data = request.GET.copy() if request.method == "GET" else request.POST.copy()
-    data.setdefault("date_from", today.replace(day=1).isoformat())
-    data.setdefault("date_to", today.isoformat())
-    if request.user.role == "rep":
-        data["rep"] = str(request.user.pk)
-    elif not data.get("rep"):
-        # Show a statement straight away (the current month of the first rep), not a blank page.
-        first = selectors.reps_for(request.user).values_list("pk", flat=True).first()
-        if first is not None:
-            data["rep"] = str(first)
-    return StatementForm(data, user=request.user)
-
-
-STATEMENT_PAGE = 100
-
-
-@member_required
-def commission_statement(request):
-    """A rep's commission statement for a period: page, CSV (?format=csv) or PDF (?format=pdf)."""
-    form = _statement_form(request)
-    context = {"form": form, "query": _query_without(request, "format")}
-    if form.is_valid():
-        rep = form.cleaned_data["rep"]
-        date_from, date_to = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
-        credits = selectors.statement_credits(request.user, rep_id=rep.pk, date_from=date_from,
-                                              date_to=date_to)
-        name = f"commission-{rep.username}-{date_from:%Y%m%d}-{date_to:%Y%m%d}"
-        fmt = request.GET.get("format")
-        if fmt == "csv":
-            return tables.csv_response(f"{name}.csv", tables.STATEMENT_COLUMNS,
-                                       credits.iterator())
-        context.update(rep=rep, date_from=date_from, date_to=date_to,
-                       totals=selectors.statement_totals(credits),
-                       organization=request.user.organization,
-                       currency=request.user.organization.currency,
-                       pending_clawbacks=list(selectors.pending_clawbacks(request.user,
-                                                                          rep_id=rep.pk)))
-        if fmt != "pdf":
-            # The page shows STATEMENT_PAGE credits at a time; totals cover the whole period,
-            # the CSV and PDF every credit.
-            paginator = Paginator(credits, STATEMENT_PAGE)
-            paginator.count = context["totals"]["count"]  # counted with the totals already
-            page = paginator.get_page(request.GET.get("page"))
-            context.update(credits=page.object_list, page=page,
-                           page_query=_query_without(request, "format", "page"))
-        else:
-            context["credits"] = list(credits)
-        if fmt == "pdf":
-            pdf = render_pdf(render_to_string("reporting/commission_statement_pdf.html", context))
-            response = HttpResponse(pdf, content_type="application/pdf")
-            response["Content-Disposition"] = f'inline; filename="{name}.pdf"'
-            return response
-    return render(request, "reporting/commission_statement.html", context)
-
-
-@require_POST
-@admin_required
-def commission_mark_paid(request):
-    form = _statement_form(request)
-    if form.is_valid():
-        rep = form.cleaned_data["rep"]
-        try:
-            count = commissions.commission_credits_mark_paid(
-                actor=request.user, rep=rep, date_from=form.cleaned_data["date_from"],
-                date_to=form.cleaned_data["date_to"],
-            )
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        else:
-            messages.success(request, f"{count} credits of {rep} marked paid.")
-    else:
-        messages.error(request, "Choose a rep and a period.")
-    query = {k: request.POST.get(k, "") for k in ("rep", "date_from", "date_to")}
-    return redirect(reverse("reporting:commission_statement") + "?" + urlencode(query))
 
 
 # --- Swap expiring facility stock (issue 15) -----------------------------------------------------

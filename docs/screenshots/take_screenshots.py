@@ -21,7 +21,7 @@ django.setup()
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from accounts.demo import DEMO_PASSWORD  # noqa: E402
+from demo.seed import DEMO_PASSWORD  # noqa: E402
 from events.models import Event, EventStatus  # noqa: E402
 from inventory.models import Device, DeviceStatus  # noqa: E402
 

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import events.models
+import core.storage
 from django.conf import settings
 from django.db import migrations, models
 
@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
                 ('issued_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('due_date', models.DateField()),
                 ('total', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('pdf', models.FileField(blank=True, max_length=200, upload_to=events.models.billing_upload_to)),
+                ('pdf', models.FileField(blank=True, max_length=200, upload_to=core.storage.billing_upload_to)),
                 ('sha256', models.CharField(blank=True, max_length=64, verbose_name='SHA-256')),
                 ('paid_at', models.DateTimeField(blank=True, null=True)),
             ],
@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('number', models.CharField(max_length=100, verbose_name='PO number')),
-                ('pdf', models.FileField(blank=True, max_length=200, upload_to=events.models.billing_upload_to)),
+                ('pdf', models.FileField(blank=True, max_length=200, upload_to=core.storage.billing_upload_to)),
                 ('sha256', models.CharField(blank=True, max_length=64, verbose_name='SHA-256')),
                 ('recorded_at', models.DateTimeField(default=django.utils.timezone.now)),
             ],
@@ -48,7 +48,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='salesorder',
             name='pdf',
-            field=models.FileField(blank=True, max_length=200, upload_to=events.models.billing_upload_to),
+            field=models.FileField(blank=True, max_length=200, upload_to=core.storage.billing_upload_to),
         ),
         migrations.AddField(
             model_name='salesorder',

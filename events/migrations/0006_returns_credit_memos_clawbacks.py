@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import events.models
+import core.storage
 from django.conf import settings
 from django.db import migrations, models
 
@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
                 ('number', models.CharField(max_length=20)),
                 ('issued_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('total', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('pdf', models.FileField(blank=True, max_length=200, upload_to=events.models.billing_upload_to)),
+                ('pdf', models.FileField(blank=True, max_length=200, upload_to=core.storage.billing_upload_to)),
                 ('sha256', models.CharField(blank=True, max_length=64, verbose_name='SHA-256')),
             ],
             options={

@@ -2,8 +2,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from accounts.demo import seed
 from accounts.models import Organization, User
+from demo.seed import seed
 from events.models import Event
 from inventory.models import Device, DeviceStatus
 from inventory.selectors import ledger_discrepancies
@@ -30,7 +30,8 @@ def test_seed_demo_is_idempotent_obeys_the_rules_and_prints_logins(settings, cap
     assert User.objects.get(username="warehouse").role != User.Role.REP
     # History reads as history: each submission, sales order and credit is dated on its
     # event's day, so a statement for this month does not list July's sales.
-    from events.models import CommissionCredit, SalesOrder
+    from billing.models import SalesOrder
+    from commissions.models import CommissionCredit
 
     assert Event.objects.filter(status="cancelled").exists()  # a called-off draft, kept
     submitted = Event.objects.exclude(submitted_at=None)

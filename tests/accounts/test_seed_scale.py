@@ -5,10 +5,12 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import Count
 
-from accounts.demo import ORG_NAME
 from accounts.models import Organization, User
-from accounts.scale import seed_scale
-from events.models import CommissionCredit, Event, EventLine, Invoice, SalesOrder
+from billing.models import Invoice, SalesOrder
+from commissions.models import CommissionCredit
+from demo.scale import seed_scale
+from demo.seed import ORG_NAME
+from events.models import Event, EventLine
 from inventory.ledger import chain_problems
 from inventory.models import Device, DeviceMovement, DeviceStatus
 from inventory.selectors import ledger_discrepancies

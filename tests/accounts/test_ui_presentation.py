@@ -9,8 +9,8 @@ from django.template import Context, Template
 from django.test import override_settings
 from django.urls import reverse
 
-from accounts.formatting import format_money, status_badge
 from config.logfilters import ClientErrorWithoutTraceback
+from core.formatting import format_money, status_badge
 from events.models import Event, EventStatus
 from inventory.models import Device, DeviceStatus
 from tests.factories import ManagerFactory, OrganizationFactory, UserFactory
@@ -34,7 +34,7 @@ def test_403_is_styled_says_why_and_where_to_go(client):
     assert f'href="{reverse("events:list")}"' in html and f'href="{reverse("home")}"' in html
     rep = UserFactory(organization=manager.organization)
     client.force_login(rep)
-    html = client.get(reverse("events:billing_queue")).content.decode()
+    html = client.get(reverse("billing:queue")).content.decode()
     assert "This page is only for admins and managers; you are signed in as a Rep." in html
 
 

@@ -7,8 +7,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from billing.services import event_submit_for_billing
 from events.models import Event, EventStatus
-from events.services import event_add_devices, event_submit_for_billing
+from events.services import event_add_devices
 from inventory.models import Device, DeviceStatus
 from inventory.udi import udi_raw
 from tests.e2e.conftest import login

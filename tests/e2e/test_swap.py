@@ -9,8 +9,10 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from events.models import CreditMemo, Event, EventStatus
-from events.services import event_add_devices, event_submit_for_billing
+from billing.models import CreditMemo
+from billing.services import event_submit_for_billing
+from events.models import Event, EventStatus
+from events.services import event_add_devices
 from inventory.models import Device, DeviceStatus
 from tests.e2e.conftest import login
 from tests.factories import (

@@ -13,8 +13,10 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Organization, User
+from billing.models import SalesOrder
+from commissions.models import CommissionCredit
 from consignment.models import Facility
-from events.models import CommissionCredit, Event, EventLine, SalesOrder
+from events.models import Event, EventLine
 from inventory.models import Device, DeviceMovement, Manufacturer, Product, ProductLine
 from tests.factories import (
     AdminFactory,
@@ -59,7 +61,7 @@ class World:
         )
 
     def submit(self, event: Event, *, actor: User | None = None, today=None) -> Event:
-        from events.services import event_submit_for_billing
+        from billing.services import event_submit_for_billing
 
         return event_submit_for_billing(
             actor=actor or self.admin, event=event, signature_name="Pat Rep", today=today

@@ -5,9 +5,10 @@ import threading
 import pytest
 from django.db import connection
 
-from events import billing
-from events.billing import invoice_issue, purchase_order_record
-from events.models import DocumentCounter, EventStatus, Invoice
+from billing import services as billing
+from billing.models import DocumentCounter, Invoice
+from billing.services import invoice_issue, purchase_order_record
+from events.models import EventStatus
 from tests.events._billing import private_storage  # noqa: F401  (autouse fixture)
 from tests.events.conftest import build_world
 

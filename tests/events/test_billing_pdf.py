@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ValidationError
 
-from accounts.pdf import PDF_BASE_URL, StaticOnlyURLFetcher
-from events import billing
-from events.billing import document_pdf_bytes
-from events.models import EventStatus, SalesOrder
+from billing import services as billing
+from billing.models import SalesOrder
+from billing.services import document_pdf_bytes
+from core.pdf import PDF_BASE_URL, StaticOnlyURLFetcher
+from events.models import EventStatus
 from tests.events._billing import (  # noqa: F401  (private_storage is an autouse fixture)
     billable_event,
     pdf_pages,

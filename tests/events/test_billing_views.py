@@ -10,7 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from events.models import DocumentCounter, Event, EventStatus, Invoice, PurchaseOrder
+from billing.models import DocumentCounter, Invoice, PurchaseOrder
+from events.models import Event, EventStatus
 from tests.events._billing import (  # noqa: F401  (private_storage is an autouse fixture)
     billable_event,
     pdf_text,
@@ -31,7 +32,7 @@ def pdf_upload(data: bytes = PDF, name: str = "po.pdf", content_type: str = "app
 
 
 def url(name: str, event: Event) -> str:
-    return reverse(f"events:{name}", args=[event.pk])
+    return reverse(f"billing:{name}", args=[event.pk])
 
 
 def billing_state(event: Event) -> dict:
@@ -59,8 +60,9 @@ def event(world, django_capture_on_commit_callbacks):
 
 def test_admin_records_a_po_with_its_pdf(client, world, event):
     client.force_login(world.admin)
-    response = client.post(url("billing_po_record", event), {
-        "number": "  PO-4471  ", "pdf_file": pdf_upload(), "next": url("detail", event),
+    response = client.post(url("po_record", event), {
+        "number": "  PO-4471  ", "pdf_file": pdf_upload(),
+        "next": reverse("events:detail", args=[event.pk]),
     }, follow=True)
     assert "PO-4471 recorded" in response.content.decode()
     assert "PO PO-4471" not in response.content.decode()
@@ -69,21 +71,21 @@ def test_admin_records_a_po_with_its_pdf(client, world, event):
     po = event.purchase_order
     assert po.number == "PO-4471" and po.recorded_by == world.admin
     assert storage_root() in Path(po.pdf.path).parents
-    download = client.get(url("billing_po_pdf", event))
+    download = client.get(url("po_pdf", event))
     assert download.status_code == 200 and download.content == PDF
     assert download["Content-Type"] == "application/pdf"
 
 
 def test_po_pdf_is_served_only_to_who_may_see_the_event(client, world, event):
     client.force_login(world.admin)
-    client.post(url("billing_po_record", event), {"number": "PO-1", "pdf_file": pdf_upload()})
+    client.post(url("po_record", event), {"number": "PO-1", "pdf_file": pdf_upload()})
     other_org = build_world()
     for user, status in [(world.rep, 200), (world.manager, 200), (world.rep2, 404),
                          (other_org.admin, 404)]:
         client.force_login(user)
-        assert client.get(url("billing_po_pdf", event)).status_code == status, user
+        assert client.get(url("po_pdf", event)).status_code == status, user
     client.logout()
-    assert client.get(url("billing_po_pdf", event)).status_code == 302  # to login
+    assert client.get(url("po_pdf", event)).status_code == 302  # to login
 
 
 @pytest.mark.parametrize("data, expected", [
@@ -98,7 +100,7 @@ def test_bad_po_inputs_are_refused_and_change_nothing(
     settings.PO_UPLOAD_MAX_BYTES = 1024
     client.force_login(world.admin)
     before, files = billing_state(event), stored_files(storage_root())
-    response = client.post(url("billing_po_record", event), data)
+    response = client.post(url("po_record", event), data)
     assert response.status_code == 400
     assert expected in response.content.decode()
     assert billing_state(event) == before
@@ -110,9 +112,9 @@ def test_duplicate_po_number_is_refused_within_the_organisation_only(
 ):
     first = billable_event(world, django_capture_on_commit_callbacks, name="First")
     client.force_login(world.admin)
-    client.post(url("billing_po_record", first), {"number": "PO-77"})
+    client.post(url("po_record", first), {"number": "PO-77"})
     before = billing_state(event)
-    response = client.post(url("billing_po_record", event), {"number": "po-77 "})
+    response = client.post(url("po_record", event), {"number": "po-77 "})
     assert response.status_code == 400
     assert "already recorded for" in response.content.decode()
     assert billing_state(event) == before
@@ -120,7 +122,7 @@ def test_duplicate_po_number_is_refused_within_the_organisation_only(
     other = build_world()
     theirs = billable_event(other, django_capture_on_commit_callbacks)
     client.force_login(other.admin)
-    client.post(url("billing_po_record", theirs), {"number": "PO-77"})
+    client.post(url("po_record", theirs), {"number": "PO-77"})
     theirs.refresh_from_db()
     assert theirs.status == EventStatus.READY_TO_INVOICE
 
@@ -133,12 +135,12 @@ def test_po_for_a_facility_stock_case_is_refused(
     case = submit_rendered(world, case, django_capture_on_commit_callbacks)
     client.force_login(world.admin)
     before = billing_state(case)
-    response = client.post(url("billing_po_record", case), {"number": "PO-1"})
+    response = client.post(url("po_record", case), {"number": "PO-1"})
     assert response.status_code == 400
     assert "does not apply" in response.content.decode()
     assert billing_state(case) == before == {**before, "status": EventStatus.CLOSED}
     # ... and the invoice too.
-    response = client.post(url("billing_invoice_issue", case), follow=True)
+    response = client.post(url("invoice_issue", case), follow=True)
     assert "does not apply" in response.content.decode()
     assert billing_state(case) == before
 
@@ -149,7 +151,7 @@ def test_po_for_a_facility_stock_case_is_refused(
 def test_invoice_before_the_po_is_refused(client, world, event):
     client.force_login(world.admin)
     before = billing_state(event)
-    response = client.post(url("billing_invoice_issue", event), follow=True)
+    response = client.post(url("invoice_issue", event), follow=True)
     assert "Record the facility&#x27;s purchase order" in response.content.decode()
     assert billing_state(event) == before
 
@@ -158,9 +160,9 @@ def test_invoice_then_paid(client, world, event, django_capture_on_commit_callba
     world.st_marys.payment_terms_days = 45
     world.st_marys.save()
     client.force_login(world.admin)
-    client.post(url("billing_po_record", event), {"number": "PO-31"})
+    client.post(url("po_record", event), {"number": "PO-31"})
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url("billing_invoice_issue", event), follow=True)
+        response = client.post(url("invoice_issue", event), follow=True)
     today = timezone.localdate()
     due = today + datetime.timedelta(days=45)
     assert f"Invoice INV-000001 issued for Spine 3 March, due {due:%Y-%m-%d}" in (
@@ -172,8 +174,8 @@ def test_invoice_then_paid(client, world, event, django_capture_on_commit_callba
     assert (invoice.number, invoice.due_date, invoice.total) == ("INV-000001", due,
                                                                  event.sales_order.total)
     assert invoice.sha256  # rendered after commit
-    first = client.get(url("billing_invoice_pdf", event))
-    second = client.get(url("billing_invoice_pdf", event))
+    first = client.get(url("invoice_pdf", event))
+    second = client.get(url("invoice_pdf", event))
     assert first.content == second.content
     with invoice.pdf.open("rb") as handle:
         assert handle.read() == first.content
@@ -184,20 +186,20 @@ def test_invoice_then_paid(client, world, event, django_capture_on_commit_callba
     for line in event.lines.select_related("device"):
         assert line.device.serial in text
 
-    response = client.post(url("billing_mark_paid", event), follow=True)
+    response = client.post(url("mark_paid", event), follow=True)
     assert "Spine 3 March marked paid." in response.content.decode()
     event.refresh_from_db()
     assert event.status == EventStatus.PAID
     assert event.invoice.paid_at and event.invoice.paid_by == world.admin
     # Paid is final.
-    response = client.post(url("billing_mark_paid", event), follow=True)
+    response = client.post(url("mark_paid", event), follow=True)
     assert "only an invoiced event can be marked paid" in response.content.decode()
 
 
 def test_sales_order_download_is_byte_identical(client, world, event):
     client.force_login(world.rep)
-    first = client.get(url("billing_sales_order_pdf", event))
-    second = client.get(url("billing_sales_order_pdf", event))
+    first = client.get(url("sales_order_pdf", event))
+    second = client.get(url("sales_order_pdf", event))
     assert first.status_code == 200 and first["Content-Type"] == "application/pdf"
     assert first.content == second.content
     with event.sales_order.pdf.open("rb") as handle:
@@ -209,31 +211,31 @@ def test_sales_order_download_is_byte_identical(client, world, event):
 def test_non_admins_may_not_run_billing(client, world, event, role):
     client.force_login(getattr(world, role))
     before = billing_state(event)
-    assert client.post(url("billing_po_record", event), {"number": "PO-1"}).status_code == 403
-    assert client.get(url("billing_po_record", event)).status_code == 403
-    assert client.post(url("billing_invoice_issue", event)).status_code == 403
-    assert client.post(url("billing_mark_paid", event)).status_code == 403
+    assert client.post(url("po_record", event), {"number": "PO-1"}).status_code == 403
+    assert client.get(url("po_record", event)).status_code == 403
+    assert client.post(url("invoice_issue", event)).status_code == 403
+    assert client.post(url("mark_paid", event)).status_code == 403
     assert billing_state(event) == before
 
 
 def test_another_organisations_event_is_404(client, world, event):
     other = build_world()
     client.force_login(other.admin)
-    for name in ["billing_po_record", "billing_sales_order_pdf"]:
+    for name in ["po_record", "sales_order_pdf"]:
         assert client.get(url(name, event)).status_code == 404
-    assert client.post(url("billing_invoice_issue", event)).status_code == 404
+    assert client.post(url("invoice_issue", event)).status_code == 404
     # Another rep of the same organisation can't download this rep's documents either.
     client.force_login(world.rep2)
-    assert client.get(url("billing_sales_order_pdf", event)).status_code == 404
-    assert client.get(url("billing_invoice_pdf", event)).status_code == 404
+    assert client.get(url("sales_order_pdf", event)).status_code == 404
+    assert client.get(url("invoice_pdf", event)).status_code == 404
 
 
 def test_billing_panel_shows_what_the_role_may_do(client, world, event):
     client.force_login(world.admin)
-    html = client.get(url("detail", event)).content.decode()
+    html = client.get(reverse("events:detail", args=[event.pk])).content.decode()
     assert "SO-000001 (PDF)" in html and "Pending PO" in html and "Record PO" in html
     client.force_login(world.manager)
-    html = client.get(url("detail", event)).content.decode()
+    html = client.get(reverse("events:detail", args=[event.pk])).content.decode()
     assert "SO-000001 (PDF)" in html and "Record PO" not in html
 
 
@@ -247,33 +249,33 @@ def make_queue(world, capture, n: int) -> list[Event]:
 def test_queue_lists_counts_filters_and_acts(client, world, django_capture_on_commit_callbacks):
     events = make_queue(world, django_capture_on_commit_callbacks, 3)
     client.force_login(world.admin)
-    client.post(url("billing_po_record", events[0]), {"number": "PO-A"})
-    response = client.get(reverse("events:billing_queue"))
+    client.post(url("po_record", events[0]), {"number": "PO-A"})
+    response = client.get(reverse("billing:queue"))
     html = response.content.decode()
     assert response.status_code == 200
     assert "Pending PO <span class=\"badge text-bg-light\">2</span>" in html
     assert "Ready to invoice <span class=\"badge text-bg-light\">1</span>" in html
     assert html.count(">Record PO</a>") == 2 and html.count("Issue Invoice</button>") == 1
 
-    html = client.get(reverse("events:billing_queue"), {"status": "ready_to_invoice"}).content
+    html = client.get(reverse("billing:queue"), {"status": "ready_to_invoice"}).content
     assert b"Queue 0" in html and b"Queue 1" not in html
-    html = client.get(reverse("events:billing_queue"), {"facility": world.mercy.pk}).content
+    html = client.get(reverse("billing:queue"), {"facility": world.mercy.pk}).content
     assert b"No submitted events match" in html
-    html = client.get(reverse("events:billing_queue"), {"rep": world.rep2.pk}).content
+    html = client.get(reverse("billing:queue"), {"rep": world.rep2.pk}).content
     assert b"No submitted events match" in html
-    html = client.get(reverse("events:billing_queue"), {"rep": world.rep.pk}).content
+    html = client.get(reverse("billing:queue"), {"rep": world.rep.pk}).content
     assert b"Queue 2" in html
     tomorrow = timezone.localdate() + datetime.timedelta(days=1)
-    html = client.get(reverse("events:billing_queue"), {"date_from": tomorrow}).content
+    html = client.get(reverse("billing:queue"), {"date_from": tomorrow}).content
     assert b"No submitted events match" in html
-    html = client.get(reverse("events:billing_queue"), {"date_to": tomorrow}).content
+    html = client.get(reverse("billing:queue"), {"date_to": tomorrow}).content
     assert b"Queue 0" in html and b"Queue 2" in html
 
     client.force_login(world.manager)
-    html = client.get(reverse("events:billing_queue")).content.decode()
+    html = client.get(reverse("billing:queue")).content.decode()
     assert "Queue 2" in html and "Record PO" not in html and "Issue Invoice" not in html
     client.force_login(world.rep)
-    assert client.get(reverse("events:billing_queue")).status_code == 403
+    assert client.get(reverse("billing:queue")).status_code == 403
 
 
 def test_queue_query_count_does_not_grow_with_rows(
@@ -282,11 +284,11 @@ def test_queue_query_count_does_not_grow_with_rows(
     client.force_login(world.admin)
     make_queue(world, django_capture_on_commit_callbacks, 2)
     with django_assert_max_num_queries(10):
-        assert client.get(reverse("events:billing_queue")).status_code == 200
+        assert client.get(reverse("billing:queue")).status_code == 200
     more = make_queue(world, django_capture_on_commit_callbacks, 6)
-    client.post(url("billing_po_record", more[0]), {"number": "PO-Q"})
+    client.post(url("po_record", more[0]), {"number": "PO-Q"})
     with django_assert_max_num_queries(10):
-        html = client.get(reverse("events:billing_queue")).content.decode()
+        html = client.get(reverse("billing:queue")).content.decode()
     assert html.count("<tr data-event=") == 8
 
 
@@ -297,16 +299,16 @@ def test_csv_export_neutralises_formulas(client, world, django_capture_on_commit
     billable_event(world, django_capture_on_commit_callbacks, n=1, name="@cmd",
                    facility=world.mercy)
     client.force_login(world.manager)
-    response = client.get(reverse("events:billing_export"))
+    response = client.get(reverse("billing:export"))
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows[0][:3] == ["Event", "Event Type", "Date"]
     cells = [cell for row in rows[1:] for cell in row]
     assert "'=HYPERLINK(\"x\")" in cells and "'+SUM(1,2)" in cells and "'@cmd" in cells
     assert not any(cell.startswith(("=", "+", "-", "@")) for cell in cells)
-    filtered = client.get(reverse("events:billing_export"), {"facility": world.mercy.pk})
+    filtered = client.get(reverse("billing:export"), {"facility": world.mercy.pk})
     assert len(list(csv.reader(io.StringIO(filtered.content.decode())))) == 2
 
 
 def test_rep_cannot_export(client, world):
     client.force_login(UserFactory(organization=world.org))
-    assert client.get(reverse("events:billing_export")).status_code == 403
+    assert client.get(reverse("billing:export")).status_code == 403

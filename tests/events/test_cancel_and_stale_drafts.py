@@ -43,7 +43,7 @@ def test_only_a_draft_can_be_cancelled_and_only_by_its_rep_or_an_admin(world):
 
 
 def test_a_cancelled_event_cannot_be_edited_submitted_or_billed(world):
-    from events.billing import purchase_order_record
+    from billing.services import purchase_order_record
 
     devices = world.devices(1)
     draft = world.event("stocking_order")
@@ -121,7 +121,7 @@ def test_a_refused_submit_stays_on_the_event_page_with_the_reason(client, world)
     world.add(other, devices)
     world.submit(other)
     client.force_login(world.rep)
-    response = client.post(reverse("events:submit", args=[draft.pk]),
+    response = client.post(reverse("billing:submit", args=[draft.pk]),
                            {"signature_name": "Ann Rep", "attest": "on"}, follow=True)
     detail = reverse("events:detail", args=[draft.pk])
     assert response.redirect_chain == [(f"{detail}?tab=used", 302)]

@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from events.models import CommissionCredit, CommissionPlan
-from events.services import commission_plan_for
+from commissions.models import CommissionCredit, CommissionPlan
+from commissions.services import commission_plan_for
 from tests.factories import ProductFactory, ProductLineFactory
 
 pytestmark = pytest.mark.django_db

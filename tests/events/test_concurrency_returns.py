@@ -6,7 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from events.models import CommissionCredit, CommissionPlan, CreditMemo, Event, EventLine
+from billing.models import CreditMemo
+from commissions.models import CommissionCredit, CommissionPlan
+from events.models import Event, EventLine
 from inventory.ledger import chain_problems
 from inventory.models import Device, DeviceMovement, DeviceStatus
 from inventory.selectors import ledger_discrepancies

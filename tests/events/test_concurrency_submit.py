@@ -13,8 +13,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from events.models import CommissionCredit, CommissionPlan, Event, EventLine, SalesOrder
-from events.services import event_submit_for_billing
+from billing.models import SalesOrder
+from billing.services import event_submit_for_billing
+from commissions.models import CommissionCredit, CommissionPlan
+from events.models import Event, EventLine
 from inventory.ledger import chain_problems
 from inventory.models import Device, DeviceMovement, DeviceStatus, MovementKind
 from inventory.selectors import ledger_discrepancies

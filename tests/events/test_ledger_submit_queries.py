@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from events.models import CommissionCredit, CommissionPlan
+from commissions.models import CommissionCredit, CommissionPlan
 from inventory.models import Device, DeviceMovement, DeviceStatus
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,10 @@ import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
 
-from events.billing import invoice_balance, invoice_issue, purchase_order_record
-from events.models import CommissionCredit, CommissionPlan, CreditMemo, Event, EventLine
+from billing.models import CreditMemo
+from billing.services import invoice_balance, invoice_issue, purchase_order_record
+from commissions.models import CommissionCredit, CommissionPlan
+from events.models import Event, EventLine
 from events.services import event_line_set_damaged
 from inventory.models import Device, DeviceMovement, DeviceStatus, MovementKind
 from inventory.selectors import ledger_discrepancies

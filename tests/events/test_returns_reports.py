@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from accounts.formatting import format_money
-from events.models import CommissionPlan
+from commissions.models import CommissionPlan
+from core.formatting import format_money
 from inventory.models import Device
 from reporting import selectors
 from reporting.selectors import ReportFilters, Scope

@@ -8,9 +8,11 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from accounts.formatting import format_money
-from events.billing import invoice_issue, purchase_order_record
-from events.models import CommissionCredit, CommissionPlan, CreditMemo, Event, EventStatus
+from billing.models import CreditMemo
+from billing.services import invoice_issue, purchase_order_record
+from commissions.models import CommissionCredit, CommissionPlan
+from core.formatting import format_money
+from events.models import Event, EventStatus
 from inventory.models import Device, DeviceStatus
 from tests.events._billing import pdf_text, private_storage  # noqa: F401  (autouse fixture)
 
@@ -67,7 +69,7 @@ def test_return_offers_only_the_facilitys_stock_and_credits_it(
     assert "marked damaged: it will be returned for destruction" in response.content.decode()
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("events:submit", args=[event.pk]), SUBMIT, follow=True)
+        response = client.post(reverse("billing:submit", args=[event.pk]), SUBMIT, follow=True)
     html = response.content.decode()
     assert "was submitted: credit memo CM-000001." in html
     assert 'data-testid="credit-memo-panel"' in html and f"credited {money('2000')}" in html
@@ -76,7 +78,7 @@ def test_return_offers_only_the_facilitys_stock_and_credits_it(
 
     memo = CreditMemo.objects.get(event=event)
     assert memo.sha256  # rendered by the task once the submission committed, stored once
-    response = client.get(reverse("events:billing_credit_memo_pdf", args=[event.pk]))
+    response = client.get(reverse("billing:credit_memo_pdf", args=[event.pk]))
     assert response["Content-Type"] == "application/pdf"
     text = pdf_text(response.content)
     for expected in ["CREDIT MEMO", "CM-000001", "St. Mary's", "Expiring screws back",
@@ -89,13 +91,13 @@ def test_return_offers_only_the_facilitys_stock_and_credits_it(
     client.force_login(world.admin)
     page = client.get(reverse("events:detail", args=[order.pk])).content.decode()
     assert f"credits {money('2000')}" in page and f"balance {money('0')}" in page
-    queue = client.get(reverse("events:billing_queue")).content.decode()
+    queue = client.get(reverse("billing:queue")).content.decode()
     assert 'data-testid="queue-credit-memo">CM-000001<' in queue
     assert f"balance {money('0')}" in queue
 
     # The seller's statement shows the clawbacks and lists them before Mark Paid.
     today = datetime.date.today()
-    statement = client.get(reverse("reporting:commission_statement"), {
+    statement = client.get(reverse("commissions:statement"), {
         "rep": world.rep.pk, "date_from": today.replace(day=1).isoformat(),
         "date_to": today.isoformat(),
     }).content.decode()
@@ -105,14 +107,14 @@ def test_return_offers_only_the_facilitys_stock_and_credits_it(
     assert f'data-testid="total-clawback">{money("-200")}<' in statement
     period = {"rep": world.rep.pk, "date_from": today.replace(day=1).isoformat(),
               "date_to": today.isoformat()}
-    pdf = client.get(reverse("reporting:commission_statement"), {**period, "format": "pdf"})
+    pdf = client.get(reverse("commissions:statement"), {**period, "format": "pdf"})
     text = pdf_text(pdf.content)
     assert "Clawbacks (returned)" in text
     assert money("-200") in text and money("-100") in text
     # Mark period paid nets the clawbacks: none is pending afterwards.
-    client.post(reverse("reporting:commission_mark_paid"), period)
+    client.post(reverse("commissions:mark_paid"), period)
     assert not CommissionCredit.objects.filter(rep=world.rep, paid_at__isnull=True).exists()
-    statement = client.get(reverse("reporting:commission_statement"), period).content.decode()
+    statement = client.get(reverse("commissions:statement"), period).content.decode()
     assert 'data-testid="pending-clawbacks"' not in statement
 
 
@@ -143,11 +145,11 @@ def test_billing_actions_on_a_return_say_it_is_credited_and_change_nothing(clien
     world.add(event, world.facility_stock(1))
     world.submit(event)
     client.force_login(world.admin)
-    response = client.post(reverse("events:billing_invoice_issue", args=[event.pk]), follow=True)
+    response = client.post(reverse("billing:invoice_issue", args=[event.pk]), follow=True)
     assert "is a return, credited by its credit memo: an invoice does not apply." in (
         response.content.decode())
     assert Event.objects.get(pk=event.pk).status == EventStatus.CLOSED
-    rows = client.get(reverse("events:billing_export")).content.decode().splitlines()
+    rows = client.get(reverse("billing:export")).content.decode().splitlines()
     assert "Sales order / credit memo" in rows[0]
     [line] = [row for row in rows if row.startswith("return event")]
     assert ",CM-000001,-1000.00," in line

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from events.billing import invoice_issue, purchase_order_record
+from billing.services import invoice_issue, purchase_order_record
 from events.models import EventStatus
 from tests.events._billing import (  # noqa: F401  (private_storage is an autouse fixture)
     pdf_text,
@@ -45,7 +45,7 @@ def test_one_status_colour_on_the_event_header_panel_list_and_queue(client, worl
     detail = client.get(reverse("events:detail", args=[event.pk])).content.decode()
     header, panel = _badge(detail, "event-status"), _badge(detail, "billing-status")
     assert header == panel == f"text-bg-{EventStatus.PENDING_PO.colour}" == "text-bg-warning"
-    queue = client.get(reverse("events:billing_queue")).content.decode()
+    queue = client.get(reverse("billing:queue")).content.decode()
     listing = client.get(reverse("events:list")).content.decode()
     assert f'<span class="badge {header}" data-status="pending_po">Pending PO</span>' in queue
     assert f'<span class="badge {header}" data-status="pending_po">Pending PO</span>' in listing
@@ -64,9 +64,9 @@ def test_money_on_pages_has_grouping_and_currency(client, world):
     html = detail.content.decode()
     assert 'data-testid="lines-total">€3,000.00<' in html and "€1,000.00" in html
     assert "· €3,000.00" in html  # billing panel
-    queue = client.get(reverse("events:billing_queue")).content.decode()
+    queue = client.get(reverse("billing:queue")).content.decode()
     assert 'data-label="Total">€3,000.00<' in queue
-    export = client.get(reverse("events:billing_export")).content.decode()
+    export = client.get(reverse("billing:export")).content.decode()
     assert "3000.00" in export and "€" not in export  # CSV: plain numbers
 
 
@@ -90,9 +90,9 @@ def test_pdf_lot_column_keeps_codes_whole_and_shows_the_currency(
 def test_po_file_and_messages_do_not_say_po_twice(client, world):
     event = world.stocking_order(world.devices(1))
     client.force_login(world.admin)
-    client.post(reverse("events:billing_po_record", args=[event.pk]),
+    client.post(reverse("billing:po_record", args=[event.pk]),
                 {"number": "PO-4471", "pdf_file": pdf_upload()})
-    download = client.get(reverse("events:billing_po_pdf", args=[event.pk]))
+    download = client.get(reverse("billing:po_pdf", args=[event.pk]))
     assert download.content == PDF
     assert 'filename="PO-4471.pdf"' in download["Content-Disposition"]
 

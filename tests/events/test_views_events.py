@@ -5,9 +5,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
+from billing.services import event_submit_for_billing
 from consignment.models import FacilityContact
 from events.models import Event, EventLine, EventStatus
-from events.services import event_add_devices, event_submit_for_billing
+from events.services import event_add_devices
 from inventory.models import Device, DeviceStatus
 from inventory.udi import udi_raw
 from tests.factories import (
@@ -189,7 +190,7 @@ def test_another_organisations_event_is_404(client, world):
     client.force_login(world["admin"])
     for name in ("events:detail", "events:device_search"):
         assert client.get(reverse(name, args=[foreign_event.pk])).status_code == 404
-    for name in ("events:add_device", "events:scan", "events:submit",
+    for name in ("events:add_device", "events:scan", "billing:submit",
                  "events:facility_stock_only"):
         assert client.post(reverse(name, args=[foreign_event.pk])).status_code == 404
     # A rep can't open another rep's event either.
@@ -217,7 +218,7 @@ def test_manager_is_read_only(client, world):
         (reverse("events:remove_device", args=[event.pk, devices[0].pk]), {}),
         (reverse("events:facility_stock_only", args=[event.pk]), {}),
         (reverse("events:update", args=[event.pk]), {"name": "x"}),
-        (reverse("events:submit", args=[event.pk]), {"signature_name": "M", "attest": "on"}),
+        (reverse("billing:submit", args=[event.pk]), {"signature_name": "M", "attest": "on"}),
     ]
     for url, data in posts:
         assert client.post(url, data).status_code == 403, url
@@ -364,7 +365,7 @@ def test_submit_for_billing_locks_the_event_and_twice_is_harmless(client, world)
     devices = receive(custodian=world["rep"], product=world["product"], count=2)
     event_add_devices(actor=world["rep"], event=event, devices=devices)
     client.force_login(world["rep"])
-    url = reverse("events:submit", args=[event.pk])
+    url = reverse("billing:submit", args=[event.pk])
     response = client.post(url, {"signature_name": "Riley Rep"}, follow=True)
     # Refused: back on the event page (not left on /submit/), the reason in the submit form.
     assert response.redirect_chain[-1][0] == f"{reverse('events:detail', args=[event.pk])}?tab=used"
@@ -390,7 +391,7 @@ def test_rule_violations_at_submit_are_form_errors_naming_the_devices(client, wo
     devices = receive(custodian=world["rep"], product=world["product"], count=1)
     event_add_devices(actor=world["rep"], event=case, devices=devices)
     client.force_login(world["rep"])
-    response = client.post(reverse("events:submit", args=[case.pk]),
+    response = client.post(reverse("billing:submit", args=[case.pk]),
                            {"signature_name": "Riley", "attest": "on"}, follow=True)
     html = response.content.decode()
     assert response.redirect_chain == [(f"/events/{case.pk}/?tab=used", 302)]
@@ -403,7 +404,7 @@ def test_rule_violations_at_submit_are_form_errors_naming_the_devices(client, wo
     Device.objects.filter(pk=devices[0].pk).update(
         expiration_date=timezone.localdate() - datetime.timedelta(days=1)
     )
-    html = client.post(reverse("events:submit", args=[case.pk]),
+    html = client.post(reverse("billing:submit", args=[case.pk]),
                        {"signature_name": "Riley", "attest": "on"}, follow=True).content.decode()
     assert f"SN {devices[0].serial} expired" in html
     assert EventLine.objects.filter(event=case, committed=True).count() == 0

@@ -26,8 +26,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from events.models import CommissionCredit, CommissionPlan
-from events.services import event_add_devices, event_create, event_submit_for_billing
+from billing.services import event_submit_for_billing
+from commissions.models import CommissionCredit, CommissionPlan
+from events.services import event_add_devices, event_create
 from inventory.models import Device, DeviceMovement, DeviceStatus, Transfer
 from inventory.selectors import ledger_discrepancies
 from inventory.services import (

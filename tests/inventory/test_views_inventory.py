@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
-from accounts.exports import csv_safe
+from core.exports import csv_safe
 from inventory.models import Device
 from tests.events.conftest import build_world
 from tests.factories import ProductFactory

@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from events.models import Event, SalesOrder
+from billing.models import SalesOrder
+from events.models import Event
 from inventory.models import Device, DeviceStatus
 from inventory.selectors import ledger_discrepancies
 from tests.events.conftest import build_world

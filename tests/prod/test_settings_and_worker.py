@@ -11,10 +11,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.test import override_settings
 
-from accounts.pdf import StaticOnlyURLFetcher
+from billing.models import SalesOrder
+from billing.services import document_render
+from core.pdf import StaticOnlyURLFetcher
 from core.storage import DatabaseStorage
-from events.billing import document_render
-from events.models import SalesOrder
 from tests.events.conftest import build_world
 from tests.prod.conftest import ROOT, production_env
 

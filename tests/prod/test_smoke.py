@@ -17,8 +17,8 @@ import requests
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection
 
+from billing.models import SalesOrder
 from core.models import StoredFile
-from events.models import SalesOrder
 from tests.events.conftest import build_world
 from tests.prod.conftest import ROOT, free_port, needs_nginx, production_env, wait_until_up
 

@@ -10,9 +10,11 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Organization, User
+from billing.services import event_submit_for_billing
+from commissions.models import CommissionPlan
 from consignment.models import Facility
-from events.models import CommissionPlan, Event
-from events.services import event_add_devices, event_submit_for_billing
+from events.models import Event
+from events.services import event_add_devices
 from inventory.models import Device, Product, ProductLine
 from tests.factories import (
     AdminFactory,

@@ -9,17 +9,16 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
-from accounts.pdf import PDF_BASE_URL, StaticOnlyURLFetcher
-from events import commissions
-from events.models import CommissionCredit, CommissionPlan
-from reporting.pdf import render_pdf
+from commissions import services as commissions
+from commissions.models import CommissionCredit, CommissionPlan
+from core.pdf import PDF_BASE_URL, StaticOnlyURLFetcher, render_report_pdf
 from tests.factories import AdminFactory, OrganizationFactory
 from tests.reporting.conftest import days
 
 pytestmark = pytest.mark.django_db
-PLANS = reverse("reporting:commission_plans")
-STATEMENT = reverse("reporting:commission_statement")
-MARK_PAID = reverse("reporting:commission_mark_paid")
+PLANS = reverse("commissions:plans")
+STATEMENT = reverse("commissions:statement")
+MARK_PAID = reverse("commissions:mark_paid")
 
 
 def test_admin_creates_a_plan_in_percent_stored_as_fractions(client, shop):
@@ -38,13 +37,13 @@ def test_admin_creates_a_plan_in_percent_stored_as_fractions(client, shop):
                                    "rate": "5", "stocking_share": "100"})
     assert "already a commission plan" in response.content.decode()
 
-    edit = reverse("reporting:commission_plan_edit", args=[plan.pk])
+    edit = reverse("commissions:plan_edit", args=[plan.pk])
     assert client.get(edit).context["form"].initial["rate"] == Decimal("12.5")
     client.post(edit, {"rep": shop.seller.pk, "product_line": shop.line.pk, "rate": "8",
                        "stocking_share": "50"})
     plan.refresh_from_db()
     assert (plan.rate, plan.stocking_share) == (Decimal("0.0800"), Decimal("0.5000"))
-    client.post(reverse("reporting:commission_plan_delete", args=[plan.pk]))
+    client.post(reverse("commissions:plan_delete", args=[plan.pk]))
     assert not CommissionPlan.objects.filter(pk=plan.pk).exists()
 
 
@@ -60,7 +59,7 @@ def test_only_admins_edit_plans(client, shop):
     client.force_login(shop.manager)
     assert client.get(PLANS).status_code == 200
     assert client.post(PLANS, {"rate": "5", "stocking_share": "100"}).status_code == 403
-    assert client.post(reverse("reporting:commission_plan_edit", args=[plan.pk]),
+    assert client.post(reverse("commissions:plan_edit", args=[plan.pk]),
                        {"rate": "5", "stocking_share": "100"}).status_code == 403
     client.force_login(shop.seller)
     assert client.get(PLANS).status_code == 403
@@ -69,7 +68,7 @@ def test_only_admins_edit_plans(client, shop):
                                            rate=Decimal("0.5"))
     other_admin = AdminFactory(organization=OrganizationFactory())
     client.force_login(other_admin)
-    assert client.get(reverse("reporting:commission_plan_edit",
+    assert client.get(reverse("commissions:plan_edit",
                               args=[plan.pk])).status_code == 404
 
 
@@ -146,7 +145,7 @@ def test_pdf_fetcher_reads_our_static_files_only(settings):
     static = StaticOnlyURLFetcher().fetch(PDF_BASE_URL + "static/css/app.css")
     assert b".num" in static.read()
     # A template pointing at the network still renders, without the resource.
-    assert render_pdf('<img src="http://example.com/x.png"><p>ok</p>').startswith(b"%PDF")
+    assert render_report_pdf('<img src="http://example.com/x.png"><p>ok</p>').startswith(b"%PDF")
 
 
 def test_statement_query_bound(client, shop, django_assert_max_num_queries):

@@ -4,8 +4,9 @@ made through event_create / event_add_devices whose lines obey every rule."""
 import pytest
 from django.urls import NoReverseMatch, reverse
 
+from billing.services import event_submit_for_billing
 from events.models import Event, EventLine
-from events.services import device_problem, event_submit_for_billing
+from events.services import device_problem
 from inventory.models import DeviceStatus
 from inventory.services import devices_transfer
 from reporting import selectors

@@ -8,8 +8,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from events.models import CommissionCredit
-from reporting.views import STATEMENT_PAGE, TOP_ROWS
+from commissions.models import CommissionCredit
+from commissions.views import STATEMENT_PAGE
+from reporting.views import TOP_ROWS
 from tests.factories import ParLevelFactory, make_event
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +46,7 @@ def test_statement_pages_credits_and_totals_cover_the_period(client, shop):
         for device in devices
     ])
     client.force_login(shop.admin)
-    statement = reverse("reporting:commission_statement")
+    statement = reverse("commissions:statement")
     response = client.get(statement, {"rep": shop.seller.pk})
     assert len(response.context["credits"]) == STATEMENT_PAGE
     assert response.context["totals"]["total"] == Decimal(STATEMENT_PAGE + 5)

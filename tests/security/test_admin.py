@@ -4,7 +4,7 @@ own are read-only there, so the admin cannot skip a rule."""
 import pytest
 from django.urls import reverse
 
-from events.models import CommissionPlan
+from commissions.models import CommissionPlan
 from tests.factories import AdminFactory, ManagerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +35,7 @@ def test_a_rep_cannot_log_in_to_the_admin(client):
 def test_the_admin_cannot_create_a_commission_plan_the_service_would_refuse(client, world):
     """The audit made a 100 % plan for a manager in the admin; plans are read-only there now."""
     client.force_login(world.admin)
-    url = reverse("admin:events_commissionplan_add")
+    url = reverse("admin:commissions_commissionplan_add")
     assert client.get(url).status_code == 403
     response = client.post(url, {"rep": world.manager.pk, "rate": "100", "stocking_share": "1"})
     assert response.status_code == 403
@@ -43,7 +43,8 @@ def test_the_admin_cannot_create_a_commission_plan_the_service_would_refuse(clie
 
 
 @pytest.mark.parametrize("model", [
-    "events_commissionplan", "events_event", "events_salesorder", "events_commissioncredit",
+    "commissions_commissionplan", "events_event", "billing_salesorder",
+    "commissions_commissioncredit",
     "inventory_device", "inventory_devicemovement", "inventory_transfer",
     "inventory_stockadjustment", "consignment_facilitycontact", "accounts_patientaccess",
 ])

@@ -8,7 +8,7 @@ from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringO
 
 from accounts.middleware import LAST_SEEN
 from accounts.models import PatientAccess
-from events.models import PurchaseOrder
+from billing.models import PurchaseOrder
 from inventory.services import devices_transfer
 from tests.events._billing import billable_event, private_storage  # noqa: F401  (autouse)
 from tests.factories import blank_pdf
@@ -31,7 +31,7 @@ def case(world, django_capture_on_commit_callbacks):
 def record_po(client, event, data: bytes):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    return client.post(reverse("events:billing_po_record", args=[event.pk]), {
+    return client.post(reverse("billing:po_record", args=[event.pk]), {
         "number": "PO-1", "pdf_file": SimpleUploadedFile("po.pdf", data, "application/pdf"),
     })
 
@@ -65,7 +65,7 @@ def test_a_po_pdf_with_active_content_or_no_pdf_inside_is_refused(client, world,
 def test_a_clean_po_is_served_as_a_sandboxed_attachment(client, world, case):
     client.force_login(world.admin)
     assert record_po(client, case, blank_pdf()).status_code == 302
-    response = client.get(reverse("events:billing_po_pdf", args=[case.pk]))
+    response = client.get(reverse("billing:po_pdf", args=[case.pk]))
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment;")
     assert response["Content-Security-Policy"] == "sandbox"
@@ -109,7 +109,7 @@ def test_every_view_and_export_of_a_patient_id_is_logged(client, world, case):
     client.force_login(world.manager)
     for url in [
         reverse("events:detail", args=[case.pk]),
-        reverse("events:billing_sales_order_pdf", args=[case.pk]),
+        reverse("billing:sales_order_pdf", args=[case.pk]),
         reverse("inventory:device_detail", args=[device.pk]),
         reverse("inventory:recall_trace") + f"?manufacturer={world.maker.pk}&lot={device.lot}",
         reverse("inventory:recall_export") + f"?manufacturer={world.maker.pk}&lot={device.lot}",
@@ -152,7 +152,7 @@ def test_pages_pdfs_and_csvs_with_patient_ids_are_not_stored(client, world, case
     client.force_login(world.admin)
     for url in [
         reverse("events:detail", args=[case.pk]),
-        reverse("events:billing_sales_order_pdf", args=[case.pk]),
+        reverse("billing:sales_order_pdf", args=[case.pk]),
         reverse("inventory:recall_export") + f"?manufacturer={world.maker.pk}&lot={device.lot}",
         reverse("inventory:device_detail", args=[device.pk]),
     ]:

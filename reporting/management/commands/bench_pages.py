@@ -168,7 +168,7 @@ class Command(BaseCommand):
              False),
             ("Events list", admin, reverse("events:list"), True),
             ("Event page", admin, reverse("events:detail", args=[big_event.pk]), False),
-            ("Billing queue", admin, reverse("events:billing_queue"), True),
+            ("Billing queue", admin, reverse("billing:queue"), True),
             ("Transfers", admin, reverse("inventory:transfer_list"), True),
             ("Stock adjustments", admin, reverse("inventory:adjustment_list"), True),
             ("Recall trace (one lot)", admin,
@@ -178,7 +178,7 @@ class Command(BaseCommand):
             ("Usage report", admin, reverse("reporting:usage"), False),
             ("Replenishment", admin, reverse("reporting:replenishment"), False),
             ("Commission statement, 12 months (rep1)", admin,
-             f"{reverse('reporting:commission_statement')}?rep={self.rep.pk}"
+             f"{reverse('commissions:statement')}?rep={self.rep.pk}"
              f"&date_from={year_ago}", False),
         ]
         self.out(f"## Pages (in-process, {self.runs} runs each, single client)\n")
@@ -198,8 +198,9 @@ class Command(BaseCommand):
     # --- actions (rolled back) ------------------------------------------------------------------
 
     def _actions(self):
-        import events.billing  # noqa: F401  (imported once, as in a running server)
-        from events.services import event_add_devices, event_create, event_submit_for_billing
+        import billing.services  # noqa: F401  (imported once, as in a running server)
+        from billing.services import event_submit_for_billing
+        from events.services import event_add_devices, event_create
 
         org = self.admin.organization
         warehouse = User.objects.get(username="warehouse")
@@ -303,7 +304,7 @@ class Command(BaseCommand):
         import csv
         import io
 
-        from accounts.exports import _safe_row
+        from core.exports import _safe_row
         from inventory import selectors
         from inventory.views import EXPORT_FIELDS
 

@@ -1,0 +1,74 @@
+"""Forms of the billing screens: input validation only (the services decide)."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from accounts.models import User
+from billing.services import po_upload_max_bytes, validate_po_pdf
+from consignment.models import Facility
+from events.models import UNSUBMITTED, EventStatus
+
+BILLING_STATUSES = [
+    (value, label) for value, label in EventStatus.choices if value not in UNSUBMITTED
+]
+
+
+class PurchaseOrderForm(forms.Form):
+    number = forms.CharField(
+        label="PO number", max_length=100, strip=True,
+        error_messages={"required": "Enter the facility's PO number."},
+        widget=forms.TextInput(attrs={"class": "form-control", "autocomplete": "off"}),
+    )
+    pdf_file = forms.FileField(
+        label="PO (PDF, optional)", required=False,
+        widget=forms.ClearableFileInput(
+            attrs={"class": "form-control", "accept": "application/pdf,.pdf"}
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["pdf_file"].help_text = (
+            f"PDF only, at most {po_upload_max_bytes() / 1048576:.0f} MB."
+        )
+
+    def clean_pdf_file(self):
+        upload = self.cleaned_data.get("pdf_file")
+        if upload:
+            validate_po_pdf(upload)
+        return upload
+
+
+class BillingQueueFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[("", "Any status"), *BILLING_STATUSES], required=False,
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+    )
+    facility = forms.ModelChoiceField(
+        queryset=Facility.objects.none(), required=False, empty_label="Any facility",
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+    )
+    rep = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, empty_label="Any representative",
+        label="Representative",
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+    )
+    date_from = forms.DateField(
+        required=False, label="From",
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}),
+    )
+    date_to = forms.DateField(
+        required=False, label="To",
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["facility"].queryset = Facility.objects.for_user(user).only("pk", "name")
+        self.fields["rep"].queryset = User.objects.for_user(user).filter(role=User.Role.REP)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise ValidationError("“From” must be on or before “To”.")
+        return data

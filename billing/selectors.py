@@ -1,0 +1,87 @@
+"""Billing reads: the billing queue, its status counts, and the event page's billing figures."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, F, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from accounts.models import User
+from billing.services import invoice_credits, invoice_of
+from events.models import UNSUBMITTED, Event, EventLine, EventStatus
+
+
+def billing_queue(
+    *, user: User, status: str = "", facility=None, rep=None,
+    date_from: datetime.date | None = None, date_to: datetime.date | None = None,
+):
+    """Submitted events the user may see, with their billing documents, newest first.
+
+    Each carries ``credited`` (what returns of its devices credited) and ``invoice_balance``.
+    """
+    credited = (
+        EventLine.objects.filter(
+            sold_by=OuterRef("pk"), kind=EventLine.Kind.RETURN, committed=True
+        ).order_by().values("sold_by").annotate(total=Sum("price")).values("total")
+    )
+    qs = (
+        Event.objects.for_user(user)
+        .exclude(status__in=UNSUBMITTED)
+        .select_related(
+            "facility", "representative", "sales_order", "purchase_order", "invoice",
+            "credit_memo",
+        )
+        .annotate(credited=Coalesce(
+            Subquery(credited), Value(Decimal("0.00")),
+            output_field=DecimalField(max_digits=14, decimal_places=2),
+        ))
+        .annotate(invoice_balance=F("invoice__total") - F("credited"))
+        .order_by("-date", "-id")
+    )
+    if status:
+        qs = qs.filter(status=status)
+    if facility is not None:
+        qs = qs.filter(facility=facility)
+    if rep is not None:
+        qs = qs.filter(representative=rep)
+    if date_from:
+        qs = qs.filter(date__gte=date_from)
+    if date_to:
+        qs = qs.filter(date__lte=date_to)
+    return qs
+
+
+def billing_status_counts(*, user: User) -> dict[str, int]:
+    """How many of the user's submitted events are in each billing status (one query)."""
+    rows = (
+        Event.objects.for_user(user).exclude(status__in=UNSUBMITTED)
+        .order_by().values("status").annotate(n=Count("id"))
+    )
+    counts = {value: 0 for value in EventStatus.values if value not in UNSUBMITTED}
+    counts.update({row["status"]: row["n"] for row in rows})
+    return counts
+
+
+def credited_orders(*, event: Event) -> list[Event]:
+    """The stocking orders a Return's lines reverse, with their sales orders and invoices."""
+    return list(
+        Event.objects.filter(
+            pk__in=EventLine.objects.filter(event=event).values("sold_by_id")
+        ).select_related("sales_order", "invoice").order_by("date", "id")
+    )
+
+
+def billing_figures(*, event: Event) -> dict:
+    """What the event page's billing panel shows besides the documents: a return's credited
+    orders; a sale's invoice credits (returns) and balance."""
+    if event.is_draft:
+        return {}
+    if event.is_return:
+        return {"credited_orders": credited_orders(event=event)}
+    invoice = invoice_of(event)
+    if invoice is None:
+        return {}
+    credits = invoice_credits(invoice=invoice)
+    return {"invoice_credits": credits, "invoice_balance": invoice.total - credits}

@@ -1,0 +1,302 @@
+"""Billing screens: queue, CSV export, PO / invoice / payment actions, PDF downloads.
+
+Every queryset goes through ``for_user`` (reps: their own events; another organisation's event is a
+404). Actions are admin-only (403 otherwise) and call one service from ``billing.services``.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from decimal import Decimal
+
+from django.contrib import messages
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, HttpResponseServerError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import admin_required, member_required, role_required, writer_required
+from accounts.security import patient_access_record, safe_next
+from billing import selectors, services
+from billing.forms import BillingQueueFilterForm, PurchaseOrderForm
+from core.exports import csv_safe
+from events.forms import SUBMIT_ERRORS_SESSION_KEY, SubmitForBillingForm
+from events.models import Event, EventStatus
+from events.selectors import event_detail_qs
+
+logger = logging.getLogger(__name__)
+QUEUE_PAGE_SIZE = 50
+
+
+def _event(request, pk: int) -> Event:
+    return get_object_or_404(
+        Event.objects.for_user(request.user).select_related("facility", "representative"), pk=pk
+    )
+
+
+def _back(request, event: Event):
+    return redirect(safe_next(request, reverse("events:detail", args=[event.pk])))
+
+
+def _error_text(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
+# --- queue and export ---------------------------------------------------------------------------
+
+
+def _queue_filters(request) -> tuple[BillingQueueFilterForm, dict]:
+    form = BillingQueueFilterForm(request.GET or None, user=request.user)
+    filters = {}
+    if form.is_bound and form.is_valid():
+        filters = {key: value for key, value in form.cleaned_data.items() if value}
+    return form, filters
+
+
+@role_required("admin", "manager")
+def billing_queue(request):
+    form, filters = _queue_filters(request)
+    page = Paginator(
+        selectors.billing_queue(user=request.user, **filters), QUEUE_PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    counts = selectors.billing_status_counts(user=request.user)
+    status_tabs = [
+        {"value": value, "label": EventStatus(value).label, "count": counts[value]}
+        for value in counts
+    ]
+    return render(request, "billing/billing_queue.html", {
+        "form": form,
+        "page": page,
+        "status_tabs": status_tabs,
+        "total_count": sum(counts.values()),
+        "current_status": filters.get("status", ""),
+        "querystring": query.urlencode(),
+        "can_act": request.user.role == "admin",
+    })
+
+
+@role_required("admin", "manager")
+def billing_export(request):
+    form, filters = _queue_filters(request)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="billing.csv"'
+    writer = csv.writer(response)
+    writer.writerow([
+        "Event", "Event Type", "Date", "Facility", "Representative", "Status",
+        "Sales order / credit memo",
+        "Total", "PO number", "Invoice", "Invoice date", "Due date", "Paid",
+    ])
+    for event in selectors.billing_queue(user=request.user, **filters).iterator(chunk_size=500):
+        order = _related(event, "sales_order") or _related(event, "credit_memo")
+        po = _related(event, "purchase_order")
+        invoice = _related(event, "invoice")
+        total = order.total if order else ""
+        if order is not None and event.is_return:
+            total = -order.total  # a credit memo credits the facility
+        # Numbers as they are (a credit is negative); text neutralised for spreadsheets.
+        writer.writerow([value if isinstance(value, Decimal) else csv_safe(value) for value in [
+            event.name, event.get_event_type_display(), event.date.isoformat(),
+            event.facility.name, str(event.representative), event.get_status_display(),
+            order.number if order else "", total,
+            po.number if po else "", invoice.number if invoice else "",
+            invoice.issued_at.date().isoformat() if invoice else "",
+            invoice.due_date.isoformat() if invoice else "",
+            invoice.paid_at.date().isoformat() if invoice and invoice.paid_at else "",
+        ]])
+    return response
+
+
+def _related(event: Event, name: str):
+    try:
+        return getattr(event, name)
+    except ObjectDoesNotExist:
+        return None
+
+
+# --- actions ------------------------------------------------------------------------------------
+
+
+@admin_required
+def billing_po_record(request, pk: int):
+    event = _event(request, pk)
+    if request.method == "POST":
+        form = PurchaseOrderForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                po = services.purchase_order_record(
+                    actor=request.user, event=event, number=form.cleaned_data["number"],
+                    pdf_file=form.cleaned_data.get("pdf_file"),
+                )
+            except ValidationError as error:
+                if hasattr(error, "error_dict"):
+                    for field, errors in error.error_dict.items():
+                        form.add_error(field if field in form.fields else None, errors)
+                else:
+                    form.add_error(None, error)
+            else:
+                messages.success(
+                    request, f"{po} recorded: {event.name} is ready to invoice."
+                )
+                return _back(request, event)
+        status = 400
+    else:
+        form = PurchaseOrderForm()
+        status = 200
+    return render(
+        request, "billing/billing_po_form.html",
+        {"event": event, "form": form, "next": request.POST.get("next") or
+         request.GET.get("next", "")},
+        status=status,
+    )
+
+
+@admin_required
+@require_POST
+def billing_invoice_issue(request, pk: int):
+    event = _event(request, pk)
+    try:
+        invoice = services.invoice_issue(actor=request.user, event=event)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(
+            request, f"Invoice {invoice.number} issued for {event.name}, due "
+            f"{invoice.due_date:%Y-%m-%d}."
+        )
+    return _back(request, event)
+
+
+@admin_required
+@require_POST
+def billing_mark_paid(request, pk: int):
+    event = _event(request, pk)
+    try:
+        services.event_mark_paid(actor=request.user, event=event)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(request, f"{event.name} marked paid.")
+    return _back(request, event)
+
+
+# --- downloads ----------------------------------------------------------------------------------
+
+
+def _pdf_response(document, filename: str, *, attachment: bool = False) -> HttpResponse:
+    try:
+        data = services.document_pdf_bytes(document=document)
+    except ValidationError as error:
+        raise Http404(_error_text(error)) from None
+    except services.DocumentIntegrityError:
+        logger.exception("Stored PDF failed its integrity check: %s", document)
+        return HttpResponseServerError(
+            "The stored document failed its integrity check; an administrator has been told."
+        )
+    response = HttpResponse(data, content_type="application/pdf")
+    disposition = "attachment" if attachment else "inline"
+    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    if attachment:
+        # An uploaded file is never rendered as part of our origin.
+        response["Content-Security-Policy"] = "sandbox"
+    return response
+
+
+def _record_patient(request, event: Event, what: str) -> None:
+    """The case's documents print its patient ID: record who downloaded them."""
+    if event.is_case and event.patient_id:
+        patient_access_record(request, patient_ids=[event.patient_id], what=what,
+                              subject=str(event))
+
+
+def _document(event: Event, name: str):
+    document = _related(event, name)
+    if document is None:
+        raise Http404("This event has no such document.")
+    return document
+
+
+@member_required
+def billing_sales_order_pdf(request, pk: int):
+    event = _event(request, pk)
+    order = _document(event, "sales_order")
+    _record_patient(request, event, "sales order PDF")
+    return _pdf_response(order, f"{order.number}.pdf")
+
+
+@member_required
+def billing_invoice_pdf(request, pk: int):
+    event = _event(request, pk)
+    invoice = _document(event, "invoice")
+    _record_patient(request, event, "invoice PDF")
+    return _pdf_response(invoice, f"{invoice.number}.pdf")
+
+
+@member_required
+def billing_credit_memo_pdf(request, pk: int):
+    memo = _document(_event(request, pk), "credit_memo")
+    return _pdf_response(memo, f"{memo.number}.pdf")
+
+
+@member_required
+def billing_po_pdf(request, pk: int):
+    po = _document(_event(request, pk), "purchase_order")
+    if not po.pdf:
+        raise Http404("No PDF was uploaded with this PO.")
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in po.number)[:60]
+    # PO numbers often start with "PO" already: "PO-4471.pdf", never "PO-PO-4471.pdf".
+    name = safe if safe.upper().startswith("PO") else f"PO-{safe}"
+    return _pdf_response(po, f"{name}.pdf", attachment=True)
+
+
+# --- Submit For Billing (its form is on the event page) ------------------------------------------
+
+
+def _event_url(event: Event, tab: str) -> str:
+    return f"{reverse('events:detail', args=[event.pk])}?tab={tab}"
+
+
+@writer_required
+@require_POST
+def event_submit(request, pk: int):
+    """"Submit For Billing": the rep's signature. Submitting twice only shows the result."""
+    event = get_object_or_404(event_detail_qs(user=request.user), pk=pk)
+    if event.is_cancelled:
+        messages.info(request, f"{event} was cancelled and can't be submitted.")
+        return redirect(_event_url(event, "details"))
+    if not event.is_draft:
+        messages.info(request, f"{event} was already submitted for billing.")
+        return redirect(_event_url(event, "used"))
+    form = SubmitForBillingForm(request.POST, event=event)
+    if form.is_valid():
+        try:
+            event = services.event_submit_for_billing(
+                actor=request.user, event=event,
+                signature_name=form.cleaned_data["signature_name"],
+            )
+        except ValidationError as exc:
+            if getattr(exc, "code", None) == "submitted":
+                messages.info(request, exc.messages[0])
+                return redirect(_event_url(event, "used"))
+            errors = list(exc.messages)
+        else:
+            if event.is_return:
+                messages.success(
+                    request, f"{event} was submitted: credit memo {event.credit_memo.number}."
+                )
+            else:
+                messages.success(
+                    request, f"{event} was submitted for billing: sales order "
+                    f"{event.sales_order.number}.",
+                )
+            return redirect(_event_url(event, "used"))
+    else:
+        errors = [error for field_errors in form.errors.values() for error in field_errors]
+    # Refused: back on the event page (not left on /submit/), the reasons in the submit form.
+    request.session[SUBMIT_ERRORS_SESSION_KEY.format(event.pk)] = errors
+    return redirect(_event_url(event, "used"))

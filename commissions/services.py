@@ -1,0 +1,209 @@
+"""Commissions: plans, the credits a submission earns (or a return claws back), payouts.
+
+Plans hold fractions (0.1000 is 10 %); the forms convert from percentages. Billing's Submit For
+Billing asks ``commission_credits_for_sale`` / ``commission_clawbacks`` for the credits of the
+lines it commits, in its own transaction; credits are then only marked paid.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from commissions.models import CommissionCredit, CommissionPlan
+from core.db import service_transaction
+from core.permissions import ensure_role, ensure_same_organization
+from events.models import Event, EventLine, EventType
+from inventory.models import ProductLine
+
+CENT = Decimal("0.01")
+
+
+def money(value: Decimal) -> Decimal:
+    """An amount rounded to the cent, half up (commission amounts)."""
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _check_plan(actor: User, rep: User | None, product_line: ProductLine | None,
+                rate: Decimal, stocking_share: Decimal) -> None:
+    ensure_role(actor, User.Role.ADMIN, action="edit commission plans")
+    ensure_same_organization(actor, rep, product_line)
+    errors = {}
+    if rep is not None and rep.role != User.Role.REP:
+        errors["rep"] = f"{rep} is not a rep."
+    if not Decimal(0) <= rate <= Decimal(1):
+        errors["rate"] = "A rate is between 0 % and 100 %."
+    if not Decimal(0) <= stocking_share <= Decimal(1):
+        errors["stocking_share"] = "A stocking share is between 0 % and 100 %."
+    if errors:
+        raise ValidationError(errors)
+
+
+def _duplicate_error(rep, product_line) -> ValidationError:
+    who = str(rep) if rep else "every rep"
+    line = str(product_line) if product_line else "every product line"
+    return ValidationError(f"There is already a commission plan for {who} and {line}: edit it.")
+
+
+def _save(plan: CommissionPlan) -> CommissionPlan:
+    clash = CommissionPlan.objects.filter(
+        organization_id=plan.organization_id, rep=plan.rep, product_line=plan.product_line
+    ).exclude(pk=plan.pk)
+    if clash.exists():
+        raise _duplicate_error(plan.rep, plan.product_line)
+    try:
+        with transaction.atomic():
+            plan.save()
+    except IntegrityError as exc:  # a concurrent insert of the same plan
+        raise _duplicate_error(plan.rep, plan.product_line) from exc
+    return plan
+
+
+@service_transaction
+def commission_plan_create(
+    *, actor: User, rep: User | None, product_line: ProductLine | None, rate: Decimal,
+    stocking_share: Decimal = Decimal(1),
+) -> CommissionPlan:
+    """A plan for a rep and/or product line (both empty: the organisation default)."""
+    _check_plan(actor, rep, product_line, rate, stocking_share)
+    return _save(CommissionPlan(
+        organization_id=actor.organization_id, rep=rep, product_line=product_line,
+        rate=rate, stocking_share=stocking_share,
+    ))
+
+
+@service_transaction
+def commission_plan_update(
+    *, actor: User, plan: CommissionPlan, rep: User | None, product_line: ProductLine | None,
+    rate: Decimal, stocking_share: Decimal,
+) -> CommissionPlan:
+    """Change a plan. Credits already written keep the rate they were made with."""
+    ensure_same_organization(actor, plan)
+    _check_plan(actor, rep, product_line, rate, stocking_share)
+    plan = CommissionPlan.objects.select_for_update(no_key=True).get(pk=plan.pk)
+    plan.rep, plan.product_line = rep, product_line
+    plan.rate, plan.stocking_share = rate, stocking_share
+    return _save(plan)
+
+
+@service_transaction
+def commission_plan_delete(*, actor: User, plan: CommissionPlan) -> None:
+    ensure_role(actor, User.Role.ADMIN, action="edit commission plans")
+    ensure_same_organization(actor, plan)
+    CommissionPlan.objects.filter(pk=plan.pk).delete()
+
+
+@service_transaction
+def commission_credits_mark_paid(
+    *, actor: User, rep: User, date_from: datetime.date, date_to: datetime.date,
+    paid_at: datetime.datetime | None = None,
+) -> int:
+    """Mark a rep's unpaid credits of a period (by the day they were credited) as paid.
+
+    Returns how many credits were marked; credits already paid keep their date.
+    """
+    ensure_role(actor, User.Role.ADMIN, action="mark commissions paid")
+    ensure_same_organization(actor, rep)
+    if date_from > date_to:
+        raise ValidationError("The period starts after it ends.")
+    credits = CommissionCredit.objects.filter(
+        organization_id=actor.organization_id, rep=rep, paid_at__isnull=True,
+        created_at__date__gte=date_from, created_at__date__lte=date_to,
+    )
+    ids = list(credits.select_for_update(no_key=True).order_by("pk").values_list("pk", flat=True))
+    if not ids:
+        raise ValidationError(f"{rep} has no unpaid commission in this period.")
+    return CommissionCredit.objects.filter(pk__in=ids).update(paid_at=paid_at or timezone.now())
+
+
+# --- the credits of a submission ---------------------------------------------------------------
+
+
+def commission_plan_for(plans: Sequence[CommissionPlan], rep_id: int, product_line_id: int):
+    """The most specific plan: rep + line, then rep, then line, then the organisation default."""
+    best, best_rank = None, -1
+    for plan in plans:
+        if plan.rep_id not in (None, rep_id) or plan.product_line_id not in (None, product_line_id):
+            continue
+        rank = (2 if plan.rep_id else 0) + (1 if plan.product_line_id else 0)
+        if rank > best_rank:
+            best, best_rank = plan, rank
+    return best
+
+
+def commission_credits_for_sale(
+    event: Event, lines: list[EventLine], now
+) -> list[CommissionCredit]:
+    """The credits a submitted sale or facility-stock use earns (DESIGN.md, Commissions)."""
+    plans = list(CommissionPlan.objects.filter(organization_id=event.organization_id))
+    credits = []
+    if event.is_case and event.facility_stock_only:
+        # The covering rep gets the rest of the stocking order's commission: round(r·p) − sale.
+        # Keyed by the stocking order too: a returned device may have been sold again since.
+        sales = {
+            (c.event_id, c.device_id): c
+            for c in CommissionCredit.objects.filter(
+                device_id__in=[line.device_id for line in lines],
+                kind=CommissionCredit.Kind.SALE,
+                event__event_type=EventType.STOCKING_ORDER,
+            )
+        }
+        for line in lines:
+            sale = sales.get((line.sold_by_id, line.device_id))
+            if sale is None:
+                continue
+            amount = money(sale.rate * sale.base_price) - sale.amount
+            if amount > 0:
+                credits.append(CommissionCredit(
+                    organization_id=event.organization_id, rep_id=event.representative_id,
+                    event=event, device_id=line.device_id, kind=CommissionCredit.Kind.USAGE,
+                    amount=amount, base_price=sale.base_price, rate=sale.rate,
+                    stocking_share=sale.stocking_share, created_at=now,
+                ))
+        return credits
+    for line in lines:
+        plan = commission_plan_for(
+            plans, event.representative_id, line.device.product.product_line_id
+        )
+        if plan is None or plan.rate == 0:
+            continue
+        share = plan.stocking_share if event.is_stocking_order else Decimal(1)
+        credits.append(CommissionCredit(
+            organization_id=event.organization_id, rep_id=event.representative_id, event=event,
+            device_id=line.device_id, kind=CommissionCredit.Kind.SALE,
+            amount=money(share * plan.rate * line.price), base_price=line.price,
+            rate=plan.rate, stocking_share=share, created_at=now,
+        ))
+    return credits
+
+
+def commission_clawbacks(event: Event, lines: list[EventLine], now) -> list[CommissionCredit]:
+    """The seller's sale credit of each returned device, back as a negative credit.
+
+    The covering rep's usage credit is untouched: a returned device was never used.
+    """
+    sales = {
+        (c.event_id, c.device_id): c
+        for c in CommissionCredit.objects.filter(
+            device_id__in=[line.device_id for line in lines], kind=CommissionCredit.Kind.SALE,
+            event_id__in={line.sold_by_id for line in lines},
+        )
+    }
+    credits = []
+    for line in lines:
+        sale = sales.get((line.sold_by_id, line.device_id))
+        if sale is None or sale.amount == 0:
+            continue
+        credits.append(CommissionCredit(
+            organization_id=event.organization_id, rep_id=sale.rep_id, event=event,
+            device_id=line.device_id, kind=CommissionCredit.Kind.CLAWBACK, amount=-sale.amount,
+            base_price=sale.base_price, rate=sale.rate, stocking_share=sale.stocking_share,
+            created_at=now,
+        ))
+    return credits

@@ -1,0 +1,17 @@
+"""Dates as ranges an index can serve."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.utils import timezone
+
+
+def day_range(date_from: datetime.date, date_to: datetime.date):
+    """[start of date_from, start of the day after date_to) in the current time zone: the same
+    days as ``created_at__date`` between them, as a range an index on created_at can serve."""
+    tz = timezone.get_current_timezone()
+    start = datetime.datetime.combine(date_from, datetime.time.min, tzinfo=tz)
+    end = datetime.datetime.combine(date_to + datetime.timedelta(days=1), datetime.time.min,
+                                    tzinfo=tz)
+    return start, end

@@ -14,7 +14,7 @@ from commissions.models import CommissionCredit, CommissionPlan
 from core.formatting import format_money
 from events.models import Event, EventStatus
 from inventory.models import Device, DeviceStatus
-from tests.events._billing import pdf_text, private_storage  # noqa: F401  (autouse fixture)
+from tests.billing._billing import pdf_text, private_storage  # noqa: F401  (autouse fixture)
 
 pytestmark = pytest.mark.django_db
 

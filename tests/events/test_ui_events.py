@@ -10,13 +10,13 @@ from django.utils import timezone
 
 from billing.services import invoice_issue, purchase_order_record
 from events.models import EventStatus
-from tests.events._billing import (  # noqa: F401  (private_storage is an autouse fixture)
+from tests.billing._billing import (  # noqa: F401  (private_storage is an autouse fixture)
     pdf_text,
     private_storage,
     submit_rendered,
 )
-from tests.events.test_billing_pdf import stored_bytes
-from tests.events.test_billing_views import PDF, pdf_upload
+from tests.billing.test_billing_pdf import stored_bytes
+from tests.billing.test_billing_views import PDF, pdf_upload
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import subprocess
 import pytest
 from django.urls import reverse
 
-from tests.reporting.test_commissions import STATEMENT, _sixty_forty
+from tests.commissions.test_plans_and_statements import STATEMENT, _sixty_forty
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from accounts.middleware import LAST_SEEN
 from accounts.models import PatientAccess
 from billing.models import PurchaseOrder
 from inventory.services import devices_transfer
-from tests.events._billing import billable_event, private_storage  # noqa: F401  (autouse)
+from tests.billing._billing import billable_event, private_storage  # noqa: F401  (autouse)
 from tests.factories import blank_pdf
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from billing.models import DocumentCounter, Invoice, PurchaseOrder
 from events.models import Event, EventStatus
-from tests.events._billing import (  # noqa: F401  (private_storage is an autouse fixture)
+from tests.billing._billing import (  # noqa: F401  (private_storage is an autouse fixture)
     billable_event,
     pdf_text,
     private_storage,

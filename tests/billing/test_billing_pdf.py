@@ -13,7 +13,7 @@ from billing.models import SalesOrder
 from billing.services import document_pdf_bytes
 from core.pdf import PDF_BASE_URL, StaticOnlyURLFetcher
 from events.models import EventStatus
-from tests.events._billing import (  # noqa: F401  (private_storage is an autouse fixture)
+from tests.billing._billing import (  # noqa: F401  (private_storage is an autouse fixture)
     billable_event,
     pdf_pages,
     pdf_text,

@@ -9,7 +9,7 @@ from billing import services as billing
 from billing.models import DocumentCounter, Invoice
 from billing.services import invoice_issue, purchase_order_record
 from events.models import EventStatus
-from tests.events._billing import private_storage  # noqa: F401  (autouse fixture)
+from tests.billing._billing import private_storage  # noqa: F401  (autouse fixture)
 from tests.events.conftest import build_world
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

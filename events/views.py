@@ -16,6 +16,7 @@ from accounts.models import User
 from accounts.security import patient_access_record
 from consignment.models import Facility, FacilityContact
 from consignment.services import facility_contact_create
+from core.forms import add_service_errors
 from events import selectors, services
 from events.filters import EventFilter
 from events.forms import (
@@ -33,10 +34,6 @@ from inventory.forms import CHOOSE
 from inventory.models import Device, ProductLine
 
 TABS = ("details", "used")
-
-
-def _errors(exc: ValidationError) -> list[str]:
-    return list(exc.messages)
 
 
 def _can_edit(user: User, event: Event) -> bool:
@@ -101,7 +98,7 @@ def event_create(request):
                 surgeon=data["surgeon"],
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"{event} created. Mark the used inventory next.")
             return redirect("events:detail", pk=event.pk)
@@ -151,7 +148,7 @@ def contact_create(request):
                     title=data["title"], email=data["email"], phone=data["phone"],
                 )
             except ValidationError as exc:
-                form.add_error(None, exc)
+                add_service_errors(form, exc)
             else:
                 contacts = FacilityContact.objects.for_user(request.user).filter(
                     facility=contact.facility
@@ -296,7 +293,7 @@ def event_add_device(request, pk: int):
     try:
         services.event_add_devices(actor=request.user, event=event, devices=[device])
     except ValidationError as exc:
-        return _panel_response(request, event, add_errors=_errors(exc))
+        return _panel_response(request, event, add_errors=exc.messages)
     return _panel_response(request, event, notice=f"Added {device.label}.")
 
 
@@ -312,7 +309,7 @@ def event_scan(request, pk: int):
             actor=request.user, event=event, label=form.cleaned_data["label"]
         )
     except ValidationError as exc:
-        return _panel_response(request, event, scan_errors=_errors(exc), scan_focus=True)
+        return _panel_response(request, event, scan_errors=exc.messages, scan_focus=True)
     return _panel_response(
         request, event, notice=f"Scanned and added {line.device.label}.", scan_focus=True
     )
@@ -326,7 +323,7 @@ def event_remove_device(request, pk: int, device_pk: int):
     try:
         services.event_remove_device(actor=request.user, event=event, device=device)
     except ValidationError as exc:
-        return _panel_response(request, event, add_errors=_errors(exc))
+        return _panel_response(request, event, add_errors=exc.messages)
     return _panel_response(request, event, notice=f"Removed {device.label}.")
 
 
@@ -342,7 +339,7 @@ def event_line_damaged(request, pk: int, device_pk: int):
             actor=request.user, event=event, device=device, damaged=damaged
         )
     except ValidationError as exc:
-        return _panel_response(request, event, add_errors=_errors(exc))
+        return _panel_response(request, event, add_errors=exc.messages)
     state = "damaged: it will be returned for destruction" if damaged else "not damaged"
     return _panel_response(request, event, notice=f"{device.label} marked {state}.")
 
@@ -358,7 +355,7 @@ def event_facility_stock_only(request, pk: int):
             actor=request.user, event=event, facility_stock_only=wanted
         )
     except ValidationError as exc:
-        return _panel_response(request, _get_event(request, pk), filter_errors=_errors(exc))
+        return _panel_response(request, _get_event(request, pk), filter_errors=exc.messages)
     event = _get_event(request, pk)
     return _panel_response(request, event, query="")
 
@@ -372,7 +369,7 @@ def event_update(request, pk: int):
         try:
             services.event_update(actor=request.user, event=event, **form.cleaned_data)
         except ValidationError as exc:
-            form.add_error(None, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Event details saved.")
             return redirect(_detail_url(event, "details"))
@@ -394,7 +391,7 @@ def event_cancel(request, pk: int):
             actor=request.user, event=event, reason=form.cleaned_data["reason"]
         )
     except ValidationError as exc:
-        for error in _errors(exc):
+        for error in exc.messages:
             messages.error(request, error)
     else:
         messages.success(request, f"{event} was cancelled; its devices are free for other events.")

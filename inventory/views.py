@@ -17,7 +17,8 @@ from django_tables2 import RequestConfig
 from accounts.decorators import admin_required, member_required, role_required, writer_required
 from accounts.models import User
 from accounts.security import patient_access_record, safe_next
-from core.exports import stream_csv
+from core.exports import Column, csv_download, field
+from core.forms import add_service_errors
 from inventory import selectors, services
 from inventory.filters import DeviceFilter
 from inventory.forms import (
@@ -36,7 +37,7 @@ from inventory.importing import (
     read_csv,
     validate_rows,
 )
-from inventory.models import Transfer
+from inventory.models import DeviceStatus, Transfer
 from inventory.tables import CappedPaginator, DeviceTable
 from inventory.udi import parse_udi
 
@@ -74,14 +75,35 @@ def device_list(request):
     })
 
 
-EXPORT_FIELDS = [
-    ("Device ID", "pk"), ("Manufacturer", "product__product_line__manufacturer__name"),
-    ("Product line", "product__product_line__name"), ("Reference", "product__reference"),
-    ("Description", "product__description"), ("GTIN", "product__gtin"), ("Lot", "lot"),
-    ("Serial", "serial"), ("Expiry", "expiration_date"), ("Status", "status"),
-    ("In transit (transfer)", "pending_transfer_id"), ("Custodian", "custodian__username"),
-    ("", "custodian__first_name"), ("", "custodian__last_name"), ("Facility", "facility__name"),
-    ("UDI", "udi"),
+def _custodian(row) -> str:
+    return _person(row.custodian__username, row.custodian__first_name, row.custodian__last_name)
+
+
+_STATUS_LABELS = dict(DeviceStatus.choices)
+
+
+def _status_label(row) -> str:
+    return _STATUS_LABELS[row.status]
+
+
+DEVICE_EXPORT_COLUMNS = [
+    Column("Device ID", field("pk")),
+    Column("Manufacturer", field("product__product_line__manufacturer__name")),
+    Column("Product line", field("product__product_line__name")),
+    Column("Reference", field("product__reference")),
+    Column("Description", field("product__description")), Column("GTIN", field("product__gtin")),
+    Column("Lot", field("lot")), Column("Serial", field("serial")),
+    Column("Expiry", field("expiration_date")), Column("Status", _status_label),
+    Column("In transit (transfer)", field("pending_transfer_id")),
+    Column("Custodian", _custodian), Column("Facility", field("facility__name")),
+    Column("UDI", field("udi")),
+]
+# The fields the export reads (named rows: each column reads its values by name).
+DEVICE_EXPORT_FIELDS = [
+    "pk", "product__product_line__manufacturer__name", "product__product_line__name",
+    "product__reference", "product__description", "product__gtin", "lot", "serial",
+    "expiration_date", "status", "pending_transfer_id", "custodian__username",
+    "custodian__first_name", "custodian__last_name", "facility__name", "udi",
 ]
 
 
@@ -90,18 +112,11 @@ def device_export(request):
     """The filtered rows as CSV, streamed from the database cursor (constant memory)."""
     devices = DeviceFilter(request.GET, queryset=selectors.device_list(user=request.user),
                            request=request)
-    status_labels = dict(selectors.DeviceStatus.choices)
-    values = devices.qs.order_by("expiration_date", "pk").values_list(
-        *[field for _, field in EXPORT_FIELDS]
+    rows = devices.qs.order_by("expiration_date", "pk").values_list(
+        *DEVICE_EXPORT_FIELDS, named=True
     ).iterator(chunk_size=10_000)
-
-    def rows():
-        for v in values:
-            yield [*v[:9], status_labels.get(v[9], v[9]), v[10] or "", _person(*v[11:14]),
-                   v[14] or "", v[15]]
-
-    header = [label for label, _ in EXPORT_FIELDS if label]
-    return stream_csv(f"inventory-{timezone.localdate():%Y-%m-%d}.csv", header, rows())
+    return csv_download(f"inventory-{timezone.localdate():%Y-%m-%d}.csv",
+                        DEVICE_EXPORT_COLUMNS, rows)
 
 
 @member_required
@@ -153,7 +168,7 @@ def transfer_create(request):
                     if user.role == User.Role.ADMIN else None,
                 )
             except ValidationError as exc:
-                form.add_error(None, exc)
+                add_service_errors(form, exc)
             else:
                 if transfer.status == Transfer.Status.ACCEPTED:
                     messages.success(request, f"Transfer #{transfer.pk} done: the devices are "
@@ -264,7 +279,7 @@ def adjustment_create(request):
                 actor=request.user, reason=data["reason"], lines=lines, note=data["note"]
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Stock adjustment #{adjustment.pk} saved "
                                       f"({_devices(len(lines))}).")
@@ -296,7 +311,7 @@ def receiving(request):
                 custodian=data["custodian"],
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Received {_devices(len(devices))} of "
                                       f"{data['product'].reference} into {data['custodian']}'s "
@@ -384,7 +399,7 @@ def receiving_import(request):
         except ImportRefused as exc:
             row_errors = exc.row_errors
         except ValidationError as exc:
-            form.add_error(None, exc)
+            add_service_errors(form, exc)
         else:
             if result.dry_run:
                 messages.success(request, f"The file is clean: {result.rows} row(s) ready to "
@@ -446,21 +461,27 @@ def recall_export(request):
         patient_ids=devices.exclude(used_in__patient_id="").order_by()
         .values_list("used_in__patient_id", flat=True).distinct(),
     )
-    status_labels = dict(selectors.DeviceStatus.choices)
-    values = devices.values_list(
-        "product__product_line__manufacturer__name", "product__reference", "product__gtin",
-        "lot", "serial", "expiration_date", "status", "custodian__username",
-        "custodian__first_name", "custodian__last_name", "facility__name", "used_in__name",
-        "used_in__date", "used_in__facility__name", "used_in__patient_id", "used_in__surgeon",
-        "used_in__representative__username",
-    ).iterator(chunk_size=10_000)
+    rows = devices.values_list(*RECALL_EXPORT_FIELDS, named=True).iterator(chunk_size=10_000)
+    return csv_download(f"recall-{timezone.localdate():%Y-%m-%d}.csv", RECALL_EXPORT_COLUMNS,
+                        rows)
 
-    def rows():
-        for v in values:
-            yield [*v[:6], status_labels.get(v[6], v[6]), _person(*v[7:10]), v[10] or "",
-                   v[11] or "", v[12] or "", v[13] or "", v[14] or "", v[15] or "", v[16] or ""]
 
-    header = ["Manufacturer", "Reference", "GTIN", "Lot", "Serial", "Expiry", "Status",
-              "Custodian", "Facility now", "Case", "Case date", "Case facility", "Patient ID",
-              "Surgeon", "Case rep"]
-    return stream_csv(f"recall-{timezone.localdate():%Y-%m-%d}.csv", header, rows())
+RECALL_EXPORT_COLUMNS = [
+    Column("Manufacturer", field("product__product_line__manufacturer__name")),
+    Column("Reference", field("product__reference")), Column("GTIN", field("product__gtin")),
+    Column("Lot", field("lot")), Column("Serial", field("serial")),
+    Column("Expiry", field("expiration_date")), Column("Status", _status_label),
+    Column("Custodian", _custodian), Column("Facility now", field("facility__name")),
+    Column("Case", field("used_in__name")), Column("Case date", field("used_in__date")),
+    Column("Case facility", field("used_in__facility__name")),
+    Column("Patient ID", field("used_in__patient_id")),
+    Column("Surgeon", field("used_in__surgeon")),
+    Column("Case rep", field("used_in__representative__username")),
+]
+RECALL_EXPORT_FIELDS = [
+    "product__product_line__manufacturer__name", "product__reference", "product__gtin", "lot",
+    "serial", "expiration_date", "status", "custodian__username", "custodian__first_name",
+    "custodian__last_name", "facility__name", "used_in__name", "used_in__date",
+    "used_in__facility__name", "used_in__patient_id", "used_in__surgeon",
+    "used_in__representative__username",
+]

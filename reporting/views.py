@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import member_required, writer_required
-from core.exports import csv_response
+from core.exports import csv_download
 from core.http import query_without
 from events.models import Event, EventType
 from events.services import event_add_devices, event_create, swap_expiring_create
@@ -48,25 +48,25 @@ def index(request):
         rows = selectors.stock_against_par(scope, filters)
         if export == "low":
             rows = selectors.low_stock(rows)
-        return csv_response(_filename(f"facility-stock-{export}", filters),
+        return csv_download(_filename(f"facility-stock-{export}", filters),
                                    tables.STOCK_COLUMNS, rows)
     if export == "expiring":
-        return csv_response(_filename("facility-stock-expiring", filters),
+        return csv_download(_filename("facility-stock-expiring", filters),
                                    tables.EXPIRING_COLUMNS,
                                    selectors.expiring_stock(scope, filters))
     if export == "monthly":
-        return csv_response(_filename("stocking-sales-vs-use", filters),
+        return csv_download(_filename("stocking-sales-vs-use", filters),
                                    tables.MONTHLY_COLUMNS,
                                    selectors.sales_vs_use_by_month(scope, filters))
     if export == "where_used":
-        return csv_response(_filename("facility-stock-where-used", filters),
+        return csv_download(_filename("facility-stock-where-used", filters),
                                    tables.WHERE_USED_COLUMNS,
                                    selectors.where_used(scope, filters).iterator())
     if export == "commissions":
         rows = selectors.facility_stock_commissions(scope, filters)
         for row in rows:
             row["rep"] = selectors.rep_name(row)
-        return csv_response(_filename("facility-stock-commissions", filters),
+        return csv_download(_filename("facility-stock-commissions", filters),
                                    tables.COMMISSION_COLUMNS, rows)
 
     stock = selectors.stock_against_par(scope, filters)
@@ -127,7 +127,7 @@ def sales_report(request):
     scope = selectors.scope_for(request.user)
     export = request.GET.get("export")
     if export in SALES_TITLES:
-        return csv_response(_filename(f"sales-by-{export}", filters), tables.SALES_COLUMNS,
+        return csv_download(_filename(f"sales-by-{export}", filters), tables.SALES_COLUMNS,
                                    selectors.sales_by(scope, filters, export))
     groups = {dim: selectors.sales_by(scope, filters, dim) for dim in SALES_TITLES}
     chart = {
@@ -160,10 +160,10 @@ def usage_report(request):
     scope = selectors.scope_for(request.user)
     export = request.GET.get("export")
     if export in USAGE_TITLES:
-        return csv_response(_filename(f"usage-by-{export}", filters), tables.USAGE_COLUMNS,
+        return csv_download(_filename(f"usage-by-{export}", filters), tables.USAGE_COLUMNS,
                                    selectors.usage_by(scope, filters, export))
     if export == "cover":
-        return csv_response(_filename("days-of-cover", filters), tables.COVER_COLUMNS,
+        return csv_download(_filename("days-of-cover", filters), tables.COVER_COLUMNS,
                                    selectors.days_of_cover(scope, filters))
     groups = {
         dim: selectors.usage_by(scope, filters, dim,

@@ -17,7 +17,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from accounts.decorators import admin_required, member_required, role_required, writer_required
+from accounts.decorators import (
+    admin_required,
+    member_required,
+    oversight_required,
+    writer_required,
+)
 from accounts.security import patient_access_record, safe_next
 from billing import selectors, services
 from billing.forms import BillingQueueFilterForm, PurchaseOrderForm
@@ -56,7 +61,7 @@ def _queue_filters(request) -> tuple[BillingQueueFilterForm, dict]:
     return form, filters
 
 
-@role_required("admin", "manager")
+@oversight_required
 def billing_queue(request):
     form, filters = _queue_filters(request)
     page = Paginator(
@@ -76,7 +81,7 @@ def billing_queue(request):
         "total_count": sum(counts.values()),
         "current_status": filters.get("status", ""),
         "querystring": query.urlencode(),
-        "can_act": request.user.role == "admin",
+        "can_act": request.user.is_admin,
     })
 
 
@@ -120,7 +125,7 @@ BILLING_EXPORT_COLUMNS = [
 ]
 
 
-@role_required("admin", "manager")
+@oversight_required
 def billing_export(request):
     form, filters = _queue_filters(request)
     rows = selectors.billing_queue(user=request.user, **filters).iterator(chunk_size=500)

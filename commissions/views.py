@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.decorators import admin_required, member_required, role_required
+from accounts.decorators import admin_required, member_required, oversight_required
 from accounts.selectors import reps_for
 from commissions import selectors, services
 from commissions.forms import CommissionPlanForm, StatementForm
@@ -29,10 +29,10 @@ from core.http import query_without
 from core.pdf import REPORT_CSS, render_pdf
 
 
-@role_required("admin", "manager")
+@oversight_required
 def commission_plans(request):
     form = None
-    if request.user.role == "admin":
+    if request.user.is_admin:
         form = CommissionPlanForm(request.POST or None, user=request.user)
         if request.method == "POST" and form.is_valid():
             try:
@@ -79,7 +79,7 @@ def _statement_form(request):
     data = request.GET.copy() if request.method == "GET" else request.POST.copy()
     data.setdefault("date_from", today.replace(day=1).isoformat())
     data.setdefault("date_to", today.isoformat())
-    if request.user.role == "rep":
+    if request.user.is_rep:
         data["rep"] = str(request.user.pk)
     elif not data.get("rep"):
         # Show a statement straight away (the current month of the first rep), not a blank page.

@@ -2,7 +2,7 @@
 
 from django import template
 
-from core.formatting import format_money
+from core.formatting import format_money, status_member
 from core.formatting import status_badge as _status_badge
 
 register = template.Library()
@@ -16,6 +16,12 @@ def money(value, currency=None) -> str:
 
 @register.filter
 def status_badge(obj):
-    """The status of an event or a device as a badge in its one colour."""
+    """The status of an event, a device or a transfer as a badge in its one colour."""
     return _status_badge(obj)
+
+
+@register.filter
+def status_colour(obj) -> str:
+    """The Bootstrap colour of ``obj``'s status, for an alert or a border in the same colour."""
+    return status_member(obj).colour
 

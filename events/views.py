@@ -14,6 +14,7 @@ from django_tables2 import RequestConfig
 from accounts.decorators import member_required, writer_required
 from accounts.models import User
 from accounts.security import patient_access_record
+from accounts.selectors import reps_for
 from consignment.models import Facility, FacilityContact
 from consignment.services import facility_contact_create
 from core.forms import add_service_errors
@@ -37,11 +38,8 @@ TABS = ("details", "used")
 
 
 def _can_edit(user: User, event: Event) -> bool:
-    if not event.is_draft:
-        return False
-    return user.role == User.Role.ADMIN or (
-        user.role == User.Role.REP and event.representative_id == user.pk
-    )
+    """The editing controls show on a draft the user may change (``services.can_edit``)."""
+    return event.is_draft and services.can_edit(user, event)
 
 
 def _get_event(request, pk: int) -> Event:
@@ -396,3 +394,42 @@ def event_cancel(request, pk: int):
     else:
         messages.success(request, f"{event} was cancelled; its devices are free for other events.")
     return redirect(_detail_url(event, "details"))
+
+
+# --- Swap expiring facility stock (the dashboard's expiring list; issue 15) ----------------------
+
+
+def _ids(values) -> list[int]:
+    ids = []
+    for value in values:
+        try:
+            ids.append(int(value))
+        except (TypeError, ValueError):
+            continue
+    return ids
+
+
+@require_POST
+@writer_required
+def swap_create(request):
+    """"Swap" on the dashboard's expiring list: a draft Return of the ticked units and a draft
+    Stocking Order of the same products from the rep's custody, longest dating first."""
+    devices = list(Device.objects.for_user(request.user).filter(
+        pk__in=_ids(request.POST.getlist("device"))
+    ))
+    rep = None
+    if request.user.is_admin and request.POST.get("rep"):
+        rep = reps_for(request.user).filter(pk__in=_ids([request.POST["rep"]])).first()
+    try:
+        swap = services.swap_expiring_create(actor=request.user, devices=devices,
+                                             representative=rep)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("reporting:index")
+    messages.success(request, "Swap prepared: review the draft return and the draft stocking "
+                              "order, then submit each.")
+    url = reverse("reporting:swap_detail", args=[swap.return_event.pk])
+    if swap.stocking_order is not None:
+        url += f"?order={swap.stocking_order.pk}"
+    return redirect(url)

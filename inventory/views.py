@@ -3,8 +3,6 @@ recall trace. Function views: validate with a form, call one service, map errors
 
 from __future__ import annotations
 
-import contextlib
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -14,8 +12,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
-from accounts.decorators import admin_required, member_required, role_required, writer_required
-from accounts.models import User
+from accounts.decorators import (
+    admin_required,
+    member_required,
+    oversight_required,
+    writer_required,
+)
 from accounts.security import patient_access_record, safe_next
 from core.exports import Column, csv_download, field
 from core.forms import add_service_errors
@@ -35,11 +37,11 @@ from inventory.importing import (
     devices_import,
     labels_to_rows,
     read_csv,
-    validate_rows,
+    scan_list_preview,
+    scan_list_step,
 )
 from inventory.models import DeviceStatus, Transfer
 from inventory.tables import CappedPaginator, DeviceTable
-from inventory.udi import parse_udi
 
 PER_PAGE = 50
 
@@ -165,7 +167,7 @@ def transfer_create(request):
                     actor=user, devices=list(form.cleaned_data["devices"]),
                     to_custodian=form.cleaned_data["to_custodian"],
                     accept_now=form.cleaned_data.get("accept_now", False)
-                    if user.role == User.Role.ADMIN else None,
+                    if user.is_admin else None,
                 )
             except ValidationError as exc:
                 add_service_errors(form, exc)
@@ -194,12 +196,9 @@ def _transfer_for(request, pk):
 @member_required
 def transfer_detail(request, pk: int):
     transfer = _transfer_for(request, pk)
-    can_answer = transfer.status == Transfer.Status.PENDING and (
-        request.user.pk == transfer.to_custodian_id or request.user.role == User.Role.ADMIN
-    )
     return render(request, "inventory/transfer_detail.html", {
         "transfer": transfer, "devices": selectors.transfer_devices(transfer=transfer),
-        "can_answer": can_answer, "decline_form": DeclineForm(),
+        "can_answer": services.can_answer(request.user, transfer), "decline_form": DeclineForm(),
     })
 
 
@@ -243,7 +242,7 @@ def transfer_decline(request, pk: int):
 
 @member_required
 def adjustment_list(request):
-    if request.user.role == User.Role.REP:
+    if request.user.is_rep:
         page = None  # admins make adjustments; reps see none
     else:
         page = Paginator(selectors.adjustment_list(user=request.user), PER_PAGE).get_page(
@@ -252,7 +251,7 @@ def adjustment_list(request):
     return render(request, "inventory/adjustment_list.html", {"page": page})
 
 
-@role_required("admin", "manager")
+@oversight_required
 def adjustment_detail(request, pk: int):
     adjustment = get_object_or_404(selectors.adjustment_list(user=request.user), pk=pk)
     return render(request, "inventory/adjustment_detail.html", {
@@ -324,65 +323,43 @@ def receiving(request):
 def receiving_scan(request):
     """Scan labels one after another; the list accumulates; "Receive" takes them all."""
     user = request.user
-    labels = []
-    label_errors = []
-    preview = []
+    labels, label_errors = [], []
+    form = ScanReceiveForm(user=user)
     if request.method == "POST":
-        labels = [line.strip() for line in request.POST.get("labels", "").split("\n")
-                  if line.strip()]
         action = request.POST.get("action", "add")
-        if action.startswith("remove-"):
-            index = action.removeprefix("remove-")
-            if index.isdigit() and int(index) < len(labels):
-                labels.pop(int(index))
-        elif action == "add":
-            label = request.POST.get("label", "").strip()
-            # Keep labels in their printable form: raw scans carry GS control characters. An
-            # unreadable label stays as typed; the check below says what is wrong with it.
-            with contextlib.suppress(ValidationError):
-                label = parse_udi(label).hri if label else ""
-            if label:
-                if label in labels:
-                    label_errors.append("This label is already in the list.")
-                else:
-                    checked, errors = validate_rows(
-                        actor=user, rows=labels_to_rows([*labels, label]), check_custodian=False
+        labels, label_errors = scan_list_step(
+            actor=user, labels=_lines(request.POST.get("labels", "")), action=action,
+            label=request.POST.get("label", ""),
+        )
+        if action == "receive":
+            form = ScanReceiveForm({**request.POST.dict(), "labels": "\n".join(labels)},
+                                   user=user)
+            if form.is_valid():
+                custodian = form.cleaned_data["custodian"]
+                try:
+                    result = devices_import(
+                        actor=user, rows=labels_to_rows(labels, custodian=custodian.username)
                     )
-                    mine = [e for e in errors if e.row == len(labels) + 1]
-                    if mine:
-                        label_errors.extend(e.message for e in mine)
-                    else:
-                        labels.append(label)
-        data = request.POST.copy()
-        data["labels"] = "\n".join(labels)
-        form = ScanReceiveForm(data, user=user)
-        if action == "receive" and form.is_valid():
-            custodian = form.cleaned_data["custodian"]
-            try:
-                result = devices_import(
-                    actor=user, rows=labels_to_rows(labels, custodian=custodian.username)
-                )
-            except ImportRefused as exc:
-                for error in exc.row_errors:
-                    form.add_error(None, f"Label {error.row}: {error.message}")
-            else:
-                messages.success(request, f"Received {_devices(result.devices)} into "
-                                          f"{custodian}'s custody.")
-                return redirect("inventory:receiving_scan")
-        elif action != "receive":
+                except ImportRefused as exc:
+                    for error in exc.row_errors:
+                        form.add_error(None, f"Label {error.row}: {error.message}")
+                else:
+                    messages.success(request, f"Received {_devices(result.devices)} into "
+                                              f"{custodian}'s custody.")
+                    return redirect("inventory:receiving_scan")
+        else:
             form = ScanReceiveForm(initial={"labels": "\n".join(labels),
                                             "custodian": request.POST.get("custodian")},
                                    user=user)
-    else:
-        form = ScanReceiveForm(user=user)
-    if labels:
-        checked, _ = validate_rows(actor=user, rows=labels_to_rows(labels),
-                                   check_custodian=False)
-        preview = checked
     return render(request, "inventory/receiving_scan.html", {
-        "form": form, "tab": "scan", "preview": preview, "label_errors": label_errors,
+        "form": form, "tab": "scan", "label_errors": label_errors,
+        "preview": scan_list_preview(actor=user, labels=labels),
         "labels_text": "\n".join(labels),
     })
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.split("\n") if line.strip()]
 
 
 @admin_required
@@ -428,7 +405,7 @@ def _recall_devices(request):
     )
 
 
-@role_required("admin", "manager")
+@oversight_required
 def recall_trace(request):
     form, devices = _recall_devices(request)
     page = counts = None
@@ -451,7 +428,7 @@ def _recall_subject(form) -> str:
     return " ".join(f"{k} {v}" for k, v in data.items() if v and isinstance(v, str))
 
 
-@role_required("admin", "manager")
+@oversight_required
 def recall_export(request):
     form, devices = _recall_devices(request)
     if devices is None:

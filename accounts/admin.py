@@ -71,5 +71,5 @@ class PatientAccessAdmin(ReadOnlyTenantAdmin):
     def has_module_permission(self, request):
         # Only admins see who looked at patient data (managers do not).
         return request.user.is_superuser or (
-            self._is_member(request) and request.user.role == "admin"
+            self._is_member(request) and request.user.is_admin
         )

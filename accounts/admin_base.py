@@ -24,7 +24,7 @@ class TenantAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request):
         return request.user.is_superuser or (
-            self._is_member(request) and request.user.role in ("admin", "manager")
+            self._is_member(request) and request.user.is_admin_or_manager
         )
 
     def has_view_permission(self, request, obj=None):
@@ -32,7 +32,7 @@ class TenantAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return request.user.is_superuser or (
-            self._is_member(request) and request.user.role == "admin"
+            self._is_member(request) and request.user.is_admin
         )
 
     def has_change_permission(self, request, obj=None):

@@ -11,7 +11,7 @@ def may_use_admin(user) -> bool:
     if not user.is_active:
         return False
     return user.is_superuser or (
-        user.organization_id is not None and user.role in ("admin", "manager")
+        user.organization_id is not None and user.is_admin_or_manager
     )
 
 

@@ -1,4 +1,8 @@
-"""Role checks for function views: anonymous users go to login, the wrong role gets 403."""
+"""Role checks for function views: anonymous users go to login, the wrong role gets 403.
+
+Views say who may open them with ``User.Role`` members: ``@role_required(User.Role.ADMIN,
+User.Role.MANAGER)``, or one of the three shorthands below.
+"""
 
 from collections.abc import Callable
 from functools import wraps
@@ -6,8 +10,14 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 
+from accounts.models import User
 
-def role_required(*roles: str) -> Callable:
+Role = User.Role
+
+
+def role_required(*roles: Role) -> Callable:
+    roles = tuple(Role(role) for role in roles)
+
     def decorator(view: Callable) -> Callable:
         @login_required
         @wraps(view)
@@ -25,13 +35,14 @@ def role_required(*roles: str) -> Callable:
 
 def refusal(user, roles) -> str:
     """Why ``user`` may not open a page for ``roles``, in words a person understands."""
-    names = {"admin": "admins", "manager": "managers", "rep": "reps"}
-    allowed = " and ".join(names[role] for role in roles)
-    if user.role == "manager" and "manager" not in roles:
+    allowed = " and ".join(f"{Role(role).label.lower()}s" for role in roles)
+    if user.role == Role.MANAGER and Role.MANAGER not in roles:
         return f"Managers can look at everything but change nothing; this page is for {allowed}."
     return f"This page is only for {allowed}; you are signed in as a {user.get_role_display()}."
 
 
-admin_required = role_required("admin")
-writer_required = role_required("admin", "rep")
-member_required = role_required("admin", "manager", "rep")
+admin_required = role_required(Role.ADMIN)
+writer_required = role_required(Role.ADMIN, Role.REP)
+member_required = role_required(Role.ADMIN, Role.MANAGER, Role.REP)
+# Admins and managers: the whole organisation's billing, recalls and stock adjustments.
+oversight_required = role_required(Role.ADMIN, Role.MANAGER)

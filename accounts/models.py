@@ -31,11 +31,16 @@ class TenantUserManager(UserManager.from_queryset(TenantQuerySet)):
     pass
 
 
+class UserRole(models.TextChoices):
+    """Use it as ``User.Role``."""
+
+    ADMIN = "admin", "Admin"
+    MANAGER = "manager", "Manager"
+    REP = "rep", "Rep"
+
+
 class User(AbstractUser):
-    class Role(models.TextChoices):
-        ADMIN = "admin", "Admin"
-        MANAGER = "manager", "Manager"
-        REP = "rep", "Rep"
+    Role = UserRole
 
     organization = models.ForeignKey(
         Organization, on_delete=models.PROTECT, related_name="users", null=True, blank=True
@@ -48,15 +53,16 @@ class User(AbstractUser):
         ordering = ["first_name", "last_name", "username"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(role__in=["admin", "manager", "rep"]), name="user_role_valid"
+                condition=models.Q(role__in=UserRole.values), name="user_role_valid"
             ),
         ]
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
 
+    # Role checks in templates and views go through these (never compare role strings).
     @property
-    def is_org_admin(self) -> bool:
+    def is_admin(self) -> bool:
         return self.role == self.Role.ADMIN
 
     @property
@@ -71,6 +77,11 @@ class User(AbstractUser):
     def can_write(self) -> bool:
         """Managers read everything and change nothing."""
         return self.role in (self.Role.ADMIN, self.Role.REP)
+
+    @property
+    def is_admin_or_manager(self) -> bool:
+        """Admins and managers see the whole organisation (billing, recalls, adjustments)."""
+        return self.role in (self.Role.ADMIN, self.Role.MANAGER)
 
 
 class PatientAccess(models.Model):

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from accounts.models import User
 from billing.services import po_upload_max_bytes, validate_po_pdf
 from consignment.models import Facility
+from core.forms import BootstrapForm, CompactForm
 from events.models import UNSUBMITTED, EventStatus
 
 BILLING_STATUSES = [
@@ -13,17 +14,15 @@ BILLING_STATUSES = [
 ]
 
 
-class PurchaseOrderForm(forms.Form):
+class PurchaseOrderForm(BootstrapForm, forms.Form):
     number = forms.CharField(
         label="PO number", max_length=100, strip=True,
         error_messages={"required": "Enter the facility's PO number."},
-        widget=forms.TextInput(attrs={"class": "form-control", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     pdf_file = forms.FileField(
         label="PO (PDF, optional)", required=False,
-        widget=forms.ClearableFileInput(
-            attrs={"class": "form-control", "accept": "application/pdf,.pdf"}
-        ),
+        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,.pdf"}),
     )
 
     def __init__(self, *args, **kwargs):
@@ -39,27 +38,24 @@ class PurchaseOrderForm(forms.Form):
         return upload
 
 
-class BillingQueueFilterForm(forms.Form):
+class BillingQueueFilterForm(CompactForm):
     status = forms.ChoiceField(
         choices=[("", "Any status"), *BILLING_STATUSES], required=False,
-        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
     )
     facility = forms.ModelChoiceField(
         queryset=Facility.objects.none(), required=False, empty_label="Any facility",
-        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
     )
     rep = forms.ModelChoiceField(
         queryset=User.objects.none(), required=False, empty_label="Any representative",
         label="Representative",
-        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
     )
     date_from = forms.DateField(
         required=False, label="From",
-        widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}),
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     date_to = forms.DateField(
         required=False, label="To",
-        widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}),
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
 
     def __init__(self, *args, user, **kwargs):

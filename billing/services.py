@@ -27,7 +27,6 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import User
@@ -35,7 +34,7 @@ from billing.models import CreditMemo, DocumentCounter, Invoice, PurchaseOrder, 
 from commissions.models import CommissionCredit
 from commissions.services import commission_clawbacks, commission_credits_for_sale
 from core.db import service_transaction
-from core.pdf import StaticOnlyURLFetcher, html_to_pdf
+from core.pdf import render_pdf
 from core.permissions import ensure_role, ensure_same_organization
 from events.models import Event, EventLine, EventStatus
 from events.services import device_problem, ensure_can_edit, lock_event, open_sale_lines, set_status
@@ -77,12 +76,6 @@ def document_number_next(*, organization_id: int, doc_type: str) -> str:
 
 
 # --- rendering -----------------------------------------------------------------------------------
-
-def render_pdf(template_name: str, context: dict, *, url_fetcher=None) -> bytes:
-    """Render a template under ``templates/billing/pdf/`` to PDF bytes (static files only)."""
-    html = render_to_string(template_name, context)
-    return html_to_pdf(html, url_fetcher=url_fetcher or StaticOnlyURLFetcher())
-
 
 def _lines(event: Event) -> list[EventLine]:
     return list(

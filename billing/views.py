@@ -6,9 +6,8 @@ Every queryset goes through ``for_user`` (reps: their own events; another organi
 
 from __future__ import annotations
 
-import csv
+import datetime
 import logging
-from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
@@ -18,11 +17,17 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from accounts.decorators import admin_required, member_required, role_required, writer_required
+from accounts.decorators import (
+    admin_required,
+    member_required,
+    oversight_required,
+    writer_required,
+)
 from accounts.security import patient_access_record, safe_next
 from billing import selectors, services
 from billing.forms import BillingQueueFilterForm, PurchaseOrderForm
-from core.exports import csv_safe
+from core.exports import Column, csv_download, field
+from core.forms import add_service_errors
 from events.forms import SUBMIT_ERRORS_SESSION_KEY, SubmitForBillingForm
 from events.models import Event, EventStatus
 from events.selectors import event_detail_qs
@@ -56,7 +61,7 @@ def _queue_filters(request) -> tuple[BillingQueueFilterForm, dict]:
     return form, filters
 
 
-@role_required("admin", "manager")
+@oversight_required
 def billing_queue(request):
     form, filters = _queue_filters(request)
     page = Paginator(
@@ -76,39 +81,55 @@ def billing_queue(request):
         "total_count": sum(counts.values()),
         "current_status": filters.get("status", ""),
         "querystring": query.urlencode(),
-        "can_act": request.user.role == "admin",
+        "can_act": request.user.is_admin,
     })
 
 
-@role_required("admin", "manager")
+def _order(event: Event):
+    """The event's sales order, or its credit memo for a return."""
+    return _related(event, "sales_order") or _related(event, "credit_memo")
+
+
+def _order_total(event: Event):
+    order = _order(event)
+    if order is None:
+        return ""
+    return -order.total if event.is_return else order.total  # a credit memo credits the facility
+
+
+def _document_number(name: str):
+    def number(event: Event) -> str:
+        document = _related(event, name)
+        return document.number if document else ""
+    return number
+
+
+def _invoice_date(name: str):
+    def date(event: Event):
+        invoice = _related(event, "invoice")
+        value = getattr(invoice, name, None) if invoice else None
+        return value.date() if isinstance(value, datetime.datetime) else value
+    return date
+
+
+BILLING_EXPORT_COLUMNS = [
+    Column("Event", field("name")), Column("Event Type", Event.get_event_type_display),
+    Column("Date", field("date")), Column("Facility", field("facility.name")),
+    Column("Representative", lambda event: str(event.representative)),
+    Column("Status", Event.get_status_display),
+    Column("Sales order / credit memo", lambda event: getattr(_order(event), "number", "")),
+    Column("Total", _order_total), Column("PO number", _document_number("purchase_order")),
+    Column("Invoice", _document_number("invoice")),
+    Column("Invoice date", _invoice_date("issued_at")),
+    Column("Due date", _invoice_date("due_date")), Column("Paid", _invoice_date("paid_at")),
+]
+
+
+@oversight_required
 def billing_export(request):
     form, filters = _queue_filters(request)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="billing.csv"'
-    writer = csv.writer(response)
-    writer.writerow([
-        "Event", "Event Type", "Date", "Facility", "Representative", "Status",
-        "Sales order / credit memo",
-        "Total", "PO number", "Invoice", "Invoice date", "Due date", "Paid",
-    ])
-    for event in selectors.billing_queue(user=request.user, **filters).iterator(chunk_size=500):
-        order = _related(event, "sales_order") or _related(event, "credit_memo")
-        po = _related(event, "purchase_order")
-        invoice = _related(event, "invoice")
-        total = order.total if order else ""
-        if order is not None and event.is_return:
-            total = -order.total  # a credit memo credits the facility
-        # Numbers as they are (a credit is negative); text neutralised for spreadsheets.
-        writer.writerow([value if isinstance(value, Decimal) else csv_safe(value) for value in [
-            event.name, event.get_event_type_display(), event.date.isoformat(),
-            event.facility.name, str(event.representative), event.get_status_display(),
-            order.number if order else "", total,
-            po.number if po else "", invoice.number if invoice else "",
-            invoice.issued_at.date().isoformat() if invoice else "",
-            invoice.due_date.isoformat() if invoice else "",
-            invoice.paid_at.date().isoformat() if invoice and invoice.paid_at else "",
-        ]])
-    return response
+    rows = selectors.billing_queue(user=request.user, **filters).iterator(chunk_size=500)
+    return csv_download("billing.csv", BILLING_EXPORT_COLUMNS, rows)
 
 
 def _related(event: Event, name: str):
@@ -133,11 +154,7 @@ def billing_po_record(request, pk: int):
                     pdf_file=form.cleaned_data.get("pdf_file"),
                 )
             except ValidationError as error:
-                if hasattr(error, "error_dict"):
-                    for field, errors in error.error_dict.items():
-                        form.add_error(field if field in form.fields else None, errors)
-                else:
-                    form.add_error(None, error)
+                add_service_errors(form, error)
             else:
                 messages.success(
                     request, f"{po} recorded: {event.name} is ready to invoice."

@@ -7,10 +7,10 @@ from decimal import Decimal
 from django import forms
 
 from accounts.selectors import reps_for
+from core.forms import BootstrapForm, CompactForm
 from inventory.selectors import product_lines_for
 
-DATE = forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"})
-SELECT = forms.Select(attrs={"class": "form-select form-select-sm"})
+DATE = forms.DateInput(attrs={"type": "date"})
 HUNDRED = Decimal(100)
 
 
@@ -19,16 +19,13 @@ class PercentField(forms.DecimalField):
 
     def __init__(self, **kwargs):
         super().__init__(min_value=0, max_value=100, max_digits=5, decimal_places=2,
-                         widget=forms.NumberInput(attrs={"step": "0.01",
-                                                         "class": "form-control"}), **kwargs)
+                         widget=forms.NumberInput(attrs={"step": "0.01"}), **kwargs)
 
 
-class CommissionPlanForm(forms.Form):
-    rep = forms.ModelChoiceField(queryset=None, required=False, empty_label="Every rep",
-                                 widget=forms.Select(attrs={"class": "form-select"}))
+class CommissionPlanForm(BootstrapForm, forms.Form):
+    rep = forms.ModelChoiceField(queryset=None, required=False, empty_label="Every rep")
     product_line = forms.ModelChoiceField(
         queryset=None, required=False, empty_label="Every product line",
-        widget=forms.Select(attrs={"class": "form-select"}),
     )
     rate = PercentField(label="Rate (%)")
     stocking_share = PercentField(
@@ -57,8 +54,8 @@ class CommissionPlanForm(forms.Form):
         }
 
 
-class StatementForm(forms.Form):
-    rep = forms.ModelChoiceField(queryset=None, empty_label=None, widget=SELECT)
+class StatementForm(CompactForm):
+    rep = forms.ModelChoiceField(queryset=None, empty_label=None)
     date_from = forms.DateField(label="From", widget=DATE)
     date_to = forms.DateField(label="To", widget=DATE)
 

@@ -75,13 +75,18 @@ class CommissionPlan(models.Model):
         return f"{who} / {line}: {self.rate:.2%}"
 
 
+class CreditKind(models.TextChoices):
+    """Use it as ``CommissionCredit.Kind``."""
+
+    SALE = "sale", "Sale"
+    USAGE = "usage", "Usage (covering rep)"
+    CLAWBACK = "clawback", "Clawback (returned)"
+
+
 class CommissionCredit(models.Model):
     """Money credited to a rep: a row per event, device and kind, never a recomputed total."""
 
-    class Kind(models.TextChoices):
-        SALE = "sale", "Sale"
-        USAGE = "usage", "Usage (covering rep)"
-        CLAWBACK = "clawback", "Clawback (returned)"
+    Kind = CreditKind
 
     organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
     rep = models.ForeignKey(
@@ -116,8 +121,8 @@ class CommissionCredit(models.Model):
             ),
             # Credits are positive; a clawback (a returned sale) is negative.
             models.CheckConstraint(
-                condition=Q(amount__gte=0) & ~Q(kind="clawback")
-                | Q(amount__lte=0, kind="clawback"),
+                condition=Q(amount__gte=0) & ~Q(kind=CreditKind.CLAWBACK)
+                | Q(amount__lte=0, kind=CreditKind.CLAWBACK),
                 name="commission_amount_gte_0",
             ),
         ]

@@ -13,32 +13,32 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.decorators import admin_required, member_required, role_required
+from accounts.decorators import admin_required, member_required, oversight_required
 from accounts.selectors import reps_for
 from commissions import selectors, services
 from commissions.forms import CommissionPlanForm, StatementForm
 from commissions.models import CommissionPlan
 from commissions.tables import STATEMENT_COLUMNS
-from core.exports import csv_response
+from core.exports import csv_download
+from core.forms import add_service_errors
 from core.http import query_without
-from core.pdf import render_report_pdf
+from core.pdf import REPORT_CSS, render_pdf
 
 
-@role_required("admin", "manager")
+@oversight_required
 def commission_plans(request):
     form = None
-    if request.user.role == "admin":
+    if request.user.is_admin:
         form = CommissionPlanForm(request.POST or None, user=request.user)
         if request.method == "POST" and form.is_valid():
             try:
                 services.commission_plan_create(actor=request.user, **form.service_kwargs())
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, "Commission plan saved.")
                 return redirect("commissions:plans")
@@ -47,14 +47,6 @@ def commission_plans(request):
     return render(request, "commissions/commissionplan_list.html", {
         "plans": selectors.commission_plans(request.user), "form": form,
     })
-
-
-def _add_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 @admin_required
@@ -66,7 +58,7 @@ def commission_plan_edit(request, pk: int):
             services.commission_plan_update(actor=request.user, plan=plan,
                                                **form.service_kwargs())
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Commission plan saved.")
             return redirect("commissions:plans")
@@ -87,7 +79,7 @@ def _statement_form(request):
     data = request.GET.copy() if request.method == "GET" else request.POST.copy()
     data.setdefault("date_from", today.replace(day=1).isoformat())
     data.setdefault("date_to", today.isoformat())
-    if request.user.role == "rep":
+    if request.user.is_rep:
         data["rep"] = str(request.user.pk)
     elif not data.get("rep"):
         # Show a statement straight away (the current month of the first rep), not a blank page.
@@ -113,7 +105,7 @@ def commission_statement(request):
         name = f"commission-{rep.username}-{date_from:%Y%m%d}-{date_to:%Y%m%d}"
         fmt = request.GET.get("format")
         if fmt == "csv":
-            return csv_response(f"{name}.csv", STATEMENT_COLUMNS,
+            return csv_download(f"{name}.csv", STATEMENT_COLUMNS,
                                        credits.iterator())
         context.update(rep=rep, date_from=date_from, date_to=date_to,
                        totals=selectors.statement_totals(credits),
@@ -132,8 +124,8 @@ def commission_statement(request):
         else:
             context["credits"] = list(credits)
         if fmt == "pdf":
-            html = render_to_string("commissions/commission_statement_pdf.html", context)
-            pdf = render_report_pdf(html)
+            pdf = render_pdf("commissions/commission_statement_pdf.html", context,
+                             css=REPORT_CSS)
             response = HttpResponse(pdf, content_type="application/pdf")
             response["Content-Disposition"] = f'inline; filename="{name}.pdf"'
             return response

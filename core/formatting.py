@@ -31,9 +31,14 @@ def format_money(value, currency: str | None = None) -> str:
     return f"{sign}{symbol}{number}" if symbol else f"{sign}{code}\u00a0{number}"
 
 
+def status_member(obj, status: str | None = None):
+    """``obj.status`` as its model's ``Status`` member (which carries its label and colour)."""
+    return type(obj).Status(status if status is not None else obj.status)
+
+
 def status_badge(obj, *, status: str | None = None) -> SafeString:
     """A Bootstrap badge of ``obj.status`` in its status's colour (``Status.colour``)."""
-    member = type(obj).Status(status if status is not None else obj.status)
+    member = status_member(obj, status)
     return format_html(
         '<span class="badge text-bg-{}" data-status="{}">{}</span>',
         member.colour, member.value, member.label,

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.exceptions import SuspiciousFileOperation
+from django.template.loader import render_to_string
 from weasyprint import CSS, HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -72,8 +73,16 @@ class StaticOnlyURLFetcher(URLFetcher):
         )
 
 
-def html_to_pdf(html: str, *, css: str | None = None, url_fetcher=None) -> bytes:
-    """Lay out ``html`` (and an optional extra stylesheet) as PDF bytes, static files only."""
+def render_pdf(template_name: str, context: dict, *, css: str | None = None,
+               url_fetcher=None) -> bytes:
+    """The one way to make a PDF: render ``template_name`` with ``context`` and lay it out (with
+    an optional extra stylesheet, e.g. ``REPORT_CSS``). Like every PDF here it may read our static
+    files and nothing else."""
+    return _html_to_pdf(render_to_string(template_name, context), css=css,
+                        url_fetcher=url_fetcher)
+
+
+def _html_to_pdf(html: str, *, css: str | None = None, url_fetcher=None) -> bytes:
     fetcher = url_fetcher or StaticOnlyURLFetcher()
     stylesheets = [CSS(string=css, url_fetcher=fetcher, base_url=PDF_BASE_URL)] if css else None
     return HTML(string=html, base_url=PDF_BASE_URL, url_fetcher=fetcher).write_pdf(
@@ -99,7 +108,3 @@ REPORT_CSS = """
   tr { break-inside: avoid; }
 """
 
-
-def render_report_pdf(html: str) -> bytes:
-    """A report page as PDF; like every PDF here it may read our static files and nothing else."""
-    return html_to_pdf(html, css=REPORT_CSS)

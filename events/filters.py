@@ -5,6 +5,7 @@ from django import forms
 
 from accounts.models import User
 from consignment.models import Facility
+from core.forms import CompactForm
 from events.models import Event, EventStatus, EventType
 
 
@@ -37,14 +38,10 @@ class EventFilter(django_filters.FilterSet):
     class Meta:
         model = Event
         fields = ["event_type", "status", "facility", "representative", "date_from", "date_to"]
+        form = CompactForm
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if getattr(self.request.user, "role", None) == User.Role.REP:
             # A rep sees only their own events: the representative filter would be noise.
             del self.filters["representative"]
-        for field in self.form.fields.values():
-            is_select = isinstance(field.widget, forms.Select)
-            field.widget.attrs["class"] = "form-select form-select-sm" if is_select else (
-                "form-control form-control-sm"
-            )

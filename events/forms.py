@@ -7,12 +7,13 @@ from django.utils import timezone
 
 from accounts.models import User
 from consignment.models import Facility, FacilityContact
+from core.forms import BootstrapForm
 from events.models import EventType
 from inventory.forms import CHOOSE
 from inventory.models import Manufacturer, ProductLine
 
 
-class EventCreateForm(forms.Form):
+class EventCreateForm(BootstrapForm, forms.Form):
     event_type = forms.ChoiceField(label="Event Type", choices=EventType.choices)
     name = forms.CharField(max_length=200)
     date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
@@ -62,9 +63,6 @@ class EventCreateForm(forms.Form):
             self.line_choices = ProductLine.objects.for_user(user).filter(
                 manufacturer_id=manufacturer_id
             )
-        for field in self.fields.values():
-            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
-            field.widget.attrs.setdefault("class", css)
 
     def _raw_id(self, name: str) -> int | None:
         value = self.data.get(name) if self.is_bound else self.initial.get(name)
@@ -81,7 +79,7 @@ class EventCreateForm(forms.Form):
         return data
 
 
-class FacilityContactForm(forms.Form):
+class FacilityContactForm(BootstrapForm, forms.Form):
     facility = forms.ModelChoiceField(queryset=Facility.objects.none(), widget=forms.HiddenInput)
     name = forms.CharField(max_length=200)
     title = forms.CharField(max_length=200, required=False)
@@ -92,11 +90,10 @@ class FacilityContactForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["facility"].queryset = Facility.objects.for_user(user)
         for name in ("name", "title", "email", "phone"):
-            self.fields[name].widget.attrs["class"] = "form-control"
             self.fields[name].widget.attrs["id"] = f"id_contact_{name}"
 
 
-class EventUpdateForm(forms.Form):
+class EventUpdateForm(BootstrapForm, forms.Form):
     name = forms.CharField(max_length=200)
     date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     patient_id = forms.CharField(label="Patient ID", max_length=64, required=False)
@@ -107,11 +104,9 @@ class EventUpdateForm(forms.Form):
         if not event.is_case:
             del self.fields["patient_id"]
             del self.fields["surgeon"]
-        for field in self.fields.values():
-            field.widget.attrs["class"] = "form-control"
 
 
-class ScanForm(forms.Form):
+class ScanForm(BootstrapForm, forms.Form):
     label = forms.CharField(label="Scan a UDI label", max_length=400, strip=False)
 
     def clean_label(self):
@@ -125,14 +120,13 @@ class ScanForm(forms.Form):
 SUBMIT_ERRORS_SESSION_KEY = "events:submit-errors:{}"
 
 
-class SubmitForBillingForm(forms.Form):
+class SubmitForBillingForm(BootstrapForm, forms.Form):
     signature_name = forms.CharField(
         label="Signature (type your full name)", max_length=200,
-        widget=forms.TextInput(attrs={"class": "form-control", "autocomplete": "name"}),
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     attest = forms.BooleanField(
         label="I attest that the devices listed were used or sold as recorded on this event.",
-        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
         error_messages={"required": "Tick the attestation to sign the submission."},
     )
 
@@ -144,10 +138,8 @@ class SubmitForBillingForm(forms.Form):
                 "condition recorded on this return."
             )
 
-class EventCancelForm(forms.Form):
+class EventCancelForm(BootstrapForm, forms.Form):
     reason = forms.CharField(
         label="Reason (optional)", max_length=300, required=False,
-        widget=forms.TextInput(
-            attrs={"class": "form-control", "placeholder": "e.g. case postponed"}
-        ),
+        widget=forms.TextInput(attrs={"placeholder": "e.g. case postponed"}),
     )

@@ -63,7 +63,7 @@ class EventQuerySet(TenantQuerySet):
     def for_user(self, user):
         """Admins and managers: the organisation's events. Reps: their own."""
         qs = super().for_user(user)
-        if getattr(user, "role", None) == "rep":
+        if getattr(user, "is_rep", False):
             qs = qs.filter(representative=user)
         return qs
 
@@ -98,7 +98,7 @@ class Event(models.Model):
         "Show Facility Stock items only", default=False,
         help_text="A case that uses the facility's stock (sold earlier by a stocking order).",
     )
-    status = models.CharField(max_length=20, choices=EventStatus.choices, default="draft")
+    status = models.CharField(max_length=20, choices=EventStatus.choices, default=EventStatus.DRAFT)
     created_by = models.ForeignKey(
         "accounts.User", on_delete=models.PROTECT, related_name="+"
     )
@@ -190,6 +190,14 @@ class Event(models.Model):
         return not (self.is_case and self.facility_stock_only) and not self.is_return
 
 
+class EventLineKind(models.TextChoices):
+    """Use it as ``EventLine.Kind``."""
+
+    SALE = "sale", "Sale"
+    USAGE = "usage", "Facility stock use"
+    RETURN = "return", "Return"
+
+
 class EventLine(models.Model):
     """One device on an event.
 
@@ -200,10 +208,7 @@ class EventLine(models.Model):
     return, or the return of used stock.
     """
 
-    class Kind(models.TextChoices):
-        SALE = "sale", "Sale"
-        USAGE = "usage", "Facility stock use"
-        RETURN = "return", "Return"
+    Kind = EventLineKind
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="lines")
     device = models.ForeignKey(
@@ -231,33 +236,35 @@ class EventLine(models.Model):
             models.UniqueConstraint(fields=["event", "device"], name="event_line_device_once"),
             models.CheckConstraint(condition=Q(price__gte=0), name="event_line_price_gte_0"),
             models.CheckConstraint(
-                condition=Q(kind="sale") | Q(kind="usage", price=0, sold_by__isnull=False)
-                | Q(kind="return", sold_by__isnull=False),
+                condition=Q(kind=EventLineKind.SALE)
+                | Q(kind=EventLineKind.USAGE, price=0, sold_by__isnull=False)
+                | Q(kind=EventLineKind.RETURN, sold_by__isnull=False),
                 name="event_line_usage_no_charge",
             ),
             models.CheckConstraint(
-                condition=Q(damaged=False) | Q(kind="return"), name="event_line_damaged_on_return"
+                condition=Q(damaged=False) | Q(kind=EventLineKind.RETURN),
+                name="event_line_damaged_on_return",
             ),
             models.CheckConstraint(
-                condition=Q(returned_by__isnull=True) | Q(kind="sale", committed=True),
+                condition=Q(returned_by__isnull=True) | Q(kind=EventLineKind.SALE, committed=True),
                 name="event_line_returned_sale_only",
             ),
             # Impossible to double-bill: one committed sale (not yet reversed by a return) and
             # one committed use per device.
             models.UniqueConstraint(
                 fields=["device"],
-                condition=Q(committed=True, kind="sale", returned_by__isnull=True),
+                condition=Q(committed=True, kind=EventLineKind.SALE, returned_by__isnull=True),
                 name="device_sold_once",
             ),
             # A sale is reversed once: by one use (the device is consumed) or by one return —
             # exactly one return of a device, never a return of consumed stock.
             models.UniqueConstraint(
                 fields=["device", "sold_by"],
-                condition=Q(committed=True, kind__in=["usage", "return"]),
+                condition=Q(committed=True, kind__in=[EventLineKind.USAGE, EventLineKind.RETURN]),
                 name="device_sale_used_or_returned_once",
             ),
             models.UniqueConstraint(
-                fields=["device"], condition=Q(committed=True, kind="usage"),
+                fields=["device"], condition=Q(committed=True, kind=EventLineKind.USAGE),
                 name="device_used_once",
             ),
         ]

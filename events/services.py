@@ -55,13 +55,18 @@ def lock_event(event: Event, *related: str) -> Event:
     return (events.select_related(*related) if related else events).get(pk=event.pk)
 
 
+def can_edit(user: User, event: Event) -> bool:
+    """Who may change an event: an admin of its organisation, or the event's own rep (pages show
+    the editing controls by it; ``ensure_can_edit`` enforces it in every service)."""
+    if user.organization_id is None or user.organization_id != event.organization_id:
+        return False
+    return user.is_admin or (user.is_rep and event.representative_id == user.pk)
+
+
 def ensure_can_edit(actor: User, event: Event) -> None:
     ensure_same_organization(actor, event)
-    if actor.role == User.Role.ADMIN:
-        return
-    if actor.role == User.Role.REP and event.representative_id == actor.pk:
-        return
-    raise PermissionDenied("Only the event's representative or an admin can change it.")
+    if not can_edit(actor, event):
+        raise PermissionDenied("Only the event's representative or an admin can change it.")
 
 
 def ensure_draft(event: Event) -> None:
@@ -429,6 +434,30 @@ def swap_fresh_units(
             picked.append(device)
     short = {pid: n - taken.get(pid, 0) for pid, n in wanted.items() if n > taken.get(pid, 0)}
     return picked, short
+
+
+@service_transaction
+def replenishment_stocking_order_create(
+    *,
+    actor: User,
+    facility: Facility,
+    representative: User,
+    product_line: ProductLine,
+    devices: Sequence[Device],
+    today: datetime.date | None = None,
+) -> Event:
+    """"Create Stocking Order" on the replenishment page: a draft stocking order for the
+    facility with the rep's picked devices, created and filled in one transaction (all or
+    nothing)."""
+    today = today or timezone.localdate()
+    event = event_create(
+        actor=actor, event_type=EventType.STOCKING_ORDER,
+        name=f"Replenishment – {facility.name}", date=today, facility=facility,
+        representative=representative, manufacturer=product_line.manufacturer,
+        product_line=product_line,
+    )
+    event_add_devices(actor=actor, event=event, devices=devices, today=today)
+    return event
 
 
 @service_transaction

@@ -14,8 +14,10 @@ from django_tables2 import RequestConfig
 from accounts.decorators import member_required, writer_required
 from accounts.models import User
 from accounts.security import patient_access_record
+from accounts.selectors import reps_for
 from consignment.models import Facility, FacilityContact
 from consignment.services import facility_contact_create
+from core.forms import add_service_errors
 from events import selectors, services
 from events.filters import EventFilter
 from events.forms import (
@@ -35,16 +37,9 @@ from inventory.models import Device, ProductLine
 TABS = ("details", "used")
 
 
-def _errors(exc: ValidationError) -> list[str]:
-    return list(exc.messages)
-
-
 def _can_edit(user: User, event: Event) -> bool:
-    if not event.is_draft:
-        return False
-    return user.role == User.Role.ADMIN or (
-        user.role == User.Role.REP and event.representative_id == user.pk
-    )
+    """The editing controls show on a draft the user may change (``services.can_edit``)."""
+    return event.is_draft and services.can_edit(user, event)
 
 
 def _get_event(request, pk: int) -> Event:
@@ -101,7 +96,7 @@ def event_create(request):
                 surgeon=data["surgeon"],
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"{event} created. Mark the used inventory next.")
             return redirect("events:detail", pk=event.pk)
@@ -151,7 +146,7 @@ def contact_create(request):
                     title=data["title"], email=data["email"], phone=data["phone"],
                 )
             except ValidationError as exc:
-                form.add_error(None, exc)
+                add_service_errors(form, exc)
             else:
                 contacts = FacilityContact.objects.for_user(request.user).filter(
                     facility=contact.facility
@@ -296,7 +291,7 @@ def event_add_device(request, pk: int):
     try:
         services.event_add_devices(actor=request.user, event=event, devices=[device])
     except ValidationError as exc:
-        return _panel_response(request, event, add_errors=_errors(exc))
+        return _panel_response(request, event, add_errors=exc.messages)
     return _panel_response(request, event, notice=f"Added {device.label}.")
 
 
@@ -312,7 +307,7 @@ def event_scan(request, pk: int):
             actor=request.user, event=event, label=form.cleaned_data["label"]
         )
     except ValidationError as exc:
-        return _panel_response(request, event, scan_errors=_errors(exc), scan_focus=True)
+        return _panel_response(request, event, scan_errors=exc.messages, scan_focus=True)
     return _panel_response(
         request, event, notice=f"Scanned and added {line.device.label}.", scan_focus=True
     )
@@ -326,7 +321,7 @@ def event_remove_device(request, pk: int, device_pk: int):
     try:
         services.event_remove_device(actor=request.user, event=event, device=device)
     except ValidationError as exc:
-        return _panel_response(request, event, add_errors=_errors(exc))
+        return _panel_response(request, event, add_errors=exc.messages)
     return _panel_response(request, event, notice=f"Removed {device.label}.")
 
 
@@ -342,7 +337,7 @@ def event_line_damaged(request, pk: int, device_pk: int):
             actor=request.user, event=event, device=device, damaged=damaged
         )
     except ValidationError as exc:
-        return _panel_response(request, event, add_errors=_errors(exc))
+        return _panel_response(request, event, add_errors=exc.messages)
     state = "damaged: it will be returned for destruction" if damaged else "not damaged"
     return _panel_response(request, event, notice=f"{device.label} marked {state}.")
 
@@ -358,7 +353,7 @@ def event_facility_stock_only(request, pk: int):
             actor=request.user, event=event, facility_stock_only=wanted
         )
     except ValidationError as exc:
-        return _panel_response(request, _get_event(request, pk), filter_errors=_errors(exc))
+        return _panel_response(request, _get_event(request, pk), filter_errors=exc.messages)
     event = _get_event(request, pk)
     return _panel_response(request, event, query="")
 
@@ -372,7 +367,7 @@ def event_update(request, pk: int):
         try:
             services.event_update(actor=request.user, event=event, **form.cleaned_data)
         except ValidationError as exc:
-            form.add_error(None, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Event details saved.")
             return redirect(_detail_url(event, "details"))
@@ -394,8 +389,47 @@ def event_cancel(request, pk: int):
             actor=request.user, event=event, reason=form.cleaned_data["reason"]
         )
     except ValidationError as exc:
-        for error in _errors(exc):
+        for error in exc.messages:
             messages.error(request, error)
     else:
         messages.success(request, f"{event} was cancelled; its devices are free for other events.")
     return redirect(_detail_url(event, "details"))
+
+
+# --- Swap expiring facility stock (the dashboard's expiring list; issue 15) ----------------------
+
+
+def _ids(values) -> list[int]:
+    ids = []
+    for value in values:
+        try:
+            ids.append(int(value))
+        except (TypeError, ValueError):
+            continue
+    return ids
+
+
+@require_POST
+@writer_required
+def swap_create(request):
+    """"Swap" on the dashboard's expiring list: a draft Return of the ticked units and a draft
+    Stocking Order of the same products from the rep's custody, longest dating first."""
+    devices = list(Device.objects.for_user(request.user).filter(
+        pk__in=_ids(request.POST.getlist("device"))
+    ))
+    rep = None
+    if request.user.is_admin and request.POST.get("rep"):
+        rep = reps_for(request.user).filter(pk__in=_ids([request.POST["rep"]])).first()
+    try:
+        swap = services.swap_expiring_create(actor=request.user, devices=devices,
+                                             representative=rep)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("reporting:index")
+    messages.success(request, "Swap prepared: review the draft return and the draft stocking "
+                              "order, then submit each.")
+    url = reverse("reporting:swap_detail", args=[swap.return_event.pk])
+    if swap.stocking_order is not None:
+        url += f"?order={swap.stocking_order.pk}"
+    return redirect(url)

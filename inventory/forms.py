@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import User
 from consignment.models import Facility
+from core.forms import BootstrapForm
 from inventory import selectors
 from inventory.importing import CSV_COLUMNS
 from inventory.models import Device, Manufacturer, Product, StockAdjustment, StockAdjustmentLine
@@ -41,7 +42,7 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in (text or "").replace("\r", "").split("\n") if line.strip()]
 
 
-class TransferForm(forms.Form):
+class TransferForm(BootstrapForm, forms.Form):
     from_custodian = CustodianChoiceField(
         queryset=User.objects.none(), label="From (custodian)", required=False
     )
@@ -66,8 +67,7 @@ class TransferForm(forms.Form):
             del self.fields["accept_now"]
             source = user
         self.source = source
-        _bootstrap(self)
-        self.fields["devices"].widget.attrs["class"] = "form-check-input me-2"
+        self.fields["devices"].widget.attrs["class"] = "me-2"
         self.fields["devices"].queryset = (
             selectors.transferable_devices(user=user, custodian=source)
             if source is not None else Device.objects.none()
@@ -90,14 +90,14 @@ class TransferForm(forms.Form):
         return cleaned
 
 
-class DeclineForm(forms.Form):
+class DeclineForm(BootstrapForm, forms.Form):
     reason = forms.CharField(
         label="Reason", max_length=500,
         widget=forms.TextInput(attrs={"placeholder": "Why do you decline?"}),
     )
 
 
-class AdjustmentForm(forms.Form):
+class AdjustmentForm(BootstrapForm, forms.Form):
     devices = forms.CharField(
         label="Devices",
         widget=forms.Textarea(attrs={"rows": 5, "class": "scan-input",
@@ -121,10 +121,6 @@ class AdjustmentForm(forms.Form):
         self.user = user
         self.fields["to_facility"].queryset = Facility.objects.for_user(user)
         self.fields["to_custodian"].queryset = custodians_of(user)
-        for name in ("reason", "effect", "to_facility", "to_custodian"):
-            self.fields[name].widget.attrs["class"] = "form-select"
-        for name in ("devices", "note"):
-            _add_class(self.fields[name].widget, "form-control")
 
     def clean_devices(self):
         found, errors = [], []
@@ -152,7 +148,7 @@ class AdjustmentForm(forms.Form):
         return cleaned
 
 
-class ReceiveForm(forms.Form):
+class ReceiveForm(BootstrapForm, forms.Form):
     product = forms.ModelChoiceField(queryset=Product.objects.none(), empty_label=CHOOSE)
     lot = forms.CharField(max_length=64)
     expiration_date = forms.DateField(
@@ -170,7 +166,6 @@ class ReceiveForm(forms.Form):
             "product_line"
         )
         self.fields["custodian"].queryset = custodians_of(user)
-        _bootstrap(self)
 
     def clean_serials(self):
         serials = _lines(self.cleaned_data["serials"])
@@ -179,7 +174,7 @@ class ReceiveForm(forms.Form):
         return serials
 
 
-class ScanReceiveForm(forms.Form):
+class ScanReceiveForm(BootstrapForm, forms.Form):
     """Scanned labels accumulate in ``labels`` (one a line); each becomes one device."""
 
     use_required_attribute = False  # "Add" submits before a custodian is chosen
@@ -190,7 +185,6 @@ class ScanReceiveForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["custodian"].queryset = custodians_of(user)
-        _bootstrap(self)
 
     def clean_labels(self):
         labels = _lines(self.cleaned_data["labels"])
@@ -199,7 +193,7 @@ class ScanReceiveForm(forms.Form):
         return labels
 
 
-class CsvUploadForm(forms.Form):
+class CsvUploadForm(BootstrapForm, forms.Form):
     file = forms.FileField(
         label="CSV file",
         help_text="UTF-8, header row: " + ",".join(CSV_COLUMNS) + " (dates YYYY-MM-DD, "
@@ -209,13 +203,10 @@ class CsvUploadForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["file"].widget.attrs.update(
-            {"class": "form-control", "accept": ".csv,text/csv"}
-        )
-        self.fields["dry_run"].widget.attrs["class"] = "form-check-input"
+        self.fields["file"].widget.attrs["accept"] = ".csv,text/csv"
 
 
-class RecallForm(forms.Form):
+class RecallForm(BootstrapForm, forms.Form):
     manufacturer = forms.ModelChoiceField(
         queryset=Manufacturer.objects.none(), required=False, empty_label="Any manufacturer"
     )
@@ -229,7 +220,6 @@ class RecallForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["manufacturer"].queryset = Manufacturer.objects.for_user(user)
-        _bootstrap(self)
 
     def clean(self):
         cleaned = super().clean()
@@ -248,21 +238,3 @@ class RecallForm(forms.Form):
             self.add_error("manufacturer", "Choose the manufacturer of this lot.")
         return cleaned
 
-
-def _bootstrap(form: forms.Form) -> None:
-    for field in form.fields.values():
-        widget = field.widget
-        if isinstance(widget, forms.HiddenInput | forms.CheckboxSelectMultiple):
-            continue
-        if isinstance(widget, forms.Select):
-            widget.attrs.setdefault("class", "form-select")
-        elif isinstance(widget, forms.CheckboxInput):
-            widget.attrs.setdefault("class", "form-check-input")
-        else:
-            _add_class(widget, "form-control")
-
-
-def _add_class(widget, name: str) -> None:
-    classes = widget.attrs.get("class", "").split()
-    if name not in classes:
-        widget.attrs["class"] = " ".join([*classes, name])

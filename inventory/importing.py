@@ -10,6 +10,7 @@ CSV format: UTF-8, a header row ``gtin,lot,serial,expiration_date,custodian``;
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
 import io
@@ -25,6 +26,7 @@ from core.db import service_transaction
 from core.permissions import ensure_role
 from inventory.models import Device, Product
 from inventory.services import LOT_MAX, SERIAL_MAX, devices_receive
+from inventory.udi import parse_udi
 
 CSV_COLUMNS = ("gtin", "lot", "serial", "expiration_date", "custodian")
 MAX_ERRORS_SHOWN = 200
@@ -76,8 +78,6 @@ class ImportResult:
 
 def labels_to_rows(labels: Sequence[str], custodian: str = "") -> list[ReceiptRow]:
     """Scanned UDI labels as receipt rows (``row`` is the label's position, from 1)."""
-    from inventory.udi import parse_udi
-
     rows = []
     for number, label in enumerate(labels, start=1):
         try:
@@ -89,6 +89,44 @@ def labels_to_rows(labels: Sequence[str], custodian: str = "") -> list[ReceiptRo
         rows.append(ReceiptRow(number, udi.gtin, udi.lot, udi.serial, udi.expiration_date,
                                custodian))
     return rows
+
+
+def scan_list_step(
+    *, actor: User, labels: Sequence[str], action: str, label: str = ""
+) -> tuple[list[str], list[str]]:
+    """One step of Receiving → Scan labels: the list of labels after ``action`` ("add" the
+    scanned ``label``, "remove-<n>" the n-th) and what is wrong with the label added, if anything.
+
+    A label is kept in its printable form (raw scans carry GS control characters); an unreadable
+    one stays as typed and the check says what is wrong with it. Writes nothing."""
+    labels = list(labels)
+    errors: list[str] = []
+    if action.startswith("remove-"):
+        index = action.removeprefix("remove-")
+        if index.isdigit() and int(index) < len(labels):
+            labels.pop(int(index))
+    elif action == "add":
+        label = label.strip()
+        with contextlib.suppress(ValidationError):
+            label = parse_udi(label).hri if label else ""
+        if label in labels:
+            errors.append("This label is already in the list.")
+        elif label:
+            _, row_errors = validate_rows(
+                actor=actor, rows=labels_to_rows([*labels, label]), check_custodian=False
+            )
+            errors = [e.message for e in row_errors if e.row == len(labels) + 1]
+            if not errors:
+                labels.append(label)
+    return labels, errors
+
+
+def scan_list_preview(*, actor: User, labels: Sequence[str]) -> list:
+    """The scanned labels as the devices they would receive (product, lot, serial, expiry)."""
+    if not labels:
+        return []
+    checked, _ = validate_rows(actor=actor, rows=labels_to_rows(labels), check_custodian=False)
+    return checked
 
 
 def read_csv(data: bytes | str | Iterable[str]) -> Iterator[ReceiptRow]:

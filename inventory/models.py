@@ -120,7 +120,7 @@ class DeviceQuerySet(models.QuerySet):
         if not getattr(user, "is_authenticated", False):
             return self.none()
         qs = self.for_organization(user.organization_id)
-        if user.role == "rep":
+        if user.is_rep:
             # Rule 10: their custody, the organisation's facility stock, what they sold or used
             # (deactivated included: "show deactivated inventory to view what facility stock
             # has been sold") and every device at the facilities they cover.
@@ -347,13 +347,30 @@ class LedgerChainHead(models.Model):
         return f"ledger head #{self.last_seq} of organisation {self.organization_id}"
 
 
+class TransferStatus(models.TextChoices):
+    """Use it as ``Transfer.Status``."""
+
+    PENDING = "pending", "In transit"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+
+    @property
+    def colour(self) -> str:
+        """The Bootstrap colour every template shows this status in."""
+        return TRANSFER_STATUS_COLOURS[self]
+
+
+TRANSFER_STATUS_COLOURS: dict[str, str] = {
+    TransferStatus.PENDING: "warning",
+    TransferStatus.ACCEPTED: "success",
+    TransferStatus.DECLINED: "danger",
+}
+
+
 class Transfer(models.Model):
     """Available devices moving from one custodian to another."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "In transit"
-        ACCEPTED = "accepted", "Accepted"
-        DECLINED = "declined", "Declined"
+    Status = TransferStatus
 
     organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
     from_custodian = models.ForeignKey(
@@ -382,7 +399,7 @@ class Transfer(models.Model):
                 name="transfer_to_another_custodian",
             ),
             models.CheckConstraint(
-                condition=~Q(status="declined") | ~Q(decline_reason=""),
+                condition=~Q(status=TransferStatus.DECLINED) | ~Q(decline_reason=""),
                 name="transfer_decline_has_reason",
             ),
         ]

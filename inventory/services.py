@@ -321,6 +321,14 @@ def _apply_transfer(*, actor: User, transfer: Transfer, devices: list[Device]) -
     )
 
 
+def can_answer(user: User, transfer: Transfer) -> bool:
+    """Who may accept or decline a transfer in transit: its recipient or an admin (the transfer
+    page shows the buttons by it; accepting and declining enforce it)."""
+    return transfer.status == Transfer.Status.PENDING and (
+        user.pk == transfer.to_custodian_id or user.is_admin
+    )
+
+
 def _lock_pending_transfer(actor: User, transfer: Transfer) -> tuple[Transfer, list[Device]]:
     transfer = Transfer.objects.select_for_update(of=("self",), no_key=True).select_related(
         "to_custodian", "from_custodian"
@@ -330,7 +338,7 @@ def _lock_pending_transfer(actor: User, transfer: Transfer) -> tuple[Transfer, l
         raise ValidationError(
             f"Transfer #{transfer.pk} was already {transfer.get_status_display().lower()}."
         )
-    if actor.pk != transfer.to_custodian_id and actor.role != User.Role.ADMIN:
+    if not can_answer(actor, transfer):
         raise PermissionDenied("Only the recipient (or an admin) can answer this transfer.")
     devices = lock_devices(transfer.devices.values_list("pk", flat=True))
     return transfer, devices

@@ -3,8 +3,6 @@ recall trace. Function views: validate with a form, call one service, map errors
 
 from __future__ import annotations
 
-import contextlib
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -14,10 +12,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
-from accounts.decorators import admin_required, member_required, role_required, writer_required
-from accounts.models import User
+from accounts.decorators import (
+    admin_required,
+    member_required,
+    oversight_required,
+    writer_required,
+)
 from accounts.security import patient_access_record, safe_next
-from core.exports import stream_csv
+from core.exports import Column, csv_download, field
+from core.forms import add_service_errors
 from inventory import selectors, services
 from inventory.filters import DeviceFilter
 from inventory.forms import (
@@ -34,11 +37,11 @@ from inventory.importing import (
     devices_import,
     labels_to_rows,
     read_csv,
-    validate_rows,
+    scan_list_preview,
+    scan_list_step,
 )
-from inventory.models import Transfer
+from inventory.models import DeviceStatus, Transfer
 from inventory.tables import CappedPaginator, DeviceTable
-from inventory.udi import parse_udi
 
 PER_PAGE = 50
 
@@ -74,14 +77,35 @@ def device_list(request):
     })
 
 
-EXPORT_FIELDS = [
-    ("Device ID", "pk"), ("Manufacturer", "product__product_line__manufacturer__name"),
-    ("Product line", "product__product_line__name"), ("Reference", "product__reference"),
-    ("Description", "product__description"), ("GTIN", "product__gtin"), ("Lot", "lot"),
-    ("Serial", "serial"), ("Expiry", "expiration_date"), ("Status", "status"),
-    ("In transit (transfer)", "pending_transfer_id"), ("Custodian", "custodian__username"),
-    ("", "custodian__first_name"), ("", "custodian__last_name"), ("Facility", "facility__name"),
-    ("UDI", "udi"),
+def _custodian(row) -> str:
+    return _person(row.custodian__username, row.custodian__first_name, row.custodian__last_name)
+
+
+_STATUS_LABELS = dict(DeviceStatus.choices)
+
+
+def _status_label(row) -> str:
+    return _STATUS_LABELS[row.status]
+
+
+DEVICE_EXPORT_COLUMNS = [
+    Column("Device ID", field("pk")),
+    Column("Manufacturer", field("product__product_line__manufacturer__name")),
+    Column("Product line", field("product__product_line__name")),
+    Column("Reference", field("product__reference")),
+    Column("Description", field("product__description")), Column("GTIN", field("product__gtin")),
+    Column("Lot", field("lot")), Column("Serial", field("serial")),
+    Column("Expiry", field("expiration_date")), Column("Status", _status_label),
+    Column("In transit (transfer)", field("pending_transfer_id")),
+    Column("Custodian", _custodian), Column("Facility", field("facility__name")),
+    Column("UDI", field("udi")),
+]
+# The fields the export reads (named rows: each column reads its values by name).
+DEVICE_EXPORT_FIELDS = [
+    "pk", "product__product_line__manufacturer__name", "product__product_line__name",
+    "product__reference", "product__description", "product__gtin", "lot", "serial",
+    "expiration_date", "status", "pending_transfer_id", "custodian__username",
+    "custodian__first_name", "custodian__last_name", "facility__name", "udi",
 ]
 
 
@@ -90,18 +114,11 @@ def device_export(request):
     """The filtered rows as CSV, streamed from the database cursor (constant memory)."""
     devices = DeviceFilter(request.GET, queryset=selectors.device_list(user=request.user),
                            request=request)
-    status_labels = dict(selectors.DeviceStatus.choices)
-    values = devices.qs.order_by("expiration_date", "pk").values_list(
-        *[field for _, field in EXPORT_FIELDS]
+    rows = devices.qs.order_by("expiration_date", "pk").values_list(
+        *DEVICE_EXPORT_FIELDS, named=True
     ).iterator(chunk_size=10_000)
-
-    def rows():
-        for v in values:
-            yield [*v[:9], status_labels.get(v[9], v[9]), v[10] or "", _person(*v[11:14]),
-                   v[14] or "", v[15]]
-
-    header = [label for label, _ in EXPORT_FIELDS if label]
-    return stream_csv(f"inventory-{timezone.localdate():%Y-%m-%d}.csv", header, rows())
+    return csv_download(f"inventory-{timezone.localdate():%Y-%m-%d}.csv",
+                        DEVICE_EXPORT_COLUMNS, rows)
 
 
 @member_required
@@ -150,10 +167,10 @@ def transfer_create(request):
                     actor=user, devices=list(form.cleaned_data["devices"]),
                     to_custodian=form.cleaned_data["to_custodian"],
                     accept_now=form.cleaned_data.get("accept_now", False)
-                    if user.role == User.Role.ADMIN else None,
+                    if user.is_admin else None,
                 )
             except ValidationError as exc:
-                form.add_error(None, exc)
+                add_service_errors(form, exc)
             else:
                 if transfer.status == Transfer.Status.ACCEPTED:
                     messages.success(request, f"Transfer #{transfer.pk} done: the devices are "
@@ -179,12 +196,9 @@ def _transfer_for(request, pk):
 @member_required
 def transfer_detail(request, pk: int):
     transfer = _transfer_for(request, pk)
-    can_answer = transfer.status == Transfer.Status.PENDING and (
-        request.user.pk == transfer.to_custodian_id or request.user.role == User.Role.ADMIN
-    )
     return render(request, "inventory/transfer_detail.html", {
         "transfer": transfer, "devices": selectors.transfer_devices(transfer=transfer),
-        "can_answer": can_answer, "decline_form": DeclineForm(),
+        "can_answer": services.can_answer(request.user, transfer), "decline_form": DeclineForm(),
     })
 
 
@@ -228,7 +242,7 @@ def transfer_decline(request, pk: int):
 
 @member_required
 def adjustment_list(request):
-    if request.user.role == User.Role.REP:
+    if request.user.is_rep:
         page = None  # admins make adjustments; reps see none
     else:
         page = Paginator(selectors.adjustment_list(user=request.user), PER_PAGE).get_page(
@@ -237,7 +251,7 @@ def adjustment_list(request):
     return render(request, "inventory/adjustment_list.html", {"page": page})
 
 
-@role_required("admin", "manager")
+@oversight_required
 def adjustment_detail(request, pk: int):
     adjustment = get_object_or_404(selectors.adjustment_list(user=request.user), pk=pk)
     return render(request, "inventory/adjustment_detail.html", {
@@ -264,7 +278,7 @@ def adjustment_create(request):
                 actor=request.user, reason=data["reason"], lines=lines, note=data["note"]
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Stock adjustment #{adjustment.pk} saved "
                                       f"({_devices(len(lines))}).")
@@ -296,7 +310,7 @@ def receiving(request):
                 custodian=data["custodian"],
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Received {_devices(len(devices))} of "
                                       f"{data['product'].reference} into {data['custodian']}'s "
@@ -309,65 +323,43 @@ def receiving(request):
 def receiving_scan(request):
     """Scan labels one after another; the list accumulates; "Receive" takes them all."""
     user = request.user
-    labels = []
-    label_errors = []
-    preview = []
+    labels, label_errors = [], []
+    form = ScanReceiveForm(user=user)
     if request.method == "POST":
-        labels = [line.strip() for line in request.POST.get("labels", "").split("\n")
-                  if line.strip()]
         action = request.POST.get("action", "add")
-        if action.startswith("remove-"):
-            index = action.removeprefix("remove-")
-            if index.isdigit() and int(index) < len(labels):
-                labels.pop(int(index))
-        elif action == "add":
-            label = request.POST.get("label", "").strip()
-            # Keep labels in their printable form: raw scans carry GS control characters. An
-            # unreadable label stays as typed; the check below says what is wrong with it.
-            with contextlib.suppress(ValidationError):
-                label = parse_udi(label).hri if label else ""
-            if label:
-                if label in labels:
-                    label_errors.append("This label is already in the list.")
-                else:
-                    checked, errors = validate_rows(
-                        actor=user, rows=labels_to_rows([*labels, label]), check_custodian=False
+        labels, label_errors = scan_list_step(
+            actor=user, labels=_lines(request.POST.get("labels", "")), action=action,
+            label=request.POST.get("label", ""),
+        )
+        if action == "receive":
+            form = ScanReceiveForm({**request.POST.dict(), "labels": "\n".join(labels)},
+                                   user=user)
+            if form.is_valid():
+                custodian = form.cleaned_data["custodian"]
+                try:
+                    result = devices_import(
+                        actor=user, rows=labels_to_rows(labels, custodian=custodian.username)
                     )
-                    mine = [e for e in errors if e.row == len(labels) + 1]
-                    if mine:
-                        label_errors.extend(e.message for e in mine)
-                    else:
-                        labels.append(label)
-        data = request.POST.copy()
-        data["labels"] = "\n".join(labels)
-        form = ScanReceiveForm(data, user=user)
-        if action == "receive" and form.is_valid():
-            custodian = form.cleaned_data["custodian"]
-            try:
-                result = devices_import(
-                    actor=user, rows=labels_to_rows(labels, custodian=custodian.username)
-                )
-            except ImportRefused as exc:
-                for error in exc.row_errors:
-                    form.add_error(None, f"Label {error.row}: {error.message}")
-            else:
-                messages.success(request, f"Received {_devices(result.devices)} into "
-                                          f"{custodian}'s custody.")
-                return redirect("inventory:receiving_scan")
-        elif action != "receive":
+                except ImportRefused as exc:
+                    for error in exc.row_errors:
+                        form.add_error(None, f"Label {error.row}: {error.message}")
+                else:
+                    messages.success(request, f"Received {_devices(result.devices)} into "
+                                              f"{custodian}'s custody.")
+                    return redirect("inventory:receiving_scan")
+        else:
             form = ScanReceiveForm(initial={"labels": "\n".join(labels),
                                             "custodian": request.POST.get("custodian")},
                                    user=user)
-    else:
-        form = ScanReceiveForm(user=user)
-    if labels:
-        checked, _ = validate_rows(actor=user, rows=labels_to_rows(labels),
-                                   check_custodian=False)
-        preview = checked
     return render(request, "inventory/receiving_scan.html", {
-        "form": form, "tab": "scan", "preview": preview, "label_errors": label_errors,
+        "form": form, "tab": "scan", "label_errors": label_errors,
+        "preview": scan_list_preview(actor=user, labels=labels),
         "labels_text": "\n".join(labels),
     })
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.split("\n") if line.strip()]
 
 
 @admin_required
@@ -384,7 +376,7 @@ def receiving_import(request):
         except ImportRefused as exc:
             row_errors = exc.row_errors
         except ValidationError as exc:
-            form.add_error(None, exc)
+            add_service_errors(form, exc)
         else:
             if result.dry_run:
                 messages.success(request, f"The file is clean: {result.rows} row(s) ready to "
@@ -413,7 +405,7 @@ def _recall_devices(request):
     )
 
 
-@role_required("admin", "manager")
+@oversight_required
 def recall_trace(request):
     form, devices = _recall_devices(request)
     page = counts = None
@@ -436,7 +428,7 @@ def _recall_subject(form) -> str:
     return " ".join(f"{k} {v}" for k, v in data.items() if v and isinstance(v, str))
 
 
-@role_required("admin", "manager")
+@oversight_required
 def recall_export(request):
     form, devices = _recall_devices(request)
     if devices is None:
@@ -446,21 +438,27 @@ def recall_export(request):
         patient_ids=devices.exclude(used_in__patient_id="").order_by()
         .values_list("used_in__patient_id", flat=True).distinct(),
     )
-    status_labels = dict(selectors.DeviceStatus.choices)
-    values = devices.values_list(
-        "product__product_line__manufacturer__name", "product__reference", "product__gtin",
-        "lot", "serial", "expiration_date", "status", "custodian__username",
-        "custodian__first_name", "custodian__last_name", "facility__name", "used_in__name",
-        "used_in__date", "used_in__facility__name", "used_in__patient_id", "used_in__surgeon",
-        "used_in__representative__username",
-    ).iterator(chunk_size=10_000)
+    rows = devices.values_list(*RECALL_EXPORT_FIELDS, named=True).iterator(chunk_size=10_000)
+    return csv_download(f"recall-{timezone.localdate():%Y-%m-%d}.csv", RECALL_EXPORT_COLUMNS,
+                        rows)
 
-    def rows():
-        for v in values:
-            yield [*v[:6], status_labels.get(v[6], v[6]), _person(*v[7:10]), v[10] or "",
-                   v[11] or "", v[12] or "", v[13] or "", v[14] or "", v[15] or "", v[16] or ""]
 
-    header = ["Manufacturer", "Reference", "GTIN", "Lot", "Serial", "Expiry", "Status",
-              "Custodian", "Facility now", "Case", "Case date", "Case facility", "Patient ID",
-              "Surgeon", "Case rep"]
-    return stream_csv(f"recall-{timezone.localdate():%Y-%m-%d}.csv", header, rows())
+RECALL_EXPORT_COLUMNS = [
+    Column("Manufacturer", field("product__product_line__manufacturer__name")),
+    Column("Reference", field("product__reference")), Column("GTIN", field("product__gtin")),
+    Column("Lot", field("lot")), Column("Serial", field("serial")),
+    Column("Expiry", field("expiration_date")), Column("Status", _status_label),
+    Column("Custodian", _custodian), Column("Facility now", field("facility__name")),
+    Column("Case", field("used_in__name")), Column("Case date", field("used_in__date")),
+    Column("Case facility", field("used_in__facility__name")),
+    Column("Patient ID", field("used_in__patient_id")),
+    Column("Surgeon", field("used_in__surgeon")),
+    Column("Case rep", field("used_in__representative__username")),
+]
+RECALL_EXPORT_FIELDS = [
+    "product__product_line__manufacturer__name", "product__reference", "product__gtin", "lot",
+    "serial", "expiration_date", "status", "custodian__username", "custodian__first_name",
+    "custodian__last_name", "facility__name", "used_in__name", "used_in__date",
+    "used_in__facility__name", "used_in__patient_id", "used_in__surgeon",
+    "used_in__representative__username",
+]

@@ -7,22 +7,21 @@ from decimal import Decimal
 
 from django import forms
 
+from core.forms import CompactForm
 from reporting import selectors
 
-DATE = forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"})
-SELECT = forms.Select(attrs={"class": "form-select form-select-sm"})
-NUMBER = forms.NumberInput(attrs={"class": "form-control form-control-sm"})
+DATE = forms.DateInput(attrs={"type": "date"})
 HUNDRED = Decimal(100)
 
 
-class ReportFilterForm(forms.Form):
+class ReportFilterForm(CompactForm):
     date_from = forms.DateField(label="From", widget=DATE)
     date_to = forms.DateField(label="To", widget=DATE)
     facility = forms.ModelChoiceField(
-        queryset=None, required=False, empty_label="All facilities", widget=SELECT
+        queryset=None, required=False, empty_label="All facilities"
     )
     product_line = forms.ModelChoiceField(
-        queryset=None, required=False, empty_label="All product lines", widget=SELECT
+        queryset=None, required=False, empty_label="All product lines"
     )
 
     def __init__(self, *args, user, **kwargs):
@@ -37,15 +36,14 @@ class ReportFilterForm(forms.Form):
         return data
 
 
-class ReplenishmentForm(forms.Form):
-    facility = forms.ModelChoiceField(queryset=None, empty_label="Choose a facility",
-                                      widget=SELECT)
+class ReplenishmentForm(CompactForm):
+    facility = forms.ModelChoiceField(queryset=None, empty_label="Choose a facility")
     cover_days = forms.IntegerField(
-        label="Days of cover wanted", min_value=1, max_value=365, initial=30, widget=NUMBER
+        label="Days of cover wanted", min_value=1, max_value=365, initial=30
     )
     rep = forms.ModelChoiceField(
         label="Representative", queryset=None, required=False,
-        empty_label="Choose a rep", widget=SELECT,
+        empty_label="Choose a rep",
         help_text="The rep whose available devices fill the stocking order.",
     )
 
@@ -55,7 +53,7 @@ class ReplenishmentForm(forms.Form):
         self.fields["rep"].queryset = selectors.reps_for(user).filter(is_active=True)
 
 
-class CreateStockingOrderForm(forms.Form):
+class CreateStockingOrderForm(CompactForm):
     """The quantities come as ``qty_<product id>`` fields, one per suggested product."""
 
     facility = forms.ModelChoiceField(queryset=None, widget=forms.HiddenInput)

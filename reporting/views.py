@@ -1,23 +1,22 @@
-"""Reports: the Facility Stock Sales dashboard, sales and usage reports, replenishment and
-commissions. Reads go through ``reporting.selectors``; the only writes are the commission services
-(``commissions.services``), "Create Stocking Order" and "Swap" (``events.services``)."""
+"""Reports: the Facility Stock Sales dashboard, sales and usage reports, replenishment, swaps.
+Reads go through ``reporting.selectors``. Reporting writes nothing itself: "Create Stocking Order"
+is one call of ``events.services.replenishment_stocking_order_create``, and "Swap" is
+``events.views.swap_create`` (routed here to keep its address)."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import member_required, writer_required
-from core.exports import csv_response
+from core.exports import csv_download
 from core.http import query_without
 from events.models import Event, EventType
-from events.services import event_add_devices, event_create, swap_expiring_create
-from inventory.models import Device
+from events.services import replenishment_stocking_order_create
 from reporting import selectors, tables
 from reporting.filters import report_filters
 from reporting.forms import (
@@ -48,25 +47,25 @@ def index(request):
         rows = selectors.stock_against_par(scope, filters)
         if export == "low":
             rows = selectors.low_stock(rows)
-        return csv_response(_filename(f"facility-stock-{export}", filters),
+        return csv_download(_filename(f"facility-stock-{export}", filters),
                                    tables.STOCK_COLUMNS, rows)
     if export == "expiring":
-        return csv_response(_filename("facility-stock-expiring", filters),
+        return csv_download(_filename("facility-stock-expiring", filters),
                                    tables.EXPIRING_COLUMNS,
                                    selectors.expiring_stock(scope, filters))
     if export == "monthly":
-        return csv_response(_filename("stocking-sales-vs-use", filters),
+        return csv_download(_filename("stocking-sales-vs-use", filters),
                                    tables.MONTHLY_COLUMNS,
                                    selectors.sales_vs_use_by_month(scope, filters))
     if export == "where_used":
-        return csv_response(_filename("facility-stock-where-used", filters),
+        return csv_download(_filename("facility-stock-where-used", filters),
                                    tables.WHERE_USED_COLUMNS,
                                    selectors.where_used(scope, filters).iterator())
     if export == "commissions":
         rows = selectors.facility_stock_commissions(scope, filters)
         for row in rows:
             row["rep"] = selectors.rep_name(row)
-        return csv_response(_filename("facility-stock-commissions", filters),
+        return csv_download(_filename("facility-stock-commissions", filters),
                                    tables.COMMISSION_COLUMNS, rows)
 
     stock = selectors.stock_against_par(scope, filters)
@@ -127,7 +126,7 @@ def sales_report(request):
     scope = selectors.scope_for(request.user)
     export = request.GET.get("export")
     if export in SALES_TITLES:
-        return csv_response(_filename(f"sales-by-{export}", filters), tables.SALES_COLUMNS,
+        return csv_download(_filename(f"sales-by-{export}", filters), tables.SALES_COLUMNS,
                                    selectors.sales_by(scope, filters, export))
     groups = {dim: selectors.sales_by(scope, filters, dim) for dim in SALES_TITLES}
     chart = {
@@ -160,10 +159,10 @@ def usage_report(request):
     scope = selectors.scope_for(request.user)
     export = request.GET.get("export")
     if export in USAGE_TITLES:
-        return csv_response(_filename(f"usage-by-{export}", filters), tables.USAGE_COLUMNS,
+        return csv_download(_filename(f"usage-by-{export}", filters), tables.USAGE_COLUMNS,
                                    selectors.usage_by(scope, filters, export))
     if export == "cover":
-        return csv_response(_filename("days-of-cover", filters), tables.COVER_COLUMNS,
+        return csv_download(_filename("days-of-cover", filters), tables.COVER_COLUMNS,
                                    selectors.days_of_cover(scope, filters))
     groups = {
         dim: selectors.usage_by(scope, filters, dim,
@@ -194,7 +193,7 @@ def usage_report(request):
 def replenishment(request):
     data = request.GET.copy()
     data.setdefault("cover_days", "30")
-    if request.user.role == "rep":
+    if request.user.is_rep:
         data.setdefault("rep", str(request.user.pk))
     form = ReplenishmentForm(data if "facility" in data else None, user=request.user,
                              initial={"cover_days": 30})
@@ -250,13 +249,10 @@ def replenishment_create(request):
                                 "transfer some first.")
         return redirect(back)
     try:
-        with transaction.atomic():
-            event = event_create(
-                actor=request.user, event_type=EventType.STOCKING_ORDER,
-                name=f"Replenishment – {facility.name}", date=today, facility=facility,
-                representative=rep, manufacturer=line.manufacturer, product_line=line,
-            )
-            event_add_devices(actor=request.user, event=event, devices=picked, today=today)
+        event = replenishment_stocking_order_create(
+            actor=request.user, facility=facility, representative=rep, product_line=line,
+            devices=picked, today=today,
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(back)
@@ -269,7 +265,7 @@ def replenishment_create(request):
     return redirect(_event_url(event))
 
 
-# --- Swap expiring facility stock (issue 15) -----------------------------------------------------
+# --- Swap expiring facility stock (issue 15): the write is events.views.swap_create ------------
 
 
 def _ids(values) -> list[int]:
@@ -280,32 +276,6 @@ def _ids(values) -> list[int]:
         except (TypeError, ValueError):
             continue
     return ids
-
-
-@require_POST
-@writer_required
-def swap_create(request):
-    """"Swap" on the dashboard's expiring list: a draft Return of the ticked units and a draft
-    Stocking Order of the same products from the rep's custody, longest dating first."""
-    back = reverse("reporting:index")
-    devices = list(Device.objects.for_user(request.user).filter(
-        pk__in=_ids(request.POST.getlist("device"))
-    ))
-    rep = None
-    if request.user.role == "admin" and request.POST.get("rep"):
-        rep = selectors.reps_for(request.user).filter(pk__in=_ids([request.POST["rep"]])).first()
-    try:
-        swap = swap_expiring_create(actor=request.user, devices=devices, representative=rep)
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-        return redirect(back)
-    messages.success(request, "Swap prepared: review the draft return and the draft stocking "
-                              "order, then submit each.")
-    url = reverse("reporting:swap_detail", args=[swap.return_event.pk])
-    if swap.stocking_order is not None:
-        url += f"?order={swap.stocking_order.pk}"
-    return redirect(url)
 
 
 @member_required

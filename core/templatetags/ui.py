@@ -1,8 +1,8 @@
 """Small template helpers for the Bootstrap layout."""
 
-from django import forms, template
+from django import template
 
-from core.formatting import format_money
+from core.formatting import format_money, status_member
 from core.formatting import status_badge as _status_badge
 
 register = template.Library()
@@ -16,21 +16,12 @@ def money(value, currency=None) -> str:
 
 @register.filter
 def status_badge(obj):
-    """The status of an event or a device as a badge in its one colour."""
+    """The status of an event, a device or a transfer as a badge in its one colour."""
     return _status_badge(obj)
 
 
 @register.filter
-def bs(bound_field):
-    """Render a form field's widget with the Bootstrap class its type needs."""
-    widget = bound_field.field.widget
-    if isinstance(widget, forms.CheckboxInput | forms.RadioSelect | forms.CheckboxSelectMultiple):
-        css = "form-check-input"
-    elif isinstance(widget, forms.Select):
-        css = "form-select"
-    else:
-        css = "form-control"
-    if bound_field.errors:
-        css += " is-invalid"
-    classes = dict.fromkeys(f"{widget.attrs.get('class', '')} {css}".split())
-    return bound_field.as_widget(attrs={"class": " ".join(classes)})
+def status_colour(obj) -> str:
+    """The Bootstrap colour of ``obj``'s status, for an alert or a border in the same colour."""
+    return status_member(obj).colour
+

@@ -12,7 +12,7 @@ from django.urls import reverse
 from config.logfilters import ClientErrorWithoutTraceback
 from core.formatting import format_money, status_badge
 from events.models import Event, EventStatus
-from inventory.models import Device, DeviceStatus
+from inventory.models import Device, DeviceStatus, Transfer
 from tests.factories import ManagerFactory, OrganizationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -152,6 +152,9 @@ def test_every_status_has_one_label_and_colour():
         assert f"text-bg-{status.colour}" in badge and status.label in badge
     for status in DeviceStatus:
         assert f"text-bg-{status.colour}" in status_badge(Device(status=status))
+    for status in Transfer.Status:
+        badge = status_badge(Transfer(status=status))
+        assert f"text-bg-{status.colour}" in badge and status.label in badge
     # Submitted statuses are told apart (no "everything green").
     colours = {EventStatus(s).colour for s in (EventStatus.PENDING_PO, EventStatus.INVOICED,
                                               EventStatus.READY_TO_INVOICE, EventStatus.PAID)}

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from billing import services as billing
 from billing.models import SalesOrder
 from billing.services import document_pdf_bytes
+from core import pdf
 from core.pdf import PDF_BASE_URL, StaticOnlyURLFetcher
 from events.models import EventStatus
 from tests.billing._billing import (  # noqa: F401  (private_storage is an autouse fixture)
@@ -188,7 +189,7 @@ def test_hostile_field_values_render_as_text_and_fetch_nothing(
             super().__init__()
             fetchers.append(self)
 
-    monkeypatch.setattr(billing, "StaticOnlyURLFetcher", Spy)
+    monkeypatch.setattr(pdf, "StaticOnlyURLFetcher", Spy)
     world.st_marys.name = HOSTILE["name"]
     world.st_marys.address = HOSTILE["address"]
     world.st_marys.save()

@@ -149,7 +149,7 @@ def test_billing_actions_on_a_return_say_it_is_credited_and_change_nothing(clien
     assert "is a return, credited by its credit memo: an invoice does not apply." in (
         response.content.decode())
     assert Event.objects.get(pk=event.pk).status == EventStatus.CLOSED
-    rows = client.get(reverse("billing:export")).content.decode().splitlines()
+    rows = client.get(reverse("billing:export")).getvalue().decode().splitlines()
     assert "Sales order / credit memo" in rows[0]
     [line] = [row for row in rows if row.startswith("return event")]
     assert ",CM-000001,-1000.00," in line

@@ -66,7 +66,7 @@ def test_money_on_pages_has_grouping_and_currency(client, world):
     assert "· €3,000.00" in html  # billing panel
     queue = client.get(reverse("billing:queue")).content.decode()
     assert 'data-label="Total">€3,000.00<' in queue
-    export = client.get(reverse("billing:export")).content.decode()
+    export = client.get(reverse("billing:export")).getvalue().decode()
     assert "3000.00" in export and "€" not in export  # CSV: plain numbers
 
 

@@ -93,12 +93,18 @@ def test_events_list_query_count_does_not_grow(client, world, django_assert_max_
     with django_assert_max_num_queries(9):
         response = client.get(reverse("events:list"), {"sort": "facility"})
     assert response.status_code == 200
-    for i in range(30):
-        e = _event(world, name=f"Event {i}", facility=FacilityFactory(organization=world["org"]))
+    names = [f"Event {i:02}" for i in range(30)]
+    for name in names:
+        _event(world, name=name, facility=FacilityFactory(organization=world["org"]))
     with django_assert_max_num_queries(9):
         response = client.get(reverse("events:list"), {"sort": "facility", "page": 2})
     assert response.status_code == 200
-    assert e is not None
+    # 31 events, 25 a page: page 2 shows the other 6; each event is on exactly one page.
+    first = client.get(reverse("events:list"), {"sort": "facility"}).content.decode()
+    second = response.content.decode()
+    everyone = ["stocking_order event", *names]
+    assert sum(f">{name}</a>" in second for name in everyone) == 6
+    assert all((f">{name}</a>" in first) != (f">{name}</a>" in second) for name in everyone)
 
 
 # --- create ---------------------------------------------------------------------------------

@@ -95,8 +95,8 @@ class Shop:
                                product=product, minimum=minimum)
 
 
-@pytest.fixture
-def shop(db) -> Shop:
+def build_shop() -> Shop:
+    """The reports' world (also for browser tests, which build it inside their own database)."""
     org = OrganizationFactory(name="Summit Surgical")
     maker = ManufacturerFactory(organization=org, name="Meridian Spine")
     line = ProductLineFactory(organization=org, manufacturer=maker, name="Pedicle Screws")
@@ -118,6 +118,11 @@ def shop(db) -> Shop:
                 manager=ManagerFactory(organization=org, username="mgr"),
                 seller=seller, coverer=coverer, outsider=outsider, line=line, product=product,
                 facility=facility)
+
+
+@pytest.fixture
+def shop(db) -> Shop:
+    return build_shop()
 
 
 def days(n: int) -> datetime.date:

@@ -18,7 +18,7 @@ URL = reverse("reporting:index")
 
 
 def rows_of(response):
-    return list(csv.reader(io.StringIO(response.content.decode())))
+    return list(csv.reader(io.StringIO(response.getvalue().decode())))
 
 
 def test_par_5_with_3_on_hand_is_listed_low_by_2(client, shop):

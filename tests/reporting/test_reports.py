@@ -43,7 +43,7 @@ def test_sales_by_rep_facility_line_and_month_count_facility_stock_once(client, 
     assert response.context["totals"] == {"units": 3, "revenue": Decimal("2250.00"),
                                           "returns": Decimal("0.00")}
     rows = list(csv.reader(io.StringIO(
-        client.get(reverse("reporting:sales"), {"export": "product_line"}).content.decode())))
+        client.get(reverse("reporting:sales"), {"export": "product_line"}).getvalue().decode())))
     assert rows == [["Group", "Units", "Stocking orders", "Cases", "Returns", "Net revenue"],
                     ["Pedicle Screws", "3", "2000.00", "250.00", "0.00", "2250.00"]]
 

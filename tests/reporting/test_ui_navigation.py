@@ -39,7 +39,7 @@ def test_statement_pdf_shows_money_with_the_currency(client, shop):
     text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True,
                           check=True).stdout.decode()
     assert "€60.00" in text
-    csv_text = client.get(STATEMENT, {"rep": shop.seller.pk, "format": "csv"}).content.decode()
+    csv_text = client.get(STATEMENT, {"rep": shop.seller.pk, "format": "csv"}).getvalue().decode()
     assert "60.00" in csv_text and "€" not in csv_text and "$" not in csv_text
 
 

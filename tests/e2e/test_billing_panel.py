@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.billing._billing import pdf_text, private_storage  # noqa: F401  (autouse fixture)
-from tests.e2e.conftest import browser_type_launch_args, login  # noqa: F401  (fixture override)
+from tests.e2e.conftest import login
 from tests.events.conftest import build_world
 from tests.factories import PASSWORD, blank_pdf
 

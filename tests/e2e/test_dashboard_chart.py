@@ -4,14 +4,16 @@ scripts) and nothing overflows at desktop or phone width."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import browser_type_launch_args, login  # noqa: F401  (fixture)
+from tests.e2e.conftest import login
 from tests.factories import PASSWORD
+from tests.reporting.conftest import build_shop
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.mark.parametrize("width", [1280, 390])
-def test_dashboard_draws_its_chart_without_overflow(page, live_server, shop, width):
+def test_dashboard_draws_its_chart_without_overflow(page, live_server, width):
+    shop = build_shop()
     shop.par(shop.product, 5)
     devices = shop.receive(4)
     shop.stock(devices)

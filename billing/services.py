@@ -38,8 +38,9 @@ from core.pdf import render_pdf
 from core.permissions import ensure_role, ensure_same_organization
 from events.models import Event, EventLine, EventStatus
 from events.services import device_problem, ensure_can_edit, lock_event, open_sale_lines, set_status
+from inventory.lifecycle import devices_transition
 from inventory.models import DeviceStatus, MovementKind
-from inventory.services import lock_devices, record_movements
+from inventory.services import lock_devices
 
 logger = logging.getLogger(__name__)
 # WeasyPrint logs each rendering step at INFO; keep its warnings (e.g. a refused URL) only.
@@ -482,32 +483,26 @@ def event_submit_for_billing(
     if errors:
         raise ValidationError(errors)
 
-    changes = []
-    for line in lines:
-        device = line.device
-        previous = {"status": device.status, "custodian_id": device.custodian_id,
-                    "facility_id": device.facility_id}
-        if event.is_stocking_order:
-            device.status = DeviceStatus.FACILITY_STOCK
-            device.facility = event.facility
-            device.sold_on = event
-        elif event.facility_stock_only:
-            device.status = DeviceStatus.CONSUMED
-            device.used_in = event
-        else:
-            device.status = DeviceStatus.CONSUMED
-            device.facility = event.facility
-            device.sold_on = event
-            device.used_in = event
-        device.custodian = None
-        changes.append((device, previous))
-    kind = (
-        MovementKind.SOLD_TO_FACILITY if event.is_stocking_order
-        else MovementKind.FACILITY_STOCK_CONSUMED if event.facility_stock_only
-        else MovementKind.SOLD_AND_CONSUMED
-    )
-    # No patient ID in the note: the ledger can never be erased, and the movement links the event.
-    record_movements(actor=actor, kind=kind, changes=changes, event=event, at=now)
+    # The lifecycle moves the devices and writes one ledger row each. No patient ID in the note:
+    # the ledger can never be erased, and the movement links the event.
+    devices = [line.device for line in lines]
+    if event.is_stocking_order:  # AVAILABLE → FACILITY_STOCK of the event's facility, sold
+        devices_transition(
+            actor=actor, devices=devices, kind=MovementKind.SOLD_TO_FACILITY, event=event, at=now,
+            status=DeviceStatus.FACILITY_STOCK, custodian=None, facility=event.facility,
+            sold_on=event,
+        )
+    elif event.facility_stock_only:  # FACILITY_STOCK → CONSUMED, already sold
+        devices_transition(
+            actor=actor, devices=devices, kind=MovementKind.FACILITY_STOCK_CONSUMED, event=event,
+            at=now, status=DeviceStatus.CONSUMED, custodian=None, used_in=event,
+        )
+    else:  # AVAILABLE → CONSUMED: sold and used at the event's facility
+        devices_transition(
+            actor=actor, devices=devices, kind=MovementKind.SOLD_AND_CONSUMED, event=event,
+            at=now, status=DeviceStatus.CONSUMED, custodian=None, facility=event.facility,
+            sold_on=event, used_in=event,
+        )
     EventLine.objects.filter(event=event).update(committed=True)
     CommissionCredit.objects.bulk_create(commission_credits_for_sale(event, lines, now))
 
@@ -571,27 +566,21 @@ def _submit_return(
     if errors:
         raise ValidationError(errors)
 
-    back, destroyed = [], []
-    for line in lines:
-        device = line.device
-        previous = {"status": device.status, "custodian_id": device.custodian_id,
-                    "facility_id": device.facility_id}
-        device.facility = None
-        device.sold_on = None
-        if line.damaged or device.expiration_date < today:
-            device.status = DeviceStatus.REMOVED
-            device.custodian = None
-            destroyed.append((device, previous))
-        else:
-            device.status = DeviceStatus.AVAILABLE
-            device.custodian = event.representative
-            back.append((device, previous))
-    if back:
-        record_movements(actor=actor, kind=MovementKind.RETURNED, changes=back, event=event,
-                         at=now)
-    if destroyed:
-        record_movements(actor=actor, kind=MovementKind.RETURNED_FOR_DESTRUCTION,
-                         changes=destroyed, event=event, note=RETURNED_FOR_DESTRUCTION, at=now)
+    # FACILITY_STOCK → AVAILABLE in the rep's custody, or → REMOVED when expired or damaged.
+    destroyed = {line.device_id for line in lines
+                 if line.damaged or line.device.expiration_date < today}
+    back = [line.device for line in lines if line.device_id not in destroyed]
+    destroy = [line.device for line in lines if line.device_id in destroyed]
+    devices_transition(
+        actor=actor, devices=back, kind=MovementKind.RETURNED, event=event, at=now,
+        status=DeviceStatus.AVAILABLE, custodian=event.representative, facility=None,
+        sold_on=None,
+    )
+    devices_transition(
+        actor=actor, devices=destroy, kind=MovementKind.RETURNED_FOR_DESTRUCTION, event=event,
+        note=RETURNED_FOR_DESTRUCTION, at=now,
+        status=DeviceStatus.REMOVED, custodian=None, facility=None, sold_on=None,
+    )
     EventLine.objects.filter(event=event).update(committed=True)
     EventLine.objects.filter(pk__in=[sales[line.device_id].pk for line in lines]).update(
         returned_by=event

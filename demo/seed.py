@@ -14,6 +14,7 @@ from tqdm import tqdm
 from accounts.models import Organization, User
 from consignment.models import Facility, FacilityContact, ParLevel
 from inventory.models import Device, DeviceStatus, Manufacturer, Product, ProductLine
+from inventory.selectors import sellable_devices
 from inventory.udi import make_gtin
 
 DEMO_PASSWORD = "fieldstock-demo"
@@ -244,13 +245,11 @@ def seed_devices(base: dict, *, devices: int, progress: bool) -> None:
 
 
 def _pick(org, custodian, manufacturer, count, rng, used):
-    """Unexpired available devices of ``custodian`` from ``manufacturer``."""
+    """Sellable devices of ``custodian`` from ``manufacturer`` (``sellable_devices``)."""
     candidates = list(
-        Device.objects.filter(
-            organization=org, custodian=custodian, status=DeviceStatus.AVAILABLE,
-            pending_transfer__isnull=True, expiration_date__gt=timezone.localdate(),
-            product__product_line__manufacturer=manufacturer,
-        ).exclude(pk__in=used).select_related("product__product_line")[:200]
+        sellable_devices(organization_id=org.pk, custodian_id=custodian.pk)
+        .filter(product__product_line__manufacturer=manufacturer)
+        .exclude(pk__in=used).select_related("product__product_line")[:200]
     )
     chosen = rng.sample(candidates, min(count, len(candidates)))
     used.update(d.pk for d in chosen)

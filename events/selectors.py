@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from events.models import Event, EventLine
-from inventory.models import Device, DeviceStatus
+from inventory.selectors import facility_stock_devices, sellable_devices
 
 DEVICE_SEARCH_LIMIT = 25
 
@@ -45,26 +45,28 @@ def lines_total(lines) -> Decimal:
 def event_device_candidates(*, event: Event, today: datetime.date | None = None):
     """The devices the rules allow on ``event`` right now (the rules are re-checked on add).
 
-    Stocking order or normal case: the representative's AVAILABLE, not-in-transit devices of the
-    event's manufacturer. A "Show Facility Stock items only" case: the FACILITY_STOCK of the
-    event's facility. Never expired, never already on the event. A Return: the FACILITY_STOCK of
-    the event's facility, expired units included (they are returned for destruction).
+    Stocking order or normal case: the representative's sellable devices (``sellable_devices``:
+    available, in their custody, not in transit, unexpired). A "Show Facility Stock items only"
+    case: the unexpired FACILITY_STOCK of the event's facility. A Return: the FACILITY_STOCK of
+    the event's facility, expired units included (they are returned for destruction). Always of
+    the event's manufacturer, never already on the event.
     """
     today = today or timezone.localdate()
-    qs = Device.objects.filter(
-        organization_id=event.organization_id,
-        product__product_line__manufacturer_id=event.manufacturer_id,
-    )
-    if not event.is_return:
-        qs = qs.filter(expiration_date__gte=today)
-    if event.is_return or (event.is_case and event.facility_stock_only):
-        qs = qs.filter(status=DeviceStatus.FACILITY_STOCK, facility_id=event.facility_id)
-    else:
-        qs = qs.filter(
-            status=DeviceStatus.AVAILABLE,
-            custodian_id=event.representative_id,
-            pending_transfer__isnull=True,
+    if event.is_return:
+        qs = facility_stock_devices(
+            organization_id=event.organization_id, facility_id=event.facility_id,
+            include_expired=True,
         )
+    elif event.is_case and event.facility_stock_only:
+        qs = facility_stock_devices(
+            organization_id=event.organization_id, facility_id=event.facility_id, today=today
+        )
+    else:
+        qs = sellable_devices(
+            organization_id=event.organization_id, custodian_id=event.representative_id,
+            today=today,
+        )
+    qs = qs.filter(product__product_line__manufacturer_id=event.manufacturer_id)
     return qs.exclude(pk__in=EventLine.objects.filter(event=event).values("device_id"))
 
 

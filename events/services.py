@@ -27,6 +27,7 @@ from inventory.models import (
     Product,
     ProductLine,
 )
+from inventory.selectors import pick_per_product, sellable_devices
 from inventory.udi import parse_udi
 
 CENT = Decimal("0.01")
@@ -210,7 +211,12 @@ def return_problem(event: Event, device: Device) -> str | None:
 
 
 def device_problem(event: Event, device: Device, today: datetime.date) -> str | None:
-    """Why ``device`` can't go on ``event`` right now, or None. Rules 1, 3, 4 and 11."""
+    """Why ``device`` can't go on ``event`` right now, or None. Rules 1, 3, 4 and 11.
+
+    The per-device twin of the selectors ``inventory.selectors.sellable_devices`` and
+    ``facility_stock_devices`` (``events.selectors.event_device_candidates``): a device passes
+    here exactly when the candidates query lists it (tests/events/test_rules_events.py).
+    """
     label = device.label
     if device.organization_id != event.organization_id:
         return f"{label} is not part of your organisation's inventory."
@@ -418,22 +424,13 @@ def swap_fresh_units(
     """Up to ``wanted[product_id]`` of the rep's sellable units per product, longest dating
     first; and the shortfall per product."""
     candidates = (
-        Device.objects.filter(
-            organization_id=organization_id, status=DeviceStatus.AVAILABLE, custodian_id=rep_id,
-            pending_transfer__isnull=True, expiration_date__gte=today, product_id__in=wanted,
-        )
+        sellable_devices(organization_id=organization_id, custodian_id=rep_id, today=today)
+        .filter(product_id__in=wanted)
         .exclude(pk__in=list(exclude))
         .select_related("product__product_line")
         .order_by("-expiration_date", "pk")
     )
-    taken: dict[int, int] = {}
-    picked = []
-    for device in candidates:
-        if taken.get(device.product_id, 0) < wanted[device.product_id]:
-            taken[device.product_id] = taken.get(device.product_id, 0) + 1
-            picked.append(device)
-    short = {pid: n - taken.get(pid, 0) for pid, n in wanted.items() if n > taken.get(pid, 0)}
-    return picked, short
+    return pick_per_product(candidates, wanted)
 
 
 @service_transaction

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import datetime
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 
+from inventory.lifecycle import movement_problem
 from inventory.models import (
     Device,
     DeviceMovement,
@@ -29,9 +32,11 @@ class LedgerDiscrepancy:
 def ledger_discrepancies(*, organization_id: int | None = None) -> Iterator[LedgerDiscrepancy]:
     """Replay the movement ledger and yield every device whose state differs from it.
 
-    For each device the movements must chain (each starts where the previous one ended, the
-    first one is the receipt) and the last one must end in the device's current status,
-    custodian and facility. Streams rows, so it runs in constant memory.
+    For each device every movement must be a move of the lifecycle's transition table
+    (``inventory.lifecycle.TRANSITIONS``: its from status, to status and kind a row, and the
+    custodian or facility changed where the row says so), the movements must chain (each starts
+    where the previous one ended, the first one is the receipt) and the last one must end in the
+    device's current status, custodian and facility. Streams rows, so it runs in constant memory.
     """
     devices = Device.objects.order_by("pk")
     movements = DeviceMovement.objects.order_by("device_id", "at", "id")
@@ -40,7 +45,7 @@ def ledger_discrepancies(*, organization_id: int | None = None) -> Iterator[Ledg
         movements = movements.filter(organization_id=organization_id)
     moves = movements.values_list(
         "device_id", "from_status", "to_status", "from_custodian_id", "to_custodian_id",
-        "from_facility_id", "facility_id",
+        "from_facility_id", "facility_id", "kind", "id",
     ).iterator(chunk_size=5000)
     pending = next(moves, None)
     for device in devices.values_list(
@@ -54,7 +59,14 @@ def ledger_discrepancies(*, organization_id: int | None = None) -> Iterator[Ledg
         state = None  # (status, custodian_id, facility_id) after the last movement
         problems = []
         while pending is not None and pending[0] == pk:
-            _, from_status, to_status, from_cust, to_cust, from_fac, to_fac = pending
+            _, from_status, to_status, from_cust, to_cust, from_fac, to_fac, kind, move_id = pending
+            illegal = movement_problem(
+                kind=kind, from_status=from_status, to_status=to_status,
+                from_custodian_id=from_cust, to_custodian_id=to_cust,
+                from_facility_id=from_fac, to_facility_id=to_fac,
+            )
+            if illegal:
+                problems.append(f"movement #{move_id}: {illegal}")
             expected_from = ("", None, None) if state is None else state
             if (from_status, from_cust, from_fac) != expected_from:
                 problems.append(
@@ -255,3 +267,59 @@ def status_counts(devices: QuerySet[Device]) -> dict[str, int]:
 def product_lines_for(user) -> QuerySet:
     """The organisation's product lines with their manufacturers (form choices)."""
     return ProductLine.objects.for_user(user).select_related("manufacturer")
+
+
+# --- which devices may go on an event (rules 1, 3, 4, 11) ----------------------------------------
+
+
+def sellable_devices(
+    *, organization_id: int, custodian_id: int, today: datetime.date | None = None
+) -> QuerySet[Device]:
+    """The devices a rep may put on a stocking order or a normal case: AVAILABLE, in
+    ``custodian_id``'s custody, not in transit, not expired on ``today`` (rules 1 and 4).
+
+    The one statement of that rule as a query: the event screens, Swap, replenishment and the
+    demo data use it; ``events.services.device_problem`` says the same per device, with the reason
+    (tests/events/test_rules_events.py checks that the two agree).
+    """
+    today = today or timezone.localdate()
+    return Device.objects.filter(
+        organization_id=organization_id,
+        status=DeviceStatus.AVAILABLE,
+        custodian_id=custodian_id,
+        pending_transfer__isnull=True,
+        expiration_date__gte=today,
+    )
+
+
+def facility_stock_devices(
+    *, organization_id: int, facility_id: int, today: datetime.date | None = None,
+    include_expired: bool = False,
+) -> QuerySet[Device]:
+    """The facility stock of a facility that a case with "Show Facility Stock items only" may use
+    (unexpired on ``today``: rules 3 and 4) or, ``include_expired``, that a return may take back
+    (expired units go back for destruction: rule 11)."""
+    qs = Device.objects.filter(
+        organization_id=organization_id,
+        status=DeviceStatus.FACILITY_STOCK,
+        facility_id=facility_id,
+    )
+    if not include_expired:
+        qs = qs.filter(expiration_date__gte=today or timezone.localdate())
+    return qs
+
+
+def pick_per_product(
+    devices: Iterable[Device], quantities: dict[int, int]
+) -> tuple[list[Device], dict[int, int]]:
+    """Take up to ``quantities[product_id]`` devices per product from an ordered iterable; return
+    the picked devices and the shortfall per product."""
+    taken: dict[int, int] = {}
+    picked = []
+    for device in devices:
+        if taken.get(device.product_id, 0) < quantities.get(device.product_id, 0):
+            taken[device.product_id] = taken.get(device.product_id, 0) + 1
+            picked.append(device)
+    missing = {pid: qty - taken.get(pid, 0) for pid, qty in quantities.items()
+               if qty > taken.get(pid, 0)}
+    return picked, missing

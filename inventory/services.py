@@ -1,7 +1,9 @@
-"""Every device state transition lives here. Each change writes one DeviceMovement.
+"""Receiving, transfers and stock adjustments: the inventory use cases.
 
-All functions are keyword-only, run in one transaction, lock the device rows they change in
-primary-key order, and raise ``ValidationError`` with a message a rep understands.
+Each moves devices through the lifecycle (``inventory.lifecycle``: the transition table, the one
+function that checks a move, changes the device and writes its DeviceMovement). All functions are
+keyword-only, run in one transaction, lock the device rows they change in primary-key order, and
+raise ``ValidationError`` with a message a rep understands.
 """
 
 from __future__ import annotations
@@ -17,12 +19,18 @@ from accounts.models import User
 from consignment.models import Facility
 from core.db import service_transaction
 from core.permissions import ensure_role, ensure_same_organization
-from inventory.ledger import chain_movements, ledger_key
+from inventory.lifecycle import (
+    check_can_leave,
+    device_transition,
+    devices_clear_in_transit,
+    devices_set_in_transit,
+    devices_transition,
+    record_movements,
+)
 from inventory.models import (
     Device,
     DeviceMovement,
     DeviceStatus,
-    LedgerChainHead,
     MovementKind,
     Product,
     StockAdjustment,
@@ -33,7 +41,6 @@ from inventory.udi import udi_hri
 
 LOT_MAX = Device._meta.get_field("lot").max_length
 SERIAL_MAX = Device._meta.get_field("serial").max_length
-DEVICE_FIELDS = ["status", "custodian", "facility", "sold_on", "used_in", "pending_transfer"]
 
 
 def lock_devices(device_ids: Iterable[int]) -> list[Device]:
@@ -51,94 +58,6 @@ def lock_devices(device_ids: Iterable[int]) -> list[Device]:
         .select_related("product__product_line", "custodian", "facility", "sold_on")
         .order_by("pk")
     )
-
-
-def record_movements(
-    *,
-    actor: User,
-    kind: str,
-    changes: Sequence[tuple[Device, dict]],
-    event=None,
-    transfer: Transfer | None = None,
-    adjustment: StockAdjustment | None = None,
-    note: str = "",
-    at: datetime.datetime | None = None,
-) -> list[DeviceMovement]:
-    """Apply ``changes`` (device, previous state) to the database and write one ledger row each.
-
-    ``previous`` holds status, custodian_id and facility_id as they were before the change; the
-    device objects already carry their new state.
-    """
-    at = at or timezone.now()
-    movements = [
-        DeviceMovement(
-            organization_id=device.organization_id,
-            device=device,
-            at=at,
-            actor=actor,
-            kind=kind,
-            from_status=previous["status"],
-            to_status=device.status,
-            from_custodian_id=previous["custodian_id"],
-            to_custodian_id=device.custodian_id,
-            from_facility_id=previous["facility_id"],
-            facility_id=device.facility_id,
-            event=event,
-            transfer=transfer,
-            adjustment=adjustment,
-            note=note,
-        )
-        for device, previous in changes
-    ]
-    devices_update(device for device, _ in changes)
-    return ledger_append(movements)
-
-
-def ledger_append(movements: list[DeviceMovement]) -> list[DeviceMovement]:
-    """Write ``movements``, HMAC-chained after each organisation's ledger chain head (locked).
-
-    Lock order: the callers hold the event and device rows already; the head comes next, and the
-    document counter (events) after it.
-    """
-    key = ledger_key()
-    by_org: dict[int, list[DeviceMovement]] = {}
-    for movement in movements:
-        by_org.setdefault(movement.organization_id, []).append(movement)
-    for org_id in sorted(by_org):
-        head = LedgerChainHead.objects.select_for_update().filter(organization_id=org_id).first()
-        if head is None:  # the organisation's first movement
-            LedgerChainHead.objects.bulk_create(
-                [LedgerChainHead(organization_id=org_id)], ignore_conflicts=True
-            )
-            head = LedgerChainHead.objects.select_for_update().get(organization_id=org_id)
-        head.last_seq, head.last_hash = chain_movements(
-            by_org[org_id], head_seq=head.last_seq, head_hash=head.last_hash, key=key
-        )
-        head.save(update_fields=["last_seq", "last_hash"])
-    return DeviceMovement.objects.bulk_create(movements)
-
-
-def devices_update(devices: Iterable[Device]) -> None:
-    """Write the devices' new state set-based: one UPDATE … WHERE id IN (…) per distinct state.
-
-    A submission moves every device to the same state (or a few: facility stock sold by several
-    stocking orders), so this is one or a few statements whatever the number of lines, instead
-    of a CASE WHEN per row and field.
-    """
-    attnames = [Device._meta.get_field(name).attname for name in DEVICE_FIELDS]
-    groups: dict[tuple, list[int]] = {}
-    for device in devices:
-        groups.setdefault(tuple(getattr(device, a) for a in attnames), []).append(device.pk)
-    for state, pks in groups.items():
-        Device.objects.filter(pk__in=pks).update(**dict(zip(attnames, state, strict=True)))
-
-
-def snapshot(device: Device) -> dict:
-    return {
-        "status": device.status,
-        "custodian_id": device.custodian_id,
-        "facility_id": device.facility_id,
-    }
 
 
 def _require_custodian(actor: User, custodian: User) -> None:
@@ -205,8 +124,8 @@ def devices_receive(
         raise ValidationError(errors)
 
     now = timezone.now()
-    devices = Device.objects.bulk_create(
-        [
+    changes = [
+        device_transition(
             Device(
                 organization_id=product.organization_id,
                 product=product,
@@ -214,28 +133,14 @@ def devices_receive(
                 lot=lot,
                 expiration_date=expiration_date,
                 udi=udi_hri(product.gtin, expiration_date, lot, serial),
-                status=DeviceStatus.AVAILABLE,
-                custodian=custodian,
                 created_at=now,
-            )
-            for serial in serials
-        ]
-    )
-    ledger_append(
-        [
-            DeviceMovement(
-                organization_id=device.organization_id,
-                device=device,
-                at=now,
-                actor=actor,
-                kind=MovementKind.RECEIVED,
-                from_status="",
-                to_status=DeviceStatus.AVAILABLE,
-                to_custodian=custodian,
-            )
-            for device in devices
-        ]
-    )
+            ),
+            MovementKind.RECEIVED, status=DeviceStatus.AVAILABLE, custodian=custodian,
+        )
+        for serial in serials
+    ]
+    record_movements(actor=actor, changes=changes, at=now)
+    devices = [change.device for change in changes]
     return devices
 
 
@@ -303,21 +208,15 @@ def devices_transfer(
     if accept_now:
         _apply_transfer(actor=actor, transfer=transfer, devices=locked)
     else:
-        for device in locked:
-            device.pending_transfer = transfer
-        Device.objects.filter(pk__in=[d.pk for d in locked]).update(pending_transfer=transfer)
+        devices_set_in_transit(locked, transfer)
     return transfer
 
 
 def _apply_transfer(*, actor: User, transfer: Transfer, devices: list[Device]) -> None:
-    changes = []
-    for device in devices:
-        previous = snapshot(device)
-        device.custodian = transfer.to_custodian
-        device.pending_transfer = None
-        changes.append((device, previous))
-    record_movements(
-        actor=actor, kind=MovementKind.TRANSFERRED, changes=changes, transfer=transfer
+    """The devices change custody (AVAILABLE → AVAILABLE) and are no longer in transit."""
+    devices_transition(
+        actor=actor, devices=devices, kind=MovementKind.TRANSFERRED, transfer=transfer,
+        custodian=transfer.to_custodian,
     )
 
 
@@ -364,10 +263,7 @@ def transfer_decline(*, actor: User, transfer: Transfer, reason: str) -> Transfe
     if not reason:
         raise ValidationError("Say why you decline this transfer.")
     transfer, devices = _lock_pending_transfer(actor, transfer)
-    returning = [d for d in devices if d.pending_transfer_id == transfer.pk]
-    for device in returning:
-        device.pending_transfer = None
-    Device.objects.filter(pk__in=[d.pk for d in returning]).update(pending_transfer=None)
+    devices_clear_in_transit([d for d in devices if d.pending_transfer_id == transfer.pk])
     transfer.status = Transfer.Status.DECLINED
     transfer.decline_reason = reason
     transfer.decided_at = timezone.now()
@@ -421,67 +317,22 @@ def stock_adjustment_create(
             device_id__in=locked, kind=MovementKind.ADJUSTMENT_REMOVED
         ).order_by("at", "id")
     }
-    Effect = StockAdjustmentLine.Effect
     errors, plans = [], []
     for line in lines:
         device = locked.get(line.device.pk)
         if device is None or device.organization_id != actor.organization_id:
             errors.append(f"{line.device.label} is not part of your organisation's inventory.")
             continue
-        previous = snapshot(device)
-        if line.effect == Effect.REMOVE:
-            if device.status not in (DeviceStatus.AVAILABLE, DeviceStatus.FACILITY_STOCK):
-                errors.append(f"{device.label} is {device.get_status_display().lower()}: "
-                              "only active devices can be removed.")
-                continue
-            if device.pending_transfer_id:
-                errors.append(f"{device.label} is in transit: answer the transfer first.")
-                continue
-            device.status = DeviceStatus.REMOVED
-            device.custodian = None
-            device.facility = None
-            kind = MovementKind.ADJUSTMENT_REMOVED
-        elif line.effect == Effect.RESTORE:
-            if device.status != DeviceStatus.REMOVED:
-                errors.append(f"{device.label} is {device.get_status_display().lower()}: "
-                              "only removed devices can be restored.")
-                continue
-            removal = last_removals.get(device.pk)
-            if device.sold_on_id:
-                # Sold devices are never sellable again: they come back as facility stock.
-                facility_id = (line.to_facility.pk if line.to_facility
-                               else removal.from_facility_id if removal else None)
-                if facility_id is None:
-                    errors.append(f"{device.label} was sold: choose the facility to restore it to.")
-                    continue
-                device.status = DeviceStatus.FACILITY_STOCK
-                device.facility_id = facility_id
-            else:
-                custodian_id = (line.to_custodian.pk if line.to_custodian
-                                else removal.from_custodian_id if removal else None)
-                if custodian_id is None:
-                    errors.append(f"{device.label}: choose the custodian to restore it to.")
-                    continue
-                device.status = DeviceStatus.AVAILABLE
-                device.custodian_id = custodian_id
-            kind = MovementKind.ADJUSTMENT_RESTORED
-        elif line.effect == Effect.MOVE_TO_FACILITY:
-            if device.status != DeviceStatus.FACILITY_STOCK:
-                errors.append(f"{device.label} is not facility stock: only facility stock can "
-                              "be moved to another facility.")
-                continue
-            if line.to_facility is None:
-                errors.append(f"{device.label}: choose the facility to move it to.")
-                continue
-            if line.to_facility.pk == device.facility_id:
-                errors.append(f"{device.label} is already facility stock of {line.to_facility}.")
-                continue
-            device.facility = line.to_facility
-            kind = MovementKind.ADJUSTMENT_MOVED
-        else:
+        kind = ADJUSTMENT_KINDS.get(line.effect)
+        if kind is None:
             errors.append(f"{device.label}: unknown effect {line.effect!r}.")
             continue
-        plans.append((device, previous, line, kind))
+        try:
+            check_can_leave(device, kind)
+            target = _adjustment_target(device, line, last_removals.get(device.pk))
+            plans.append((device_transition(device, kind, **target), line))
+        except ValidationError as error:
+            errors.extend(error.messages)
     if errors:
         raise ValidationError(errors)
 
@@ -491,17 +342,48 @@ def stock_adjustment_create(
     StockAdjustmentLine.objects.bulk_create(
         [
             StockAdjustmentLine(
-                adjustment=adjustment, device=device, effect=line.effect,
-                from_status=previous["status"], to_status=device.status,
-                to_facility_id=device.facility_id if device.facility_id else None,
-                to_custodian_id=device.custodian_id,
+                adjustment=adjustment, device=change.device, effect=line.effect,
+                from_status=change.previous.status, to_status=change.device.status,
+                to_facility_id=change.device.facility_id,
+                to_custodian_id=change.device.custodian_id,
             )
-            for device, previous, line, _ in plans
+            for change, line in plans
         ]
     )
-    for kind in {k for *_, k in plans}:
-        record_movements(
-            actor=actor, kind=kind, adjustment=adjustment, note=note.strip(),
-            changes=[(d, prev) for d, prev, _, k in plans if k == kind],
-        )
+    record_movements(actor=actor, changes=[change for change, _ in plans],
+                     adjustment=adjustment, note=note.strip())
     return adjustment
+
+
+# Each effect of an adjustment line is one movement kind; the lifecycle table says from which
+# statuses it may start and where it may lead.
+ADJUSTMENT_KINDS = {
+    StockAdjustmentLine.Effect.REMOVE: MovementKind.ADJUSTMENT_REMOVED,
+    StockAdjustmentLine.Effect.RESTORE: MovementKind.ADJUSTMENT_RESTORED,
+    StockAdjustmentLine.Effect.MOVE_TO_FACILITY: MovementKind.ADJUSTMENT_MOVED,
+}
+
+
+def _adjustment_target(device: Device, line: AdjustmentLine, removal: DeviceMovement | None
+                       ) -> dict:
+    """Where a line's effect puts ``device`` (``device_transition`` checks the move)."""
+    Effect = StockAdjustmentLine.Effect
+    if line.effect == Effect.REMOVE:
+        return {"status": DeviceStatus.REMOVED, "custodian": None, "facility": None}
+    if line.effect == Effect.MOVE_TO_FACILITY:
+        if line.to_facility is None:
+            raise ValidationError(f"{device.label}: choose the facility to move it to.")
+        return {"facility": line.to_facility}
+    # Restore: back where it was before its last removal, unless the line says where.
+    if device.sold_on_id:
+        # Sold devices are never sellable again: they come back as facility stock.
+        facility_id = (line.to_facility.pk if line.to_facility
+                       else removal.from_facility_id if removal else None)
+        if facility_id is None:
+            raise ValidationError(f"{device.label} was sold: choose the facility to restore it to.")
+        return {"status": DeviceStatus.FACILITY_STOCK, "facility_id": facility_id}
+    custodian_id = (line.to_custodian.pk if line.to_custodian
+                    else removal.from_custodian_id if removal else None)
+    if custodian_id is None:
+        raise ValidationError(f"{device.label}: choose the custodian to restore it to.")
+    return {"status": DeviceStatus.AVAILABLE, "custodian_id": custodian_id}

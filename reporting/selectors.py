@@ -43,7 +43,11 @@ from consignment.models import Facility, ParLevel
 from core.dates import day_range
 from events.models import Event, EventLine, EventType
 from inventory.models import Device, DeviceStatus
-from inventory.selectors import product_lines_for  # noqa: F401
+from inventory.selectors import (
+    pick_per_product,
+    product_lines_for,  # noqa: F401
+    sellable_devices,
+)
 
 ZERO = Decimal("0.00")
 MONEY = DecimalField(max_digits=14, decimal_places=2)
@@ -517,13 +521,11 @@ def replenishment_rows(scope: Scope, *, facility_id: int, cover_target: int,
 
 def replenishment_devices(*, organization_id: int, rep_id: int, product_ids,
                           today: datetime.date) -> QuerySet:
-    """Devices a rep can put on a stocking order: AVAILABLE in their custody, unexpired, not in
-    transit, soonest expiry first."""
+    """Devices a rep can put on a stocking order (``sellable_devices``: AVAILABLE in their
+    custody, unexpired, not in transit), soonest expiry first."""
     return (
-        Device.objects.filter(
-            organization_id=organization_id, status=DeviceStatus.AVAILABLE, custodian_id=rep_id,
-            pending_transfer__isnull=True, expiration_date__gte=today, product_id__in=product_ids,
-        )
+        sellable_devices(organization_id=organization_id, custodian_id=rep_id, today=today)
+        .filter(product_id__in=product_ids)
         .select_related("product__product_line")
         .order_by("expiration_date", "pk")
     )
@@ -532,15 +534,7 @@ def replenishment_devices(*, organization_id: int, rep_id: int, product_ids,
 def pick_devices(devices, quantities: dict[int, int]) -> tuple[list[Device], dict[int, int]]:
     """Take up to ``quantities[product_id]`` devices per product from an ordered list; return the
     picked devices and the shortfall per product."""
-    taken: dict[int, int] = {}
-    picked = []
-    for device in devices:
-        if taken.get(device.product_id, 0) < quantities.get(device.product_id, 0):
-            taken[device.product_id] = taken.get(device.product_id, 0) + 1
-            picked.append(device)
-    missing = {pid: qty - taken.get(pid, 0) for pid, qty in quantities.items()
-               if qty > taken.get(pid, 0)}
-    return picked, missing
+    return pick_per_product(devices, quantities)
 
 
 def swap_summary(*, return_event: Event, stocking_order: Event | None) -> dict:

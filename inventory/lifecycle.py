@@ -1,0 +1,425 @@
+"""The device lifecycle: its states, the table of allowed transitions, and the one function that
+moves a device.
+
+The states are ``DeviceStatus`` (inventory/models.py), plus ``NOT_RECEIVED`` — where a device is
+before its receipt. ``TRANSITIONS`` has one row per allowed move: from which status, to which
+status, the ``MovementKind`` it writes to the ledger, what drives it and who may drive it. A row
+may keep the status and change the custodian (a transfer) or the facility (a facility
+correction); such a row names the field that must change (``moves``).
+
+Every change of a device's status, custodian or facility goes through ``device_transition``
+(checks the move against the table and changes the device in memory) and ``record_movements``
+(writes the devices and one ``DeviceMovement`` per device, HMAC-chained). ``devices_transition``
+does both for devices that make the same move. ``verify_ledger`` replays every movement against
+the same table (``movement_problem``), and ``manage.py lifecycle_diagram`` draws the table as the
+state diagram in docs/lifecycle.md.
+
+Callers (inventory.services, billing.services) lock the device rows first and check the rules of
+their own use case (custody, expiry, the event's facility), with their own messages; the table is
+the last word on which moves exist at all.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import User
+from inventory.ledger import chain_movements, ledger_key
+from inventory.models import (
+    Device,
+    DeviceMovement,
+    DeviceStatus,
+    LedgerChainHead,
+    MovementKind,
+)
+
+NOT_RECEIVED = ""  # the "from" status of a receipt: the device was not in inventory before
+
+S = DeviceStatus
+K = MovementKind
+
+
+class Driver(models.TextChoices):
+    """What a person does in the app that moves a device."""
+
+    RECEIVE = "receive", "Receiving"
+    TRANSFER = "transfer", "Transfer"
+    STOCKING_ORDER_SUBMIT = "stocking_order_submit", "Stocking Order submit"
+    CASE_SUBMIT = "case_submit", "Case submit"
+    FACILITY_STOCK_CASE_SUBMIT = "facility_stock_case_submit", "Case submit with facility stock"
+    RETURN = "return", "Return submit"
+    RETURN_FOR_DESTRUCTION = "return_for_destruction", "Return submit, expired or damaged"
+    ADJUSTMENT_REMOVE = "adjustment_remove", "Stock adjustment, remove"
+    ADJUSTMENT_RESTORE = "adjustment_restore", "Stock adjustment, restore"
+    ADJUSTMENT_MOVE = "adjustment_move", "Stock adjustment, move to another facility"
+
+
+ADMIN = frozenset({User.Role.ADMIN})
+ADMIN_OR_REP = frozenset({User.Role.ADMIN, User.Role.REP})
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One allowed move of a device."""
+
+    source: str  # a DeviceStatus, or NOT_RECEIVED
+    target: str  # a DeviceStatus
+    kind: str  # the MovementKind written to the ledger
+    driver: Driver
+    roles: frozenset[str]  # who may drive it (the services check the finer rules)
+    moves: str = ""  # a row that keeps the status: "custodian" or "facility" must change
+
+
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition(NOT_RECEIVED, S.AVAILABLE, K.RECEIVED, Driver.RECEIVE, ADMIN),
+    Transition(S.AVAILABLE, S.AVAILABLE, K.TRANSFERRED, Driver.TRANSFER, ADMIN_OR_REP,
+               moves="custodian"),
+    Transition(S.AVAILABLE, S.FACILITY_STOCK, K.SOLD_TO_FACILITY, Driver.STOCKING_ORDER_SUBMIT,
+               ADMIN_OR_REP),
+    Transition(S.AVAILABLE, S.CONSUMED, K.SOLD_AND_CONSUMED, Driver.CASE_SUBMIT, ADMIN_OR_REP),
+    Transition(S.FACILITY_STOCK, S.CONSUMED, K.FACILITY_STOCK_CONSUMED,
+               Driver.FACILITY_STOCK_CASE_SUBMIT, ADMIN_OR_REP),
+    Transition(S.FACILITY_STOCK, S.AVAILABLE, K.RETURNED, Driver.RETURN, ADMIN_OR_REP),
+    Transition(S.FACILITY_STOCK, S.REMOVED, K.RETURNED_FOR_DESTRUCTION,
+               Driver.RETURN_FOR_DESTRUCTION, ADMIN_OR_REP),
+    Transition(S.AVAILABLE, S.REMOVED, K.ADJUSTMENT_REMOVED, Driver.ADJUSTMENT_REMOVE, ADMIN),
+    Transition(S.FACILITY_STOCK, S.REMOVED, K.ADJUSTMENT_REMOVED, Driver.ADJUSTMENT_REMOVE, ADMIN),
+    Transition(S.REMOVED, S.AVAILABLE, K.ADJUSTMENT_RESTORED, Driver.ADJUSTMENT_RESTORE, ADMIN),
+    Transition(S.REMOVED, S.FACILITY_STOCK, K.ADJUSTMENT_RESTORED, Driver.ADJUSTMENT_RESTORE,
+               ADMIN),
+    Transition(S.FACILITY_STOCK, S.FACILITY_STOCK, K.ADJUSTMENT_MOVED, Driver.ADJUSTMENT_MOVE,
+               ADMIN, moves="facility"),
+)
+
+_BY_MOVE = {(t.source, t.target, t.kind): t for t in TRANSITIONS}
+
+# What a person reads when a device's status has no row for the move asked of it.
+REFUSALS: dict[str, str] = {
+    K.RECEIVED: "{label} is already in inventory ({status}) and can't be received again.",
+    K.TRANSFERRED: "{label} is {status} and can't be transferred.",
+    K.SOLD_TO_FACILITY: "{label} is {status} and can't be sold on a stocking order.",
+    K.SOLD_AND_CONSUMED: "{label} is {status} and can't be sold and used in a case.",
+    K.FACILITY_STOCK_CONSUMED: "{label} is {status}, not facility stock, and can't be used as "
+                               "facility stock in a case.",
+    K.RETURNED: "{label} is {status}, not facility stock, and can't be returned.",
+    K.RETURNED_FOR_DESTRUCTION: "{label} is {status}, not facility stock, and can't be returned "
+                                "for destruction.",
+    K.ADJUSTMENT_REMOVED: "{label} is {status}: only active devices can be removed.",
+    K.ADJUSTMENT_RESTORED: "{label} is {status}: only removed devices can be restored.",
+    K.ADJUSTMENT_MOVED: "{label} is not facility stock: only facility stock can be moved to "
+                        "another facility.",
+}
+
+# The fields a transition may set (``new_state`` keys), by name or by attname.
+STATE_FIELDS = ("status", "custodian", "facility", "sold_on", "used_in")
+_ATTNAMES = {"status": "status", "custodian": "custodian_id", "facility": "facility_id",
+             "sold_on": "sold_on_id", "used_in": "used_in_id"}
+
+
+def transition_for(source: str, target: str, kind: str) -> Transition | None:
+    """The table's row for this move, or None when the lifecycle does not allow it."""
+    return _BY_MOVE.get((source, target, kind))
+
+
+def status_label(status: str) -> str:
+    return "not yet received" if status == NOT_RECEIVED else S(status).label.lower()
+
+
+class State(NamedTuple):
+    """Where a device is: what a movement records as its "from" and "to"."""
+
+    status: str
+    custodian_id: int | None
+    facility_id: int | None
+
+    @classmethod
+    def of(cls, device: Device) -> State:
+        if device.pk is None:  # being received
+            return cls(NOT_RECEIVED, None, None)
+        return cls(device.status, device.custodian_id, device.facility_id)
+
+
+class Change(NamedTuple):
+    """A device after ``device_transition``, where it was before, and the row that allowed it."""
+
+    device: Device
+    previous: State
+    transition: Transition
+
+
+def _refusal(device: Device, kind: str, status: str) -> str:
+    return REFUSALS[kind].format(label=device.label, status=status_label(status))
+
+
+def check_can_leave(device: Device, kind: str) -> None:
+    """Refuse early when the table has no ``kind`` move from the device's status, or when the
+    device is in transit (only its transfer may move it)."""
+    source = State.of(device).status
+    if not any(t.source == source and t.kind == kind for t in TRANSITIONS):
+        raise ValidationError(_refusal(device, kind, source), code="illegal_transition")
+    if device.pending_transfer_id and kind != K.TRANSFERRED:
+        raise ValidationError(
+            f"{device.label} is in transit: answer the transfer first.", code="in_transit"
+        )
+
+
+def _state_problem(device: Device, state: dict) -> str | None:
+    """The per-row rules of each status (the Device check constraints), said to a person."""
+    label, status = device.label, state["status"]
+    if status == S.AVAILABLE and not (
+        state["custodian_id"] and not state["facility_id"] and not state["sold_on_id"]
+    ):
+        return f"{label} would be available without being in one custodian's unsold inventory."
+    if status == S.FACILITY_STOCK and not (
+        state["facility_id"] and state["sold_on_id"] and not state["custodian_id"]
+    ):
+        return f"{label} would be facility stock without a facility and a sale, or in custody."
+    if status == S.CONSUMED and not (
+        state["sold_on_id"] and state["used_in_id"] and not state["custodian_id"]
+    ):
+        return f"{label} would be consumed without a sale and a case, or still in custody."
+    if status == S.REMOVED and (state["custodian_id"] or state["facility_id"]):
+        return f"{label} would be removed but still in custody or at a facility."
+    return None
+
+
+def device_transition(device: Device, kind: str, **new_state) -> Change:
+    """Check a move against the table and apply it to ``device`` (in memory; see
+    ``record_movements``). Returns the change: the device, where it was, the table's row.
+
+    ``new_state`` sets ``status`` (omitted: unchanged) and any of custodian, facility, sold_on,
+    used_in (instances, or ``…_id``). A device without a primary key is being received. A move
+    always ends a device's transit. Illegal moves raise ``ValidationError`` and leave the device
+    unchanged.
+    """
+    previous = State.of(device)
+    after = {attname: getattr(device, attname) for attname in _ATTNAMES.values()}
+    for name, value in new_state.items():
+        field = name.removesuffix("_id")
+        if field not in _ATTNAMES or (name.endswith("_id") and field == "status"):
+            raise TypeError(f"device_transition() can't set {name!r}")
+        if name == field and field != "status":
+            value = value.pk if value is not None else None
+        after[_ATTNAMES[field]] = value
+    target = after["status"]
+
+    check_can_leave(device, kind)
+    transition = transition_for(previous.status, target, kind)
+    if transition is None:
+        raise ValidationError(
+            f"{device.label} is {status_label(previous.status)} and can't become "
+            f"{status_label(target)} that way.", code="illegal_transition",
+        )
+    if transition.moves == "custodian" and after["custodian_id"] == previous.custodian_id:
+        raise ValidationError(f"{device.label} is already in {device.custodian}'s custody.",
+                              code="no_move")
+    if transition.moves == "facility" and after["facility_id"] == previous.facility_id:
+        raise ValidationError(f"{device.label} is already facility stock of {device.facility}.",
+                              code="no_move")
+    problem = _state_problem(device, after)
+    if problem:
+        raise ValidationError(problem, code="invalid_state")
+
+    for name, value in new_state.items():
+        setattr(device, name, value)
+    device.pending_transfer = None
+    return Change(device, previous, transition)
+
+
+def record_movements(
+    *,
+    actor: User,
+    changes: Sequence[Change],
+    event=None,
+    transfer=None,
+    adjustment=None,
+    note: str = "",
+    at: datetime.datetime | None = None,
+) -> list[DeviceMovement]:
+    """Write the changed devices (inserting those being received) and one ledger row each, in
+    the caller's transaction. The caller holds the device row locks already."""
+    at = at or timezone.now()
+    for change in changes:
+        if not isinstance(change, Change):
+            raise TypeError("record_movements() takes the changes device_transition() returns")
+        if actor.role not in change.transition.roles:
+            raise PermissionDenied(
+                f"Your role ({actor.get_role_display()}) may not drive "
+                f"“{change.transition.driver.label}”."
+            )
+    received = [c.device for c in changes if c.previous.status == NOT_RECEIVED]
+    if received:
+        Device.objects.bulk_create(received)
+    devices_update(c.device for c in changes if c.previous.status != NOT_RECEIVED)
+    return ledger_append([
+        DeviceMovement(
+            organization_id=device.organization_id,
+            device=device,
+            at=at,
+            actor=actor,
+            kind=transition.kind,
+            from_status=previous.status,
+            to_status=device.status,
+            from_custodian_id=previous.custodian_id,
+            to_custodian_id=device.custodian_id,
+            from_facility_id=previous.facility_id,
+            facility_id=device.facility_id,
+            event=event,
+            transfer=transfer,
+            adjustment=adjustment,
+            note=note,
+        )
+        for device, previous, transition in changes
+    ])
+
+
+def devices_transition(
+    *,
+    actor: User,
+    devices: Iterable[Device],
+    kind: str,
+    event=None,
+    transfer=None,
+    adjustment=None,
+    note: str = "",
+    at: datetime.datetime | None = None,
+    **new_state,
+) -> list[Change]:
+    """Make every device the same move and record it: ``device_transition`` for each (every
+    refusal reported at once), then ``record_movements``."""
+    changes, errors = [], []
+    for device in devices:
+        try:
+            changes.append(device_transition(device, kind, **new_state))
+        except ValidationError as error:
+            errors.extend(error.messages)
+    if errors:
+        raise ValidationError(errors, code="illegal_transition")
+    if changes:
+        record_movements(actor=actor, changes=changes, event=event, transfer=transfer,
+                         adjustment=adjustment, note=note, at=at)
+    return changes
+
+
+# --- in transit: a sub-state of AVAILABLE, no movement until the transfer is answered ----------
+
+
+def devices_set_in_transit(devices: Sequence[Device], transfer) -> None:
+    """Mark available devices as travelling on ``transfer`` (they stay in the sender's custody)."""
+    for device in devices:
+        if device.status != S.AVAILABLE or device.pending_transfer_id:
+            raise ValidationError(f"{device.label} can't be put in transit.", code="in_transit")
+        device.pending_transfer = transfer
+    Device.objects.filter(pk__in=[d.pk for d in devices]).update(pending_transfer=transfer)
+
+
+def devices_clear_in_transit(devices: Sequence[Device]) -> None:
+    """A declined transfer: its devices stay with the sender, no longer in transit."""
+    for device in devices:
+        device.pending_transfer = None
+    Device.objects.filter(pk__in=[d.pk for d in devices]).update(pending_transfer=None)
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+DEVICE_FIELDS = ["status", "custodian", "facility", "sold_on", "used_in", "pending_transfer"]
+
+
+def devices_update(devices: Iterable[Device]) -> None:
+    """Write the devices' new state set-based: one UPDATE … WHERE id IN (…) per distinct state.
+
+    A submission moves every device to the same state (or a few: facility stock sold by several
+    stocking orders), so this is one or a few statements whatever the number of lines, instead
+    of a CASE WHEN per row and field.
+    """
+    attnames = [Device._meta.get_field(name).attname for name in DEVICE_FIELDS]
+    groups: dict[tuple, list[int]] = {}
+    for device in devices:
+        groups.setdefault(tuple(getattr(device, a) for a in attnames), []).append(device.pk)
+    for state, pks in groups.items():
+        Device.objects.filter(pk__in=pks).update(**dict(zip(attnames, state, strict=True)))
+
+
+def ledger_append(movements: list[DeviceMovement]) -> list[DeviceMovement]:
+    """Write ``movements``, HMAC-chained after each organisation's ledger chain head (locked).
+
+    Lock order: the callers hold the event and device rows already; the head comes next, and the
+    document counter (billing) after it.
+    """
+    key = ledger_key()
+    by_org: dict[int, list[DeviceMovement]] = {}
+    for movement in movements:
+        by_org.setdefault(movement.organization_id, []).append(movement)
+    for org_id in sorted(by_org):
+        head = LedgerChainHead.objects.select_for_update().filter(organization_id=org_id).first()
+        if head is None:  # the organisation's first movement
+            LedgerChainHead.objects.bulk_create(
+                [LedgerChainHead(organization_id=org_id)], ignore_conflicts=True
+            )
+            head = LedgerChainHead.objects.select_for_update().get(organization_id=org_id)
+        head.last_seq, head.last_hash = chain_movements(
+            by_org[org_id], head_seq=head.last_seq, head_hash=head.last_hash, key=key
+        )
+        head.save(update_fields=["last_seq", "last_hash"])
+    return DeviceMovement.objects.bulk_create(movements)
+
+
+# --- replay --------------------------------------------------------------------------------------
+
+
+def movement_problem(
+    *, kind: str, from_status: str, to_status: str, from_custodian_id, to_custodian_id,
+    from_facility_id, to_facility_id,
+) -> str | None:
+    """Why a recorded movement is not a move the table allows, or None (``verify_ledger``)."""
+    transition = transition_for(from_status, to_status, kind)
+    if transition is None:
+        return (
+            f"{kind} from {status_label(from_status)} to {status_label(to_status)} is not a "
+            "transition of the lifecycle"
+        )
+    if transition.moves == "custodian" and from_custodian_id == to_custodian_id:
+        return f"{kind} leaves the custodian unchanged"
+    if transition.moves == "facility" and from_facility_id == to_facility_id:
+        return f"{kind} leaves the facility unchanged"
+    return None
+
+
+# --- the diagram ---------------------------------------------------------------------------------
+
+
+def _roles(transition: Transition) -> str:
+    return ", ".join(r.label.lower() for r in User.Role if r in transition.roles)
+
+
+def mermaid_diagram() -> str:
+    """The state diagram drawn from ``TRANSITIONS`` (Mermaid ``stateDiagram-v2``)."""
+    lines = ["stateDiagram-v2"]
+    for status in S:
+        lines.append(f'    state "{status.label}" as {status.value}')
+    for t in TRANSITIONS:
+        source = "[*]" if t.source == NOT_RECEIVED else t.source
+        lines.append(f"    {source} --> {t.target}: {t.driver.label} ({_roles(t)})")
+    return "\n".join(lines) + "\n"
+
+
+def markdown_table() -> str:
+    """``TRANSITIONS`` as a Markdown table (docs/lifecycle.md)."""
+    rows = [
+        "| from | to | movement kind | driven by | who may | must change |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for t in TRANSITIONS:
+        source = "(not received)" if t.source == NOT_RECEIVED else f"`{t.source}`"
+        rows.append(
+            f"| {source} | `{t.target}` | `{t.kind}` | {t.driver.label} | {_roles(t)} | "
+            f"{t.moves or 'status'} |"
+        )
+    return "\n".join(rows) + "\n"

@@ -1,6 +1,7 @@
 """One test per rule of DESIGN.md: the rejected case, the message a rep sees, nothing changed."""
 
 import datetime
+import itertools
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -386,3 +387,56 @@ def test_event_add_devices_refuses_an_empty_choice(world):
     case = world.event("case")
     rejected(lambda: event_add_devices(actor=world.rep, event=case, devices=[]),
              "Choose at least one device.")
+
+
+# --- rules 1, 3, 4, 11 as one query: the candidates selector agrees with device_problem ----------
+
+
+def test_the_candidates_query_and_device_problem_agree_on_every_device_and_event(world):
+    """``event_device_candidates`` (built on ``inventory.selectors.sellable_devices`` and
+    ``facility_stock_devices``) lists a device exactly when ``device_problem`` finds nothing
+    wrong with it, for every kind of event, device state and day (expiry boundary included)."""
+    from events.selectors import event_device_candidates
+    from events.services import device_problem
+    from tests.factories import ManufacturerFactory, ProductFactory, ProductLineFactory
+
+    other_maker = ManufacturerFactory(organization=world.org, name="Other maker")
+    other_line = ProductLineFactory(organization=world.org, manufacturer=other_maker)
+    other_product = ProductFactory(organization=world.org, product_line=other_line)
+    zoo = {
+        "rep's": world.devices(1)[0],
+        "rep's, expiring": world.devices(1, expires_in_days=10)[0],
+        "rep2's": world.devices(1, custodian=world.rep2)[0],
+        "other maker's": world.devices(1, product=other_product)[0],
+        "in transit": world.devices(1)[0],
+        "st marys stock": world.facility_stock(1)[0],
+        "mercy stock": world.facility_stock(1, facility=world.mercy)[0],
+        "consumed": world.devices(1)[0],
+        "removed": world.devices(1)[0],
+    }
+    [expiring_stock] = world.devices(1, expires_in_days=10)
+    world.stocking_order([expiring_stock])
+    zoo["st marys stock, expiring"] = expiring_stock
+    devices_transfer(actor=world.rep, devices=[zoo["in transit"]], to_custodian=world.rep2)
+    case = world.event("case")
+    world.add(case, [zoo["consumed"]])
+    world.submit(case)
+    stock_adjustment_create(actor=world.admin, reason="lost",
+                            lines=[AdjustmentLine(device=zoo["removed"], effect="remove")])
+    devices = list(Device.objects.filter(pk__in=[d.pk for d in zoo.values()]).select_related(
+        "product__product_line", "facility", "custodian"))
+    names = {d.pk: name for name, d in zoo.items()}
+    expiry = zoo["rep's, expiring"].expiration_date
+    events = [world.event("stocking_order"), world.event("case"),
+              world.event("case", facility_stock_only=True), world.event("return")]
+    seen_offered = set()
+    for event, today in itertools.product(events, (expiry, expiry + datetime.timedelta(days=1))):
+        offered = set(event_device_candidates(event=event, today=today)
+                      .filter(pk__in=names).values_list("pk", flat=True))
+        allowed = {d.pk for d in devices if device_problem(event, d, today) is None}
+        assert {names[pk] for pk in offered} == {names[pk] for pk in allowed}, (
+            event.event_type, event.facility_stock_only, today)
+        seen_offered |= {names[pk] for pk in offered}
+    # The comparison is not vacuous: each kind of event offers something.
+    assert seen_offered == {"rep's", "rep's, expiring", "st marys stock",
+                            "st marys stock, expiring"}

@@ -6,8 +6,9 @@ content includes the movement's per-organisation sequence number ``chain_seq``. 
 (``LEDGER_KEY``, or one derived from ``SECRET_KEY`` with its own salt) never enters the database,
 so someone who can write rows but does not hold the key cannot forge, alter, reorder or delete
 movements without ``verify_ledger`` noticing. ``LedgerChainHead`` holds each organisation's last
-sequence number and hash; ``record_movements`` locks it (after the device rows, before the
-document counter) so concurrent transactions chain one after the other.
+sequence number and hash; ``inventory.lifecycle.ledger_append`` (called by ``record_movements``)
+locks it (after the device rows, before the document counter) so concurrent transactions chain one
+after the other.
 """
 
 from __future__ import annotations

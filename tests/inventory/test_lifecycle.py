@@ -30,6 +30,7 @@ from inventory.management.commands.lifecycle_diagram import render_doc
 from inventory.models import Device, DeviceMovement, DeviceStatus, MovementKind
 from inventory.selectors import ledger_discrepancies
 from inventory.services import AdjustmentLine, devices_transfer, stock_adjustment_create
+from tests.inventory.test_ledger_lifecycle import verify
 
 S = DeviceStatus
 K = MovementKind
@@ -241,16 +242,6 @@ def forge_movement(world, device: Device, **fields) -> DeviceMovement:
               "at": timezone.now(), **fields}
     [movement] = ledger_append([DeviceMovement(**values)])
     return movement
-
-
-def verify(capsys) -> tuple[int, str]:
-    try:
-        call_command("verify_ledger")
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
 
 
 def test_verify_ledger_reports_a_movement_outside_the_table(world, capsys):

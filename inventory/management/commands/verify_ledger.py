@@ -1,5 +1,6 @@
 """Check the device movement ledger (exit status 1 on any problem): the HMAC chain of every
-organisation (forged, altered, reordered, deleted rows), then a replay against each device's state.
+organisation (forged, altered, reordered, deleted rows), then a replay of each device's movements
+against the lifecycle's transition table (inventory/lifecycle.py) and the device's state.
 """
 
 import sys
@@ -14,7 +15,8 @@ from inventory.selectors import ledger_discrepancies
 class Command(BaseCommand):
     help = (
         "Check the movement ledger's HMAC chain and report forged, altered, reordered or deleted "
-        "movements, then every device whose state differs from its movements."
+        "movements, then every device with a movement outside the lifecycle's transition table "
+        "or a state that differs from its movements."
     )
 
     def add_arguments(self, parser):

@@ -158,16 +158,23 @@ def _refusal(device: Device, kind: str, status: str) -> str:
     return REFUSALS[kind].format(label=device.label, status=status_label(status))
 
 
-def check_can_leave(device: Device, kind: str) -> None:
-    """Refuse early when the table has no ``kind`` move from the device's status, or when the
-    device is in transit (only its transfer may move it)."""
+def leave_problem(device: Device, kind: str) -> str | None:
+    """Why the device can't make a ``kind`` move at all, or None: the table has no such move
+    from its status, or it is in transit (only its transfer may move it)."""
     source = State.of(device).status
     if not any(t.source == source and t.kind == kind for t in TRANSITIONS):
-        raise ValidationError(_refusal(device, kind, source), code="illegal_transition")
+        return _refusal(device, kind, source)
     if device.pending_transfer_id and kind != K.TRANSFERRED:
-        raise ValidationError(
-            f"{device.label} is in transit: answer the transfer first.", code="in_transit"
-        )
+        return f"{device.label} is in transit: answer the transfer first."
+    return None
+
+
+def check_can_leave(device: Device, kind: str) -> None:
+    """``leave_problem`` as a ``ValidationError``: for services that check before they know the
+    target state."""
+    problem = leave_problem(device, kind)
+    if problem:
+        raise ValidationError(problem, code="illegal_transition")
 
 
 def _state_problem(device: Device, state: dict) -> str | None:

@@ -25,6 +25,7 @@ from inventory.lifecycle import (
     devices_clear_in_transit,
     devices_set_in_transit,
     devices_transition,
+    leave_problem,
     record_movements,
 )
 from inventory.models import (
@@ -175,11 +176,8 @@ def devices_transfer(
     for device in locked:
         if device.organization_id != actor.organization_id:
             errors.append(f"{device.label} is not part of your organisation's inventory.")
-        elif device.status != DeviceStatus.AVAILABLE:
-            errors.append(
-                f"{device.label} is {device.get_status_display().lower()} and can't be "
-                "transferred."
-            )
+        elif problem := leave_problem(device, MovementKind.TRANSFERRED):
+            errors.append(problem)
         elif device.pending_transfer_id:
             errors.append(f"{device.label} is already in transit (transfer #"
                           f"{device.pending_transfer_id}).")

@@ -182,6 +182,26 @@ def test_the_refusals_read_like_the_services_messages(world):
     assert refused.value.messages == [f"SN {device.serial} is consumed and can't be transferred."]
 
 
+def test_the_services_refuse_with_the_tables_message(world):
+    from tests.events.conftest import db_state
+
+    consumed, stock = device_in(world, S.CONSUMED), device_in(world, S.FACILITY_STOCK)
+    before = db_state()
+    with pytest.raises(ValidationError) as refused:
+        devices_transfer(actor=world.admin, devices=[consumed, stock], to_custodian=world.rep2)
+    assert refused.value.messages == [
+        f"SN {consumed.serial} is consumed and can't be transferred.",
+        f"SN {stock.serial} is facility stock and can't be transferred.",
+    ]
+    with pytest.raises(ValidationError) as refused:
+        stock_adjustment_create(actor=world.admin, reason="found",
+                                lines=[AdjustmentLine(device=stock, effect="restore")])
+    assert refused.value.messages == [
+        f"SN {stock.serial} is facility stock: only removed devices can be restored."
+    ]
+    assert db_state() == before
+
+
 def test_a_known_kind_to_a_target_outside_the_table_is_refused(world):
     device = device_in(world, S.FACILITY_STOCK)
     with pytest.raises(ValidationError, match="is facility stock and can't become consumed that"):

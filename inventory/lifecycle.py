@@ -117,8 +117,7 @@ REFUSALS: dict[str, str] = {
                         "another facility.",
 }
 
-# The fields a transition may set (``new_state`` keys), by name or by attname.
-STATE_FIELDS = ("status", "custodian", "facility", "sold_on", "used_in")
+# The fields a transition may set (``new_state`` keys, by name or by attname).
 _ATTNAMES = {"status": "status", "custodian": "custodian_id", "facility": "facility_id",
              "sold_on": "sold_on_id", "used_in": "used_in_id"}
 

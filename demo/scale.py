@@ -507,13 +507,13 @@ class ChunkWriter:
                     movement_add(movements, chain, organization_id=org_id, device_id=dev.id,
                                  at=_at(case.date, 17, case.id), actor_id=case.rep.pk,
                                  kind=MovementKind.FACILITY_STOCK_CONSUMED, previous=state,
-                                 new=new, event_id=case.id, note=f"Patient ID {case.patient}")
+                                 new=new, event_id=case.id)
             else:
                 new = (DeviceStatus.CONSUMED, None, sale.facility.pk)
                 movement_add(movements, chain, organization_id=org_id, device_id=dev.id,
                              at=_at(sale.date, 14, sale.id), actor_id=sale.rep.pk,
                              kind=MovementKind.SOLD_AND_CONSUMED, previous=state, new=new,
-                             event_id=sale.id, note=f"Patient ID {sale.patient}")
+                             event_id=sale.id)
 
         lines = CopyBuffer(EventLine._meta.db_table, [
             "event_id", "device_id", "kind", "price", "sold_by_id", "committed", "added_at",

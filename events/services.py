@@ -1,6 +1,6 @@
-"""Events: create, edit lines, and Submit For Billing — the rules of DESIGN.md, enforced here.
-
-The device transitions are applied through ``inventory.services`` helpers (lock, move, ledger).
+"""Events: drafts (create, edit, mark devices, cancel, Swap) and the rules of which device may go
+on which event (``device_problem``), checked here when a device is marked and again, under row
+locks, by billing's Submit For Billing. Devices change state only through ``inventory.lifecycle``.
 Every function is keyword-only and runs in one transaction; rule violations raise
 ``ValidationError`` naming the device and the reason; role violations raise ``PermissionDenied``.
 """

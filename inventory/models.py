@@ -1,6 +1,7 @@
 """Catalogue, devices, the movement ledger, transfers and stock adjustments.
 
-Device.status changes only in ``inventory.services``; each change writes one DeviceMovement.
+Device.status changes only through ``inventory.lifecycle`` (its transition table); each change
+writes one DeviceMovement.
 """
 
 from django.core.validators import MinValueValidator

@@ -6,11 +6,14 @@ from django import forms
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.selectors import reps_for
 from consignment.models import Facility, FacilityContact
-from core.forms import BootstrapForm
+from core.forms import BootstrapForm, CompactForm
 from events.models import EventType
+from events.selectors import facilities_in_scope
 from inventory.forms import CHOOSE
 from inventory.models import Manufacturer, ProductLine
+from inventory.selectors import product_lines_for
 
 
 class EventCreateForm(BootstrapForm, forms.Form):
@@ -143,3 +146,29 @@ class EventCancelForm(BootstrapForm, forms.Form):
         label="Reason (optional)", max_length=300, required=False,
         widget=forms.TextInput(attrs={"placeholder": "e.g. case postponed"}),
     )
+
+
+class CreateStockingOrderForm(CompactForm):
+    """The quantities come as ``qty_<product id>`` fields, one per suggested product."""
+
+    facility = forms.ModelChoiceField(queryset=None, widget=forms.HiddenInput)
+    rep = forms.ModelChoiceField(queryset=None, widget=forms.HiddenInput)
+    product_line = forms.ModelChoiceField(queryset=None, widget=forms.HiddenInput)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["facility"].queryset = facilities_in_scope(user)
+        self.fields["rep"].queryset = reps_for(user).filter(is_active=True)
+        self.fields["product_line"].queryset = product_lines_for(user)
+
+    def quantities(self) -> dict[int, int]:
+        result = {}
+        for key, value in self.data.items():
+            if key.startswith("qty_") and key[4:].isdigit():
+                try:
+                    qty = int(value)
+                except (TypeError, ValueError):
+                    continue
+                if 0 < qty <= 500:
+                    result[int(key[4:])] = qty
+        return result

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from accounts.models import User
+from consignment.models import Facility
 from events.models import Event, EventLine
 from inventory.selectors import facility_stock_devices, sellable_devices
 
@@ -86,3 +88,15 @@ def event_device_search(
     return qs.select_related("product", "facility").order_by(
         "product__reference", "expiration_date", "serial", "id"
     )[:limit]
+
+
+def facilities_in_scope(user: User) -> QuerySet:
+    """The facilities whose stock ``user`` sees: all of the organisation, or a rep's own."""
+    qs = Facility.objects.for_user(user)
+    if getattr(user, "role", None) == User.Role.REP:
+        covers = Facility.reps.through.objects.filter(facility_id=OuterRef("pk"), user_id=user.pk)
+        works_at = Event.objects.filter(
+            facility_id=OuterRef("pk"), representative_id=user.pk
+        )
+        qs = qs.filter(Q(Exists(covers)) | Q(Exists(works_at)))
+    return qs.order_by("name")

@@ -440,21 +440,44 @@ def replenishment_stocking_order_create(
     facility: Facility,
     representative: User,
     product_line: ProductLine,
-    devices: Sequence[Device],
+    quantities: dict[int, int],
     today: datetime.date | None = None,
-) -> Event:
+) -> Replenishment:
     """"Create Stocking Order" on the replenishment page: a draft stocking order for the
-    facility with the rep's picked devices, created and filled in one transaction (all or
-    nothing)."""
+    facility with up to ``quantities[product_id]`` of the rep's sellable devices of the product
+    line per product, soonest expiry first; created and filled in one transaction (all or
+    nothing). What the rep lacks is returned as ``missing`` (product id → units)."""
     today = today or timezone.localdate()
+    ensure_same_organization(actor, facility, representative, product_line)
+    candidates = (
+        sellable_devices(organization_id=actor.organization_id,
+                         custodian_id=representative.pk, today=today)
+        .filter(product_id__in=list(quantities), product__product_line=product_line)
+        .select_related("product__product_line")
+        .order_by("expiration_date", "pk")
+    )
+    picked, missing = pick_per_product(candidates, quantities)
+    if not picked:
+        raise ValidationError(
+            f"{representative} has no available devices for these products: transfer some first."
+        )
     event = event_create(
         actor=actor, event_type=EventType.STOCKING_ORDER,
         name=f"Replenishment – {facility.name}", date=today, facility=facility,
         representative=representative, manufacturer=product_line.manufacturer,
         product_line=product_line,
     )
-    event_add_devices(actor=actor, event=event, devices=devices, today=today)
-    return event
+    lines = event_add_devices(actor=actor, event=event, devices=picked, today=today)
+    return Replenishment(event=event, added=len(lines), missing=missing)
+
+
+@dataclass
+class Replenishment:
+    """The draft "Create Stocking Order" made, how many devices it holds, and what the rep lacks."""
+
+    event: Event
+    added: int
+    missing: dict[int, int]
 
 
 @service_transaction

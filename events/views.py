@@ -22,6 +22,7 @@ from events import selectors, services
 from events.filters import EventFilter
 from events.forms import (
     SUBMIT_ERRORS_SESSION_KEY,
+    CreateStockingOrderForm,
     EventCancelForm,
     EventCreateForm,
     EventUpdateForm,
@@ -433,3 +434,32 @@ def swap_create(request):
     if swap.stocking_order is not None:
         url += f"?order={swap.stocking_order.pk}"
     return redirect(url)
+
+
+@require_POST
+@writer_required
+def replenishment_create(request):
+    """"Create Stocking Order" on the replenishment page (reporting): a draft for the facility,
+    filled with the rep's available devices, soonest expiry first."""
+    form = CreateStockingOrderForm(request.POST, user=request.user)
+    back = reverse("reporting:replenishment")
+    if not form.is_valid():
+        messages.error(request, "Choose a facility, a rep and a product line.")
+        return redirect(back)
+    facility, rep = form.cleaned_data["facility"], form.cleaned_data["rep"]
+    back += f"?facility={facility.pk}&rep={rep.pk}"
+    try:
+        made = services.replenishment_stocking_order_create(
+            actor=request.user, facility=facility, representative=rep,
+            product_line=form.cleaned_data["product_line"], quantities=form.quantities(),
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(back)
+    messages.success(request, f"Draft stocking order created with {made.added} devices.")
+    if made.missing:
+        messages.warning(
+            request, f"{sum(made.missing.values())} of the suggested devices are not in {rep}'s "
+                     "available inventory and were left out.",
+        )
+    return redirect("events:detail", pk=made.event.pk)

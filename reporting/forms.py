@@ -53,29 +53,3 @@ class ReplenishmentForm(CompactForm):
         self.fields["rep"].queryset = selectors.reps_for(user).filter(is_active=True)
 
 
-class CreateStockingOrderForm(CompactForm):
-    """The quantities come as ``qty_<product id>`` fields, one per suggested product."""
-
-    facility = forms.ModelChoiceField(queryset=None, widget=forms.HiddenInput)
-    rep = forms.ModelChoiceField(queryset=None, widget=forms.HiddenInput)
-    product_line = forms.ModelChoiceField(queryset=None, widget=forms.HiddenInput)
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["facility"].queryset = selectors.facilities_in_scope(user)
-        self.fields["rep"].queryset = selectors.reps_for(user).filter(is_active=True)
-        self.fields["product_line"].queryset = selectors.product_lines_for(user)
-
-    def quantities(self) -> dict[int, int]:
-        result = {}
-        for key, value in self.data.items():
-            if key.startswith("qty_") and key[4:].isdigit():
-                try:
-                    qty = int(value)
-                except (TypeError, ValueError):
-                    continue
-                if 0 < qty <= 500:
-                    result[int(key[4:])] = qty
-        return result
-
-

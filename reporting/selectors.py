@@ -39,12 +39,12 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.selectors import reps_for  # noqa: F401  (the report filters use it)
 from commissions.models import CommissionCredit
-from consignment.models import Facility, ParLevel
+from consignment.models import ParLevel
 from core.dates import day_range
 from events.models import Event, EventLine, EventType
+from events.selectors import facilities_in_scope  # noqa: F401  (reports scope by it)
 from inventory.models import Device, DeviceStatus
 from inventory.selectors import (
-    pick_per_product,
     product_lines_for,  # noqa: F401
     sellable_devices,
 )
@@ -67,18 +67,6 @@ class Scope:
     organization_id: int
     facility_ids: QuerySet | None = None
     rep_id: int | None = None
-
-
-def facilities_in_scope(user: User) -> QuerySet:
-    """The facilities whose stock ``user`` sees: all of the organisation, or a rep's own."""
-    qs = Facility.objects.for_user(user)
-    if getattr(user, "role", None) == User.Role.REP:
-        covers = Facility.reps.through.objects.filter(facility_id=OuterRef("pk"), user_id=user.pk)
-        works_at = Event.objects.filter(
-            facility_id=OuterRef("pk"), representative_id=user.pk
-        )
-        qs = qs.filter(Q(Exists(covers)) | Q(Exists(works_at)))
-    return qs.order_by("name")
 
 
 def scope_for(user: User) -> Scope:
@@ -529,12 +517,6 @@ def replenishment_devices(*, organization_id: int, rep_id: int, product_ids,
         .select_related("product__product_line")
         .order_by("expiration_date", "pk")
     )
-
-
-def pick_devices(devices, quantities: dict[int, int]) -> tuple[list[Device], dict[int, int]]:
-    """Take up to ``quantities[product_id]`` devices per product from an ordered list; return the
-    picked devices and the shortfall per product."""
-    return pick_per_product(devices, quantities)
 
 
 def swap_summary(*, return_event: Event, stocking_order: Event | None) -> dict:

@@ -11,6 +11,6 @@ urlpatterns = [
     path("swap/<int:pk>/", views.swap_detail, name="swap_detail"),
     path("usage/", views.usage_report, name="usage"),
     path("replenishment/", views.replenishment, name="replenishment"),
-    path("replenishment/stocking-order/", views.replenishment_create,
+    path("replenishment/stocking-order/", event_views.replenishment_create,
          name="replenishment_create"),
 ]

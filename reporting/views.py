@@ -1,26 +1,21 @@
 """Reports: the Facility Stock Sales dashboard, sales and usage reports, replenishment, swaps.
-Reads go through ``reporting.selectors``. Reporting writes nothing itself: "Create Stocking Order"
-is one call of ``events.services.replenishment_stocking_order_create``, and "Swap" is
-``events.views.swap_create`` (routed here to keep its address)."""
+Reads go through ``reporting.selectors``. Reporting writes nothing: the forms on its pages that
+write — "Create Stocking Order" and "Swap" — post to ``events.views.replenishment_create`` and
+``events.views.swap_create`` (routed under /reports/ to keep their addresses)."""
 
 from __future__ import annotations
 
-from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
 
-from accounts.decorators import member_required, writer_required
+from accounts.decorators import member_required
 from core.exports import csv_download
 from core.http import query_without
 from events.models import Event, EventType
-from events.services import replenishment_stocking_order_create
 from reporting import selectors, tables
 from reporting.filters import report_filters
 from reporting.forms import (
-    CreateStockingOrderForm,
     ReplenishmentForm,
 )
 
@@ -214,55 +209,6 @@ def replenishment(request):
     return render(request, "reporting/replenishment_detail.html", {
         "form": form, "groups": groups, "can_create": request.user.can_write,
     })
-
-
-def _event_url(event) -> str:
-    try:
-        return reverse("events:detail", args=[event.pk])
-    except NoReverseMatch:
-        return reverse("events:list")
-
-
-@require_POST
-@writer_required
-def replenishment_create(request):
-    """"Create Stocking Order": a draft for the facility, prefilled through the event services
-    with the rep's available devices, soonest expiry first."""
-    form = CreateStockingOrderForm(request.POST, user=request.user)
-    back = reverse("reporting:replenishment")
-    if not form.is_valid():
-        messages.error(request, "Choose a facility, a rep and a product line.")
-        return redirect(back)
-    facility = form.cleaned_data["facility"]
-    rep = form.cleaned_data["rep"]
-    line = form.cleaned_data["product_line"]
-    back += f"?facility={facility.pk}&rep={rep.pk}"
-    today = timezone.localdate()
-    quantities = form.quantities()
-    devices = selectors.replenishment_devices(
-        organization_id=request.user.organization_id, rep_id=rep.pk,
-        product_ids=list(quantities), today=today,
-    ).filter(product__product_line=line)
-    picked, missing = selectors.pick_devices(devices, quantities)
-    if not picked:
-        messages.error(request, f"{rep} has no available devices for these products: "
-                                "transfer some first.")
-        return redirect(back)
-    try:
-        event = replenishment_stocking_order_create(
-            actor=request.user, facility=facility, representative=rep, product_line=line,
-            devices=picked, today=today,
-        )
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return redirect(back)
-    messages.success(request, f"Draft stocking order created with {len(picked)} devices.")
-    if missing:
-        messages.warning(
-            request, f"{sum(missing.values())} of the suggested devices are not in {rep}'s "
-                     "available inventory and were left out.",
-        )
-    return redirect(_event_url(event))
 
 
 # --- Swap expiring facility stock (issue 15): the write is events.views.swap_create ------------

@@ -122,7 +122,7 @@ def may_see_patient_id(user, event) -> bool:
     """Patient IDs: admins, managers and the event's own rep."""
     if event is None:
         return False
-    return user.role in ("admin", "manager") or event.representative_id == user.pk
+    return user.is_admin_or_manager or event.representative_id == user.pk
 
 
 def transfer_list(*, user) -> QuerySet[Transfer]:
@@ -130,7 +130,7 @@ def transfer_list(*, user) -> QuerySet[Transfer]:
     qs = Transfer.objects.for_user(user).select_related(
         "from_custodian", "to_custodian", "actor", "decided_by"
     ).annotate(device_count=Count("devices")).order_by("-created_at", "-id")
-    if user.role == "rep":
+    if user.is_rep:
         qs = qs.filter(Q(from_custodian=user) | Q(to_custodian=user) | Q(actor=user))
     return qs
 
@@ -138,7 +138,7 @@ def transfer_list(*, user) -> QuerySet[Transfer]:
 def transfers_awaiting(*, user) -> QuerySet[Transfer]:
     """Pending transfers ``user`` must answer (admins may answer any pending transfer)."""
     qs = transfer_list(user=user).filter(status=Transfer.Status.PENDING)
-    if user.role != "admin":
+    if not user.is_admin:
         qs = qs.filter(to_custodian=user)
     return qs.order_by("created_at", "id")
 
@@ -153,7 +153,7 @@ def transferable_devices(*, user, custodian) -> QuerySet[Device]:
     qs = Device.objects.for_user(user).filter(
         status=DeviceStatus.AVAILABLE, custodian=custodian, pending_transfer__isnull=True
     )
-    if user.role == "rep":
+    if user.is_rep:
         qs = qs.filter(custodian=user)
     return qs.select_related("product__product_line").order_by(
         "product__reference", "lot", "serial", "pk"

@@ -9,3 +9,15 @@ def query_without(request, *names: str) -> str:
     for name in names:
         query.pop(name, None)
     return query.urlencode()
+
+
+def int_ids(values) -> list[int]:
+    """The values that are whole numbers, as ints (ids from a form or query string); the rest,
+    tampered or blank, are dropped."""
+    ids = []
+    for value in values:
+        try:
+            ids.append(int(value))
+        except (TypeError, ValueError):
+            continue
+    return ids

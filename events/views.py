@@ -18,6 +18,7 @@ from accounts.selectors import reps_for
 from consignment.models import Facility, FacilityContact
 from consignment.services import facility_contact_create
 from core.forms import add_service_errors
+from core.http import int_ids
 from events import selectors, services
 from events.filters import EventFilter
 from events.forms import (
@@ -400,27 +401,17 @@ def event_cancel(request, pk: int):
 # --- Swap expiring facility stock (the dashboard's expiring list; issue 15) ----------------------
 
 
-def _ids(values) -> list[int]:
-    ids = []
-    for value in values:
-        try:
-            ids.append(int(value))
-        except (TypeError, ValueError):
-            continue
-    return ids
-
-
 @require_POST
 @writer_required
 def swap_create(request):
     """"Swap" on the dashboard's expiring list: a draft Return of the ticked units and a draft
     Stocking Order of the same products from the rep's custody, longest dating first."""
     devices = list(Device.objects.for_user(request.user).filter(
-        pk__in=_ids(request.POST.getlist("device"))
+        pk__in=int_ids(request.POST.getlist("device"))
     ))
     rep = None
     if request.user.is_admin and request.POST.get("rep"):
-        rep = reps_for(request.user).filter(pk__in=_ids([request.POST["rep"]])).first()
+        rep = reps_for(request.user).filter(pk__in=int_ids([request.POST["rep"]])).first()
     try:
         swap = services.swap_expiring_create(actor=request.user, devices=devices,
                                              representative=rep)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.decorators import member_required
 from core.exports import csv_download
-from core.http import query_without
+from core.http import int_ids, query_without
 from events.models import Event, EventType
 from reporting import selectors, tables
 from reporting.filters import report_filters
@@ -214,23 +214,13 @@ def replenishment(request):
 # --- Swap expiring facility stock (issue 15): the write is events.views.swap_create ------------
 
 
-def _ids(values) -> list[int]:
-    ids = []
-    for value in values:
-        try:
-            ids.append(int(value))
-        except (TypeError, ValueError):
-            continue
-    return ids
-
-
 @member_required
 def swap_detail(request, pk: int):
     """The two drafts of a swap side by side, and the shortfalls (which feed replenishment)."""
     events = Event.objects.for_user(request.user).select_related("facility", "representative")
     ret = get_object_or_404(events.filter(event_type=EventType.RETURN), pk=pk)
     order = events.filter(event_type=EventType.STOCKING_ORDER,
-                          pk__in=_ids([request.GET.get("order")])).first()
+                          pk__in=int_ids([request.GET.get("order")])).first()
     swap = selectors.swap_summary(return_event=ret, stocking_order=order)
     return render(request, "reporting/swap_detail.html", {
         "ret": ret, "order": order, **swap,

@@ -205,6 +205,11 @@ class Device(models.Model):
             models.Index(fields=["organization", "facility", "id"], name="device_org_facility_id"),
             models.Index(fields=["organization", "id"], name="device_org_no_facility",
                          condition=Q(facility__isnull=True)),
+            # The organisation's facility stock per facility and product with its expiry: the
+            # dashboard's on-hand counts of products without a par level, index-only.
+            models.Index(fields=["organization", "facility", "product", "expiration_date"],
+                         name="device_org_facility_stock",
+                         condition=Q(status="facility_stock")),
         ]
         constraints = [
             models.CheckConstraint(

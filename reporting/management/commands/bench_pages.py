@@ -28,6 +28,7 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
+from django.db.models import Count, Q
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
@@ -207,7 +208,13 @@ class Command(BaseCommand):
         from events.services import event_add_devices, event_create, event_submit_for_billing
 
         org = self.admin.organization
-        warehouse = User.objects.get(username="warehouse")
+        # The drafts' rep holds the devices (rule 1): the active rep with the most available
+        # devices (the "warehouse" login is an admin, and event_create wants an active rep).
+        warehouse = (
+            User.objects.filter(organization=org, role=User.Role.REP, is_active=True)
+            .annotate(held=Count("custody", filter=Q(custody__status=DeviceStatus.AVAILABLE)))
+            .order_by("-held", "pk").first()
+        )
         today = timezone.localdate()
         maker_id = (Device.objects.filter(organization=org, custodian=warehouse,
                                           status=DeviceStatus.AVAILABLE)

@@ -1,6 +1,7 @@
 """Fieldstock settings, read from the environment.
 
 DATABASE_URL   database (default: the embedded SQLite file db.sqlite3)
+DATABASE_WORK_MEM  PostgreSQL work_mem per connection (default 16MB; "" keeps the server's)
 SECRET_KEY     required when DEBUG is off
 DEBUG          "1"/"true" to turn on debug mode (off by default)
 ALLOWED_HOSTS  comma-separated host names

@@ -178,12 +178,11 @@ def device_page_by_joined_column(queryset: QuerySet[Device], *, user, offset: in
     # Sorted here (a few hundred rows) so that the plan walks them in order, takes each one's
     # devices in order (LATERAL) and stops once the page is full (Incremental Sort under Limit).
     related_sql += " ORDER BY " + ", ".join(f"{key} {direction}" for key in related_keys)
-    # Each related row's devices in order, at most as many as this page could need, read from
-    # the index on (organization, relation, id); the "none" row's devices (read for that row
-    # only: a one-time filter) from the partial index on (organization, id) WHERE relation IS
-    # NULL. Each part is sorted so that only its index provides that order (organisation and
-    # relation first, both constant in a part), or the planner may walk an index across every
-    # organisation instead.
+    # Each related row's devices in order, at most as many as this page could need: at scale
+    # the plan reads them from the index on (organization, relation, id), and the "none" row's
+    # devices (read for that row only: a one-time filter) from the partial index on
+    # (organization, id) WHERE relation IS NULL; without that partial index the planner walked
+    # the relation's own index or the primary key across every organisation.
     device_order = [sign + key for key in order.device_keys]
     device_columns = ["pk", *(key for key in order.device_keys if key != "pk")]
     extra = [f"d{n}" for n in range(len(device_columns) - 1)]

@@ -4,6 +4,7 @@ Threaded workers: a slow client or a long CSV download holds one thread, not a w
 Each thread keeps its own database connection (CONN_MAX_AGE).
 """
 
+import gc
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
@@ -20,3 +21,12 @@ accesslog = "-"
 errorlog = "-"
 # The reverse proxy (nginx) is the only client; trust its X-Forwarded-* headers.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_worker_init(worker):
+    """Once the worker has loaded Django: move everything loaded so far (modules, URL patterns,
+    templates, settings: ~90k objects) out of the garbage collector's reach. A full collection
+    then walks only what requests create, so its pauses (tens of ms, felt as p95 outliers) shrink.
+    """
+    gc.collect()
+    gc.freeze()

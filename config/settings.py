@@ -1,6 +1,7 @@
 """Fieldstock settings, read from the environment.
 
 DATABASE_URL   database (default: the embedded SQLite file db.sqlite3)
+DATABASE_WORK_MEM  PostgreSQL work_mem per connection (default 16MB; "" keeps the server's)
 SECRET_KEY     required when DEBUG is off
 DEBUG          "1"/"true" to turn on debug mode (off by default)
 ALLOWED_HOSTS  comma-separated host names
@@ -123,6 +124,13 @@ DATABASES = {
 }
 # The services own their transactions; no lock is held while a template renders.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# PostgreSQL's memory per sort or hash of a query (DATABASE_WORK_MEM, default 16MB; "" keeps the
+# server's, 4MB out of the box): the reports' grouping of a year of event lines otherwise
+# spills its sorts to disk. A few connections per app instance, so a few times this at most.
+if DATABASES["default"]["ENGINE"].endswith("postgresql") and os.environ.get(
+        "DATABASE_WORK_MEM", "16MB"):
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c work_mem={os.environ.get('DATABASE_WORK_MEM', '16MB')}")
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

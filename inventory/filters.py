@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from html import escape
+
 import django_filters
 from django import forms
 from django.db.models import F, Q
+from django.forms.models import ModelChoiceIterator
 from django.forms.utils import flatatt
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from accounts.models import User
@@ -122,20 +124,40 @@ def filter_by_status(queryset, *, status: str, show_deactivated: bool):
     return queryset
 
 
+def option_labels(queryset):
+    """(pk, label) for each row of a choice queryset, read as values: the label is the model's
+    ``str()`` (tests/inventory/test_scale_indexes.py checks they agree), without building a
+    model instance per option."""
+    model = queryset.model
+    if model is Product:
+        return ((pk, f"{reference} – {description}") for pk, reference, description
+                in queryset.values_list("pk", "reference", "description"))
+    if model is User:  # User.__str__: the full name, else the username
+        return ((pk, f"{first} {last}".strip() or username) for pk, first, last, username
+                in queryset.values_list("pk", "first_name", "last_name", "username"))
+    return queryset.values_list("pk", "name")  # Facility, Manufacturer, ProductLine
+
+
 class FastSelect(forms.Select):
     """A <select> rendered in Python: the same HTML as forms.Select, without a template per
-    option (a catalogue of hundreds of products otherwise costs tens of ms per page)."""
+    option nor a model instance per option (a catalogue of hundreds of products otherwise
+    costs tens of ms per page)."""
 
     def render(self, name, value, attrs=None, renderer=None):
         attrs = self.build_attrs(self.attrs, attrs)
         selected = {str(v) for v in (value if isinstance(value, (list, tuple)) else [value])
                     if v is not None}
-        options = format_html_join(
-            "", '<option value="{}"{}>{}</option>',
-            ((str(key), mark_safe(" selected") if str(key) in selected else "", label)
-             for key, label in self.choices),
+        choices = self.choices
+        if isinstance(choices, ModelChoiceIterator):
+            field = choices.field
+            rows = option_labels(field.queryset)
+            choices = [("", field.empty_label), *rows] if field.empty_label is not None else rows
+        options = "".join(
+            f'<option value="{escape(str(key))}"'
+            f'{" selected" if str(key) in selected else ""}>{escape(str(label))}</option>'
+            for key, label in choices
         )
-        return format_html('<select name="{}"{}>{}</select>', name, flatatt(attrs), options)
+        return mark_safe(f'<select name="{escape(name)}"{flatatt(attrs)}>{options}</select>')
 
 
 def _style(form) -> None:

@@ -196,6 +196,21 @@ class Device(models.Model):
             # text_pattern_ops, made by migration inventory 0006; reports' joins from event
             # lines to products use a PostgreSQL-only (id) INCLUDE (product_id) index (0008).
             models.Index(F("organization"), Upper("lot"), name="device_org_lot_upper"),
+            # All Inventory sorted by custodian or facility (inventory.selectors
+            # .device_page_by_joined_column): each custodian's / facility's devices in id order,
+            # and those with none, in id order.
+            models.Index(fields=["organization", "custodian", "id"],
+                         name="device_org_custodian_id"),
+            models.Index(fields=["organization", "id"], name="device_org_no_custodian",
+                         condition=Q(custodian__isnull=True)),
+            models.Index(fields=["organization", "facility", "id"], name="device_org_facility_id"),
+            models.Index(fields=["organization", "id"], name="device_org_no_facility",
+                         condition=Q(facility__isnull=True)),
+            # The organisation's facility stock per facility and product with its expiry: the
+            # dashboard's on-hand counts of products without a par level, index-only.
+            models.Index(fields=["organization", "facility", "product", "expiration_date"],
+                         name="device_org_facility_stock",
+                         condition=Q(status="facility_stock")),
         ]
         constraints = [
             models.CheckConstraint(

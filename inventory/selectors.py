@@ -6,15 +6,20 @@ import datetime
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from django.db import connection, models
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from accounts.models import User
+from consignment.models import Facility
 from inventory.lifecycle import movement_problem
 from inventory.models import (
     Device,
     DeviceMovement,
     DeviceStatus,
     MovementKind,
+    Product,
     ProductLine,
     StockAdjustment,
     StockAdjustmentLine,
@@ -98,6 +103,128 @@ DEVICE_LIST_RELATED = (
 def device_list(*, user) -> QuerySet[Device]:
     """The devices ``user`` may see (rep: custody + facility stock), ready for a table."""
     return Device.objects.for_user(user).select_related(*DEVICE_LIST_RELATED)
+
+
+@dataclass(frozen=True)
+class JoinedOrder:
+    """All Inventory sorted by a column of another table (custodian, product, facility).
+
+    ``relation`` is the device's foreign key, ``keys`` the related table's columns the list is
+    sorted by, then the related row's id, then ``device_keys`` (the device's own tiebreakers):
+    a total order, so pages never overlap. Devices without the relation sort last (first when
+    descending), as PostgreSQL sorts NULLs.
+    """
+
+    relation: str
+    model: type[models.Model]
+    keys: tuple[str, ...]
+    device_keys: tuple[str, ...] = ("pk",)
+
+    @property
+    def order_by(self) -> tuple[str, ...]:
+        return (*(f"{self.relation}__{key}" for key in self.keys), f"{self.relation}_id",
+                *self.device_keys)
+
+
+JOINED_ORDERS = {
+    "custodian": JoinedOrder("custodian", User, ("first_name", "username")),
+    "reference": JoinedOrder("product", Product, ("reference",), ("serial", "pk")),
+    "description": JoinedOrder("product", Product, ("description", "reference"),
+                               ("serial", "pk")),
+    "facility": JoinedOrder("facility", Facility, ("name",)),
+}
+
+
+def _joined_order(queryset: QuerySet) -> tuple[JoinedOrder, bool] | None:
+    """The JoinedOrder a queryset is sorted by, and whether descending; None for any other."""
+    ordering = tuple(queryset.query.order_by)
+    if not ordering:
+        return None
+    descending = ordering[0].startswith("-")
+    if any(field.startswith("-") != descending for field in ordering):
+        return None
+    bare = tuple(field.lstrip("-") for field in ordering)
+    for order in JOINED_ORDERS.values():
+        if order.order_by == bare:
+            return order, descending
+    return None
+
+
+def device_page_by_joined_column(queryset: QuerySet[Device], *, user, offset: int,
+                                 limit: int) -> list[Device] | None:
+    """One page of a large device list sorted by another table's column, or None when
+    ``queryset`` is not sorted that way (then slice it as usual).
+
+    Sorting an organisation's ~330k active devices by, say, their custodian's name makes
+    PostgreSQL join and sort them all for every page. Instead this walks the related rows of
+    the organisation (a few hundred users, products or facilities) in order and takes each
+    one's devices from an index on (organization, relation, id), already in order, stopping
+    as soon as the page is full (a LATERAL join under LIMIT). Devices without the relation
+    (e.g. facility stock has no custodian) come last, or first when descending. Same rows in the
+    same order as ``queryset[offset:offset + limit]``; two queries (the page's ids, then its rows).
+
+    PostgreSQL only, and not for reps: a rep's list is a union (their custody, facility stock,
+    what they sold or used) that an index per custodian can't serve, so the walk would read
+    every other custodian's devices to reject them.
+    """
+    found = _joined_order(queryset)
+    if found is None or connection.vendor != "postgresql" or user.role == User.Role.REP:
+        return None
+    order, descending = found
+    sign, direction = ("-", "DESC") if descending else ("", "ASC")
+    nullable = Device._meta.get_field(order.relation).null
+    keys = [f"k{n}" for n in range(len(order.keys))]
+    base_sql, params = (
+        order.model._base_manager.filter(organization_id=user.organization_id)
+        .order_by().values_list("pk", *order.keys).query.sql_with_params()
+    )
+    related = ", ".join(f"fs_r.{column}" for column in ["id", *keys])
+    related_sql = f"SELECT {related} FROM ({base_sql}) AS fs_r (id, {', '.join(keys)})"
+    related_keys = [*keys, "id"]
+    if nullable:
+        # One more row, all NULL (group 1, after the related rows), stands for "none".
+        related_sql = (
+            f"SELECT {related}, fs_g.fs_group FROM (VALUES (0), (1)) AS fs_g (fs_group) "
+            f"LEFT JOIN ({base_sql}) AS fs_r (id, {', '.join(keys)}) ON fs_g.fs_group = 0"
+        )
+        related_keys.insert(0, "fs_group")
+    # Sorted here (a few hundred rows) so that the plan walks them in order, takes each one's
+    # devices in order (LATERAL) and stops once the page is full (Incremental Sort under Limit).
+    related_sql += " ORDER BY " + ", ".join(f"{key} {direction}" for key in related_keys)
+    # Each related row's devices in order, at most as many as this page could need: at scale
+    # the plan reads them from the index on (organization, relation, id), and the "none" row's
+    # devices (read for that row only: a one-time filter) from the partial index on
+    # (organization, id) WHERE relation IS NULL; without that partial index the planner walked
+    # the relation's own index or the primary key across every organisation.
+    device_order = [sign + key for key in order.device_keys]
+    device_columns = ["pk", *(key for key in order.device_keys if key != "pk")]
+    extra = [f"d{n}" for n in range(len(device_columns) - 1)]
+    parts = [queryset.filter(**{f"{order.relation}_id": RawSQL('"fs_related"."id"', ())})
+             .order_by(sign + "organization_id", f"{sign}{order.relation}_id", *device_order)]
+    if nullable:
+        parts.append(
+            queryset.filter(**{f"{order.relation}__isnull": True})
+            .filter(RawSQL('"fs_related"."id" IS NULL', (), output_field=models.BooleanField()))
+            .order_by(sign + "organization_id", *device_order))
+    rows_sql = []
+    for part in parts:
+        part_sql, part_params = (
+            part.values_list(*device_columns)[:offset + limit].query.sql_with_params()
+        )
+        rows_sql.append(f"({part_sql})")
+        params += part_params
+    sort = [*(f"fs_related.{key}" for key in related_keys), *(f"fs_rows.{d}" for d in extra),
+            "fs_rows.id"]
+    sql = (
+        f"SELECT fs_rows.id FROM ({related_sql}) AS fs_related CROSS JOIN LATERAL "
+        f"({' UNION ALL '.join(rows_sql)}) AS fs_rows ({', '.join(['id', *extra])}) "
+        f"ORDER BY {', '.join(f'{column} {direction}' for column in sort)} LIMIT %s OFFSET %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, limit, offset])
+        ids = [row[0] for row in cursor.fetchall()]
+    devices = {device.pk: device for device in queryset.order_by().filter(pk__in=ids)}
+    return [devices[pk] for pk in ids if pk in devices]
 
 
 def device_detail_qs(*, user) -> QuerySet[Device]:

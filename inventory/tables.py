@@ -11,6 +11,7 @@ from django.utils.safestring import mark_safe
 
 from core.formatting import status_badge as _status_badge
 from inventory.models import Device
+from inventory.selectors import JOINED_ORDERS, device_page_by_joined_column
 
 
 def status_badge(device: Device) -> str:
@@ -29,11 +30,11 @@ class DeviceTable(tables.Table):
     )
     reference = tables.Column(
         accessor="product__reference", verbose_name="Reference",
-        order_by=("product__reference", "serial"),
+        order_by=JOINED_ORDERS["reference"].order_by,
     )
     description = tables.Column(
         accessor="product__description", verbose_name="Description",
-        order_by=("product__description",),
+        order_by=JOINED_ORDERS["description"].order_by,
         attrs={"th": {"class": "d-none d-md-table-cell"},
                "td": {"class": "wrap d-none d-md-table-cell"}},
     )
@@ -43,10 +44,11 @@ class DeviceTable(tables.Table):
     )
     status = tables.Column(verbose_name="Status", order_by=("status", "pk"))
     custodian = tables.Column(
-        verbose_name="Custodian", order_by=("custodian__first_name", "custodian__username"),
+        verbose_name="Custodian", order_by=JOINED_ORDERS["custodian"].order_by,
         default="—",
     )
-    facility = tables.Column(verbose_name="Facility", order_by=("facility__name",), default="—")
+    facility = tables.Column(verbose_name="Facility", order_by=JOINED_ORDERS["facility"].order_by,
+                             default="—")
 
     class Meta:
         model = Device
@@ -121,21 +123,42 @@ class CappedPaginator(Paginator):
     Counting every matching device of a large organisation on each page view is the slowest
     part of the page; above the cap the page says "more than 10,000" and lists the first
     10,000 (narrow the filters or export CSV for the rest).
+
+    With ``user``, a list above the cap sorted by another table's column (custodian, product,
+    facility) reads its page by walking that table in order (``device_page_by_joined_column``)
+    instead of sorting every matching device; at or below the cap the sort is cheap.
     """
 
-    def __init__(self, object_list, per_page, *args, **kwargs):
+    def __init__(self, object_list, per_page, *args, user=None, **kwargs):
         per_page = max(1, min(int(per_page), MAX_PER_PAGE))
+        self.user = user
         super().__init__(object_list, per_page, *args, **kwargs)
+
+    @property
+    def queryset(self):
+        rows = self.object_list
+        # django-tables2 hands over its BoundRows: the queryset is underneath.
+        return getattr(getattr(rows, "data", None), "data", rows)
 
     @cached_property
     def matching(self) -> int:
         """How many rows match, counted up to COUNT_CAP + 1."""
-        rows = self.object_list
-        # django-tables2 hands over its BoundRows: count the queryset underneath.
-        queryset = getattr(getattr(rows, "data", None), "data", rows)
+        queryset = self.queryset
         if isinstance(queryset, QuerySet):
             return queryset.order_by()[:COUNT_CAP + 1].count()
-        return len(rows)
+        return len(self.object_list)
+
+    def page(self, number):
+        queryset = self.queryset
+        if self.user is not None and isinstance(queryset, QuerySet) and self.capped:
+            number = self.validate_number(number)
+            bottom = (number - 1) * self.per_page
+            top = min(bottom + self.per_page, self.count)
+            rows = device_page_by_joined_column(queryset, user=self.user, offset=bottom,
+                                                limit=top - bottom)
+            if rows is not None:
+                return self._get_page(rows, number, self)
+        return super().page(number)
 
     @property
     def capped(self) -> bool:

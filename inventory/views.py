@@ -67,7 +67,8 @@ def device_list(request):
                            request=request)
     table = DeviceTable(devices.qs)
     RequestConfig(
-        request, paginate={"per_page": PER_PAGE, "paginator_class": CappedPaginator}
+        request, paginate={"per_page": PER_PAGE, "paginator_class": CappedPaginator,
+                           "user": request.user},
     ).configure(table)
     query = request.GET.copy()
     query.pop("page", None)

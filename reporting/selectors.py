@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import (
     Case,
     CharField,
@@ -24,6 +25,7 @@ from django.db.models import (
     Exists,
     F,
     IntegerField,
+    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -39,11 +41,11 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.selectors import reps_for  # noqa: F401  (the report filters use it)
 from commissions.models import CommissionCredit
-from consignment.models import ParLevel
+from consignment.models import Facility, ParLevel
 from core.dates import day_range
 from events.models import Event, EventLine, EventType
 from events.selectors import facilities_in_scope  # noqa: F401  (reports scope by it)
-from inventory.models import Device, DeviceStatus
+from inventory.models import Device, DeviceStatus, Product, ProductLine
 from inventory.selectors import (
     product_lines_for,  # noqa: F401
     sellable_devices,
@@ -188,11 +190,19 @@ def stock_against_par(scope: Scope, filters: ReportFilters) -> list[dict]:
     has_par = ParLevel.objects.filter(
         facility_id=OuterRef("facility_id"), product_id=OuterRef("product_id")
     )
+    # Grouped by ids (index-only on device_org_facility_stock, hashed integers); each group's
+    # names are the same on every row, taken with MIN rather than grouped by.
     without_par = (
-        usable.filter(~Exists(has_par)).order_by().values(*PRODUCT_VALUES)
-        .annotate(on_hand=Count("pk"))
+        usable.filter(~Exists(has_par)).order_by().values("facility_id", "product_id")
+        .annotate(on_hand=Count("*"), facility_name=Min("facility__name"),
+                  reference=Min("product__reference"), description=Min("product__description"),
+                  line=Min("product__product_line__name"))
     )
-    rows += [_row(r, par=None, on_hand=r["on_hand"]) for r in without_par]
+    rows += [_row({"facility_id": r["facility_id"], "facility__name": r["facility_name"],
+                   "product_id": r["product_id"], "product__reference": r["reference"],
+                   "product__description": r["description"],
+                   "product__product_line__name": r["line"]}, par=None, on_hand=r["on_hand"])
+             for r in without_par]
     rows.sort(key=lambda r: (r["facility"], r["reference"]))
     return rows
 
@@ -226,12 +236,22 @@ def expiring_stock(scope: Scope, filters: ReportFilters, *, days: int = 90) -> Q
 def expiring_preview(scope: Scope, filters: ReportFilters, *, per_bucket: int,
                      days: int = 90) -> tuple[dict[str, list[Device]], dict[str, int]]:
     """The first ``per_bucket`` devices of each expiry bucket and each bucket's count: two
-    queries, whatever the amount of expiring stock (row_number() per bucket in SQL)."""
+    queries, whatever the amount of expiring stock. The first ranks and counts the bare device
+    rows per bucket in SQL (row_number(), count() over the bucket); the second reads the few
+    devices shown, with their product, facility and stocking order."""
     qs = expiring_stock(scope, filters, days=days)
-    counts = dict(qs.order_by().values_list("bucket").annotate(n=Count("pk")))
-    first = qs.annotate(rank=Window(RowNumber(), partition_by=F("bucket"),
-                                    order_by=[F("expiration_date").asc(), F("pk").asc()]))
-    buckets = expiring_by_bucket(first.filter(rank__lte=per_bucket))
+    ranked = (
+        qs.select_related(None).annotate(
+            rank=Window(RowNumber(), partition_by=F("bucket"),
+                        order_by=[F("expiration_date").asc(), F("pk").asc()]),
+            bucket_count=Window(Count("pk"), partition_by=F("bucket")),
+        ).filter(rank__lte=per_bucket).values_list("pk", "bucket", "bucket_count")
+    )
+    ids, counts = [], {}
+    for pk, bucket, count in ranked:
+        ids.append(pk)
+        counts[bucket] = count
+    buckets = expiring_by_bucket(qs.filter(pk__in=ids)) if ids else expiring_by_bucket([])
     return buckets, counts
 
 
@@ -290,6 +310,17 @@ def where_used(scope: Scope, filters: ReportFilters) -> QuerySet:
     )
 
 
+def where_used_preview(scope: Scope, filters: ReportFilters, *, limit: int) -> list[EventLine]:
+    """The first ``limit`` rows of ``where_used``: their ids first (lines and events only), then
+    those lines with everything they show, so that the joins run for the rows shown only."""
+    ids = list(
+        _lines(scope, filters, own_numbers=False).filter(kind=EventLine.Kind.USAGE)
+        .order_by("-event__date", "-pk").values_list("pk", flat=True)[:limit]
+    )
+    rows = {line.pk: line for line in where_used(scope, filters).filter(pk__in=ids)}
+    return [rows[pk] for pk in ids]
+
+
 def _credits(scope: Scope, filters: ReportFilters) -> QuerySet:
     start, end = day_range(filters.date_from, filters.date_to)
     qs = CommissionCredit.objects.filter(
@@ -304,13 +335,16 @@ def _credits(scope: Scope, filters: ReportFilters) -> QuerySet:
 
 def facility_stock_commissions(scope: Scope, filters: ReportFilters) -> list[dict]:
     """Commission from facility stock per rep: credited at sale (stocking orders) and at use
-    (covering rep). A rep sees their own."""
-    return list(
+    (covering rep). A rep sees their own. Grouped by rep id (hashed integers; each rep's names,
+    the same on every row, taken with MIN), then the few rows sorted by name."""
+    rows = list(
         _credits(scope, filters)
         .filter(Q(kind__in=(CommissionCredit.Kind.USAGE, CommissionCredit.Kind.CLAWBACK))
                 | Q(event__event_type=EventType.STOCKING_ORDER))
-        .order_by().values("rep_id", "rep__first_name", "rep__last_name", "rep__username")
+        .order_by().values("rep_id")
         .annotate(
+            first_name=Min("rep__first_name"), last_name=Min("rep__last_name"),
+            username=Min("rep__username"),
             at_sale=Coalesce(Sum("amount", filter=Q(kind=CommissionCredit.Kind.SALE)), ZERO,
                              output_field=MONEY),
             at_use=Coalesce(Sum("amount", filter=Q(kind=CommissionCredit.Kind.USAGE)), ZERO,
@@ -320,8 +354,12 @@ def facility_stock_commissions(scope: Scope, filters: ReportFilters) -> list[dic
             total=Sum("amount"),
             credits=Count("pk"),
         )
-        .order_by("rep__last_name", "rep__first_name", "rep_id")
+        .order_by("last_name", "first_name", "rep_id")
     )
+    for row in rows:
+        for name in ("first_name", "last_name", "username"):
+            row[f"rep__{name}"] = row.pop(name)
+    return rows
 
 
 def rep_name(row: dict, prefix: str = "rep__") -> str:
@@ -393,6 +431,132 @@ def sales_totals(scope: Scope, filters: ReportFilters) -> dict:
     )
 
 
+def _grouping_sets(queryset: QuerySet, columns: dict[str, str], sets: dict[str, tuple[str, ...]],
+                   detail: dict[str, str], aggregates: dict[str, str],
+                   labels: dict[str, tuple[type, dict[str, str]]] | None = None,
+                   measures: tuple[str, ...] = ()) -> dict[str, list[dict]]:
+    """Several GROUP BYs of one queryset in one pass (PostgreSQL GROUPING SETS).
+
+    ``columns`` names the queryset's values (alias: lookup); ``sets`` maps a name to the aliases
+    it groups by (``()``: one row for all). The rows are first summed once by every grouped alias
+    and the other columns but ``measures`` (``detail``: alias → SQL over the rows, e.g.
+    ``COUNT(*)``, ``SUM(price)`` with ``price`` a measure), then each
+    set adds those partial sums up: ``aggregates`` maps an alias to SQL over the grouped and other
+    columns and the ``detail`` aliases. ``labels`` maps a grouped id alias to (model, {alias:
+    field}): names joined to the few result rows, so that the rows are grouped by integers
+    (hashed), not sorted by text. Returns each set's rows as dicts of its grouped columns,
+    labels and aggregates.
+    """
+    labels = labels or {}
+    aliases = list(columns)
+    # Annotated (in this order) then selected: the SELECT lists them in the order of ``columns``.
+    sql, params = (
+        queryset.order_by().annotate(**{f"fs_{alias}": F(lookup)
+                                        for alias, lookup in columns.items()})
+        .values(*(f"fs_{alias}" for alias in aliases)).query.sql_with_params()
+    )
+    firsts = [group[0] for group in sets.values() if group]  # one column tells each set apart
+    grouped = [alias for alias in aliases if any(alias in group for group in sets.values())]
+    inner = ", ".join([f"GROUPING({', '.join(firsts)}) AS fs_set", *grouped,
+                       *(f"{expression} AS {alias}" for alias, expression in aggregates.items())])
+    groups = ", ".join(f"({', '.join(group)})" for group in sets.values())
+    keys = [alias for alias in aliases if alias not in measures]
+    partial = ", ".join([*keys, *(f"{expression} AS {alias}"
+                                  for alias, expression in detail.items())])
+    sql = (f"SELECT {inner} FROM (SELECT {partial} FROM ({sql}) AS fs_lines "
+           f"({', '.join(aliases)}) GROUP BY {', '.join(keys)}) AS fs_partial "
+           f"GROUP BY GROUPING SETS ({groups})")
+    outer, joins = ["fs_g.*"], []
+    for n, (key, (model, fields)) in enumerate(labels.items()):
+        table = connection.ops.quote_name(model._meta.db_table)
+        joins.append(f"LEFT JOIN {table} AS fs_l{n} ON fs_l{n}.id = fs_g.{key}")
+        outer += [f"fs_l{n}.{connection.ops.quote_name(model._meta.get_field(field).column)}"
+                  for field in fields.values()]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(outer)} FROM ({sql}) AS fs_g {' '.join(joins)}",
+                       params)
+        fetched = cursor.fetchall()
+    # GROUPING() sets the bit of each first column not grouped by the row's set, the first
+    # column the most significant bit.
+    width = len(firsts)
+    by_mask = {}
+    for name, group in sets.items():
+        bits = (1 << width) - 1
+        if group:
+            bits &= ~(1 << (width - 1 - firsts.index(group[0])))
+        by_mask[bits] = name
+    names = [*grouped, *aggregates, *(alias for _, fields in labels.values() for alias in fields)]
+    result: dict[str, list[dict]] = {name: [] for name in sets}
+    for mask, *values in fetched:
+        row = dict(zip(names, values, strict=True))
+        name = by_mask[mask]
+        keep = [*sets[name], *aggregates, *(alias for key, (_, fields) in labels.items()
+                                            if key in sets[name] for alias in fields)]
+        result[name].append({key: row[key] for key in keep})
+    return result
+
+
+def _month(value) -> datetime.date:
+    return value.date() if isinstance(value, datetime.datetime) else value
+
+
+# Over partial sums of the lines: n (how many) and amount (their prices) per kind and event type.
+LINE_SUMS = {"n": "COUNT(*)", "amount": "SUM(price)"}
+SALES_AGGREGATES = {
+    "units": "(COALESCE(SUM(n) FILTER (WHERE kind <> 'return'), 0)"
+             " - COALESCE(SUM(n) FILTER (WHERE kind = 'return'), 0))::integer",
+    "revenue": "COALESCE(SUM(CASE WHEN kind = 'return' THEN -amount ELSE amount END), 0.00)",
+    "stocking": "COALESCE(SUM(amount) FILTER (WHERE event_type = 'stocking_order'), 0.00)",
+    "cases": "COALESCE(SUM(amount) FILTER (WHERE event_type = 'case'), 0.00)",
+    "returns": "COALESCE(SUM(amount) FILTER (WHERE kind = 'return'), 0.00)",
+}
+
+
+def sales_report(scope: Scope, filters: ReportFilters) -> tuple[dict[str, list[dict]], dict]:
+    """``sales_by`` for every dimension and ``sales_totals``, the same rows, in one pass over the
+    period's lines on PostgreSQL (GROUPING SETS); one query each elsewhere."""
+    if connection.vendor != "postgresql":
+        return ({dim: sales_by(scope, filters, dim) for dim in SALES_DIMENSIONS},
+                sales_totals(scope, filters))
+    qs = (_lines(scope, filters, own_numbers=True).filter(kind__in=NET_SALE_KINDS)
+          .annotate(month=TruncMonth("event__date")))
+    columns = {"rep_id": "event__representative_id", "facility_id": "event__facility_id",
+               "line_id": "device__product__product_line_id", "month": "month", "kind": "kind",
+               "event_type": "event__event_type", "price": "price"}
+    sets = {"rep": ("rep_id",), "facility": ("facility_id",), "product_line": ("line_id",),
+            "month": ("month",), "total": ()}
+    labels = {"rep_id": (User, {"rep_first": "first_name", "rep_last": "last_name",
+                                "rep_username": "username"}),
+              "facility_id": (Facility, {"facility": "name"}),
+              "line_id": (ProductLine, {"line": "name"})}
+    found = _grouping_sets(qs, columns, sets, LINE_SUMS, SALES_AGGREGATES, labels,
+                           measures=("price",))
+    aliases = {"rep": ("rep_id", "rep_first", "rep_last", "rep_username"),
+               "facility": ("facility_id", "facility"), "product_line": ("line_id", "line"),
+               "month": ("month",)}
+    groups = {}
+    for dim, fields in SALES_DIMENSIONS.items():
+        rows = []
+        for r in found[dim]:
+            row = {field: r[alias] for field, alias in zip(fields, aliases[dim], strict=True)}
+            row.update({key: r[key] for key in SALES_AGGREGATES})
+            if dim == "rep":
+                row["label"] = rep_name(row, "event__representative__")
+            elif dim == "month":
+                row["month"] = _month(row["month"])
+                row["label"] = row["month"].strftime("%Y-%m")
+            else:
+                row["label"] = row[fields[1]]
+            rows.append(row)
+        if dim == "month":
+            rows.sort(key=lambda r: r["month"])
+        else:
+            rows.sort(key=lambda r: (-r["revenue"], r["label"], r[fields[0]]))
+        groups[dim] = rows
+    [total] = found["total"]
+    return groups, {key: total[key] for key in ("units", "revenue", "returns")}
+
+
 # --- 3. usage report ---------------------------------------------------------------------------
 
 
@@ -434,6 +598,52 @@ def usage_by(scope: Scope, filters: ReportFilters, dimension: str, limit: int | 
     return rows
 
 
+def usage_report(scope: Scope, filters: ReportFilters, *, top_products: int
+                 ) -> dict[str, list[dict]]:
+    """``usage_by`` for every dimension (the product one limited to ``top_products``), the same
+    rows, in one pass over the period's case lines on PostgreSQL (GROUPING SETS)."""
+    if connection.vendor != "postgresql":
+        return {dim: usage_by(scope, filters, dim,
+                              limit=top_products if dim == "product" else None)
+                for dim in USAGE_DIMENSIONS}
+    qs = _case_lines(scope, filters).annotate(month=TruncMonth("event__date"))
+    columns = {"facility_id": "event__facility_id", "surgeon": "event__surgeon",
+               "product_id": "device__product_id", "month": "month", "kind": "kind"}
+    sets = {"facility": ("facility_id",), "surgeon": ("surgeon",), "product": ("product_id",),
+            "month": ("month",)}
+    labels = {"facility_id": (Facility, {"facility": "name"}),
+              "product_id": (Product, {"reference": "reference", "description": "description"})}
+    aggregates = {"units": "SUM(n)::integer",
+                  "from_facility_stock": "COALESCE(SUM(n) FILTER (WHERE kind = 'usage'), 0)"
+                                         "::integer"}
+    found = _grouping_sets(qs, columns, sets, {"n": "COUNT(*)"}, aggregates, labels)
+    aliases = {"facility": ("facility_id", "facility"), "surgeon": ("surgeon",),
+               "product": ("product_id", "reference", "description"), "month": ("month",)}
+    groups = {}
+    for dim, fields in USAGE_DIMENSIONS.items():
+        rows = []
+        for r in found[dim]:
+            row = {field: r[alias] for field, alias in zip(fields, aliases[dim], strict=True)}
+            row.update(units=r["units"], from_facility_stock=r["from_facility_stock"])
+            if dim == "month":
+                row["month"] = _month(row["month"])
+                row["label"] = row["month"].strftime("%Y-%m")
+            elif dim == "surgeon":
+                row["label"] = row["event__surgeon"] or "(not recorded)"
+            elif dim == "product":
+                row["label"] = (f"{row['device__product__reference']} – "
+                                f"{row['device__product__description']}")
+            else:
+                row["label"] = row[fields[1]]
+            rows.append(row)
+        if dim == "month":
+            rows.sort(key=lambda r: r["month"])
+        else:
+            rows.sort(key=lambda r: (-r["units"], r[fields[-1]], r[fields[0]]))
+        groups[dim] = rows[:top_products] if dim == "product" else rows
+    return groups
+
+
 def days_of_cover(scope: Scope, filters: ReportFilters, *, window: int = USE_WINDOW_DAYS):
     """Per facility and product: unexpired facility stock on hand ÷ average daily use over the
     last ``window`` days (uses in submitted cases at that facility, rep inventory included: it is
@@ -445,14 +655,20 @@ def days_of_cover(scope: Scope, filters: ReportFilters, *, window: int = USE_WIN
     )
     rows = {(r["facility_id"], r["product_id"]): {**r, "used": 0}
             for r in stock_against_par(scope, filters)}
+    # Grouped by ids (hashed integers); the names, the same on every row of a group, with MIN.
     uses = (
         _case_lines(scope, window_filters).order_by()
-        .values("event__facility_id", "event__facility__name", "device__product_id",
-                "device__product__reference", "device__product__description",
-                "device__product__product_line__name")
-        .annotate(used=Count("pk"))
+        .values("event__facility_id", "device__product_id")
+        .annotate(used=Count("pk"), facility_name=Min("event__facility__name"),
+                  reference=Min("device__product__reference"),
+                  description=Min("device__product__description"),
+                  line=Min("device__product__product_line__name"))
     )
     for u in uses:
+        u.update({"event__facility__name": u.pop("facility_name"),
+                  "device__product__reference": u.pop("reference"),
+                  "device__product__description": u.pop("description"),
+                  "device__product__product_line__name": u.pop("line")})
         key = (u["event__facility_id"], u["device__product_id"])
         row = rows.get(key)
         if row is None:

@@ -68,7 +68,7 @@ def index(request):
     buckets, bucket_counts = selectors.expiring_preview(scope, filters,
                                                         per_bucket=DASHBOARD_PREVIEW)
     monthly = selectors.sales_vs_use_by_month(scope, filters)
-    where_used = list(selectors.where_used(scope, filters)[: DASHBOARD_PREVIEW + 1])
+    where_used = selectors.where_used_preview(scope, filters, limit=DASHBOARD_PREVIEW + 1)
     commission_rows = selectors.facility_stock_commissions(scope, filters)
     for row in commission_rows:
         row["rep"] = selectors.rep_name(row)
@@ -123,7 +123,7 @@ def sales_report(request):
     if export in SALES_TITLES:
         return csv_download(_filename(f"sales-by-{export}", filters), tables.SALES_COLUMNS,
                                    selectors.sales_by(scope, filters, export))
-    groups = {dim: selectors.sales_by(scope, filters, dim) for dim in SALES_TITLES}
+    groups, totals = selectors.sales_report(scope, filters)  # every dimension in one pass
     chart = {
         "labels": [r["label"] for r in groups["month"]],
         "datasets": [
@@ -136,7 +136,7 @@ def sales_report(request):
     return render(request, "reporting/sales_report.html", {
         "form": form, "filters": filters, "query": query_without(request, "export"),
         "groups": [(dim, SALES_TITLES[dim], groups[dim]) for dim in SALES_TITLES],
-        "totals": selectors.sales_totals(scope, filters), "chart": chart,
+        "totals": totals, "chart": chart,
     })
 
 
@@ -159,11 +159,7 @@ def usage_report(request):
     if export == "cover":
         return csv_download(_filename("days-of-cover", filters), tables.COVER_COLUMNS,
                                    selectors.days_of_cover(scope, filters))
-    groups = {
-        dim: selectors.usage_by(scope, filters, dim,
-                                limit=TOP_PRODUCTS if dim == "product" else None)
-        for dim in USAGE_TITLES
-    }
+    groups = selectors.usage_report(scope, filters, top_products=TOP_PRODUCTS)  # one pass
     chart = {
         "labels": [r["label"] for r in groups["month"]],
         "datasets": [

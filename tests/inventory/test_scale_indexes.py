@@ -112,3 +112,58 @@ def test_count_above_the_cap_says_so(monkeypatch, client):
     assert "More than 100 devices" in html
     assert response.context["table"].page.paginator.num_pages == 2
     assert COUNT_CAP == 10_000
+
+
+def test_filter_options_read_as_values_carry_the_models_own_labels():
+    """option_labels builds each <option> from values, not instances: same labels as str()."""
+    from consignment.models import Facility
+    from inventory.filters import option_labels
+    from inventory.models import Manufacturer, Product, ProductLine
+    from tests.factories import FacilityFactory
+
+    org = OrganizationFactory()
+    UserFactory(organization=org, first_name="Ann", last_name="Lee")
+    UserFactory(organization=org, first_name="", last_name="", username="nameless")
+    UserFactory(organization=org, first_name="Bo", last_name="")
+    ProductFactory(organization=org, product_line=ProductLineFactory(
+        organization=org, manufacturer=ManufacturerFactory(organization=org)))
+    FacilityFactory(organization=org, name="St <Mary's> & Co")
+    from accounts.models import User
+
+    for model in (User, Product, Facility, Manufacturer, ProductLine):
+        queryset = model.objects.filter(organization=org)
+        assert list(option_labels(queryset)) == [(o.pk, str(o)) for o in queryset], model
+
+
+def test_filter_selects_render_as_django_selects(world, rf):
+    """FastSelect's options are Django's Select's (template-rendered): values, labels (escaped)
+    and the selection; only the whitespace differs (and the empty choice, selected by default)."""
+    import re
+
+    from django import forms
+
+    def options(html):
+        return [(value, label, bool(selected)) for value, selected, label in re.findall(
+            r'<option value="([^"]*)"( selected)?>([^<]*)</option>', html) if value]
+
+    from inventory.filters import DeviceFilter, FastSelect
+
+    request = rf.get(LIST, {"facility": world.st_marys.pk})
+    request.user = world.admin
+    form = DeviceFilter(request.GET, queryset=selectors.device_list(user=world.admin),
+                        request=request).form
+    for name in ("status", "facility", "custodian", "manufacturer", "product_line", "product"):
+        field = form.fields[name]
+        assert isinstance(field.widget, FastSelect)
+        plain = forms.Select(attrs=field.widget.attrs)
+        plain.choices = field.widget.choices
+        value = form[name].value()
+        fast = field.widget.render(name, value, {"id": f"id_{name}"})
+        assert fast.startswith(f'<select name="{name}" class="form-select form-select-sm" '
+                               f'id="id_{name}">')
+        assert options(fast) == options(plain.render(name, value, {"id": f"id_{name}"})), name
+        assert len(options(fast)) == len(field.widget.choices) - 1
+    from django.utils.html import escape
+
+    assert (str(world.st_marys.pk), escape(world.st_marys.name), True) in options(
+        form["facility"].as_widget())

@@ -14,6 +14,7 @@ requests made while a full CSV export downloads (does the export hold a worker?)
 from __future__ import annotations
 
 import datetime
+import gc
 import logging
 import statistics
 import threading
@@ -27,6 +28,7 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
+from django.db.models import Count, Q
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
@@ -78,6 +80,10 @@ class Command(BaseCommand):
         logging.getLogger("axes").setLevel(logging.WARNING)  # a line per force_login otherwise
         self.only = only.lower()
         self._shape()
+        # As gunicorn.conf.py's post_worker_init does in each worker: what is loaded at start is
+        # kept out of the garbage collector's full collections (shorter pauses).
+        gc.collect()
+        gc.freeze()
         if not skip_pages:
             with override_settings(ALLOWED_HOSTS=["testserver", *settings.ALLOWED_HOSTS]):
                 self._pages()
@@ -203,7 +209,13 @@ class Command(BaseCommand):
         from events.services import event_add_devices, event_create
 
         org = self.admin.organization
-        warehouse = User.objects.get(username="warehouse")
+        # The drafts' rep holds the devices (rule 1): the active rep with the most available
+        # devices (the "warehouse" login is an admin, and event_create wants an active rep).
+        warehouse = (
+            User.objects.filter(organization=org, role=User.Role.REP, is_active=True)
+            .annotate(held=Count("custody", filter=Q(custody__status=DeviceStatus.AVAILABLE)))
+            .order_by("-held", "pk").first()
+        )
         today = timezone.localdate()
         maker_id = (Device.objects.filter(organization=org, custodian=warehouse,
                                           status=DeviceStatus.AVAILABLE)

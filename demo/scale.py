@@ -559,7 +559,7 @@ class ChunkWriter:
             if ev.status in (EventStatus.READY_TO_INVOICE, EventStatus.INVOICED,
                              EventStatus.PAID):
                 recorded = submitted + datetime.timedelta(days=3)
-                pos.add(org_id, ev.id, f"PO-{ev.facility.pk}-{ev.id}", "", "", base.admin.pk,
+                pos.add(org_id, ev.id, f"PO-S{ev.facility.pk}-{ev.id}", "", "", base.admin.pk,
                         recorded)
                 if ev.status != EventStatus.READY_TO_INVOICE:
                     counters["INV"] += 1

@@ -96,7 +96,7 @@ def index(request):
             for key, title in selectors.EXPIRY_BUCKETS
         ],
         "can_swap": request.user.can_write,
-        "swap_reps": list(selectors.reps_for(request.user)) if request.user.role == "admin"
+        "swap_reps": list(selectors.reps_for(request.user)) if request.user.is_admin
         else [],
         "monthly": monthly,
         "chart": chart,

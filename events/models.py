@@ -123,6 +123,8 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["organization", "status"]),
             models.Index(fields=["organization", "representative", "date"]),
+            # The dashboard's "where used" walks the organisation's events newest first.
+            models.Index(fields=["organization", "date"], name="event_org_date"),
         ]
         constraints = [
             models.CheckConstraint(

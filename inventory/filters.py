@@ -13,6 +13,7 @@ from django.utils.safestring import mark_safe
 
 from accounts.models import User
 from consignment.models import Facility
+from core.forms import CompactForm
 from inventory.models import (
     ACTIVE_STATUSES,
     Device,
@@ -78,16 +79,17 @@ class DeviceFilter(django_filters.FilterSet):
     class Meta:
         model = Device
         fields = []
+        form = CompactForm  # the one way widgets get their Bootstrap classes (core.forms)
 
     def get_form_class(self):
         base = super().get_form_class()
 
-        class StyledForm(base):
+        class FastSelectForm(base):
             def __init__(self, *args, **kwargs):
                 super().__init__(*args, **kwargs)
-                _style(self)
+                _fast_selects(self)
 
-        return StyledForm
+        return FastSelectForm
 
     def filter_status_noop(self, queryset, name, value):
         return queryset  # status and "Show deactivated" are applied together in filter_queryset
@@ -160,15 +162,11 @@ class FastSelect(forms.Select):
         return mark_safe(f'<select name="{escape(name)}"{flatatt(attrs)}>{options}</select>')
 
 
-def _style(form) -> None:
+def _fast_selects(form) -> None:
+    """Every <select> of the filter bar rendered by ``FastSelect`` (same HTML, faster)."""
     for field in form.fields.values():
         widget = field.widget
-        if isinstance(widget, forms.CheckboxInput):
-            widget.attrs["class"] = "form-check-input"
-        elif isinstance(widget, forms.Select):
-            fast = FastSelect(attrs={**widget.attrs, "class": "form-select form-select-sm"})
+        if isinstance(widget, forms.Select):
+            fast = FastSelect(attrs=dict(widget.attrs))
             fast.choices = widget.choices
             field.widget = fast
-        else:
-            widget.attrs["class"] = "form-control form-control-sm"
-

@@ -10,7 +10,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 
-from core.tenancy import TenantManager
+from core.tenancy import TenantManager, TenantQuerySet
 from inventory.udi import udi_hri, validate_gtin
 
 
@@ -110,18 +110,11 @@ DEVICE_STATUS_COLOURS: dict[str, str] = {
 ACTIVE_STATUSES = (DeviceStatus.AVAILABLE, DeviceStatus.FACILITY_STOCK)
 
 
-class DeviceQuerySet(models.QuerySet):
-    def for_organization(self, organization_id):
-        if organization_id is None:
-            return self.none()
-        return self.filter(organization_id=organization_id)
-
+class DeviceQuerySet(TenantQuerySet):
     def for_user(self, user):
         """Admins and managers: the organisation. Reps: see below (rule 10)."""
-        if not getattr(user, "is_authenticated", False):
-            return self.none()
-        qs = self.for_organization(user.organization_id)
-        if user.is_rep:
+        qs = super().for_user(user)
+        if getattr(user, "is_rep", False):
             # Rule 10: their custody, the organisation's facility stock, what they sold or used
             # (deactivated included: "show deactivated inventory to view what facility stock
             # has been sold") and every device at the facilities they cover.

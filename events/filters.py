@@ -7,6 +7,7 @@ from accounts.models import User
 from consignment.models import Facility
 from core.forms import CompactForm
 from events.models import Event, EventStatus, EventType
+from inventory.filters import option_labels
 
 
 def _facilities(request):
@@ -17,6 +18,12 @@ def _reps(request):
     return User.objects.for_user(request.user).filter(role=User.Role.REP).order_by(
         "first_name", "last_name", "username"
     )
+
+
+class EventFilterForm(CompactForm):
+    """Bootstrap classes and fast selects (core.forms); options read as values."""
+
+    option_labels = staticmethod(option_labels)
 
 
 class EventFilter(django_filters.FilterSet):
@@ -38,7 +45,7 @@ class EventFilter(django_filters.FilterSet):
     class Meta:
         model = Event
         fields = ["event_type", "status", "facility", "representative", "date_from", "date_to"]
-        form = CompactForm
+        form = EventFilterForm
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -123,8 +123,9 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["organization", "status"]),
             models.Index(fields=["organization", "representative", "date"]),
-            # The dashboard's "where used" walks the organisation's events newest first.
-            models.Index(fields=["organization", "date"], name="event_org_date"),
+            # The dashboard's "where used" walks the organisation's events newest first, and
+            # the events list pages them by date then id (many events share a date).
+            models.Index(fields=["organization", "date", "id"], name="event_org_date_id"),
         ]
         constraints = [
             models.CheckConstraint(

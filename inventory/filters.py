@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from html import escape
-
 import django_filters
 from django import forms
 from django.db.models import F, Q
-from django.forms.models import ModelChoiceIterator
-from django.forms.utils import flatatt
-from django.utils.safestring import mark_safe
 
 from accounts.models import User
 from consignment.models import Facility
@@ -39,6 +34,26 @@ def _custodians(request):
     if request is None:
         return User.objects.none()
     return User.objects.for_user(request.user).exclude(role=User.Role.MANAGER)
+
+
+def option_labels(queryset):
+    """(pk, label) for each row of a choice queryset, read as values: the label is the model's
+    ``str()`` (tests/inventory/test_scale_indexes.py checks they agree), without building a
+    model instance per option."""
+    model = queryset.model
+    if model is Product:
+        return ((pk, f"{reference} – {description}") for pk, reference, description
+                in queryset.values_list("pk", "reference", "description"))
+    if model is User:  # User.__str__: the full name, else the username
+        return ((pk, f"{first} {last}".strip() or username) for pk, first, last, username
+                in queryset.values_list("pk", "first_name", "last_name", "username"))
+    return queryset.values_list("pk", "name")  # Facility, Manufacturer, ProductLine
+
+
+class DeviceFilterForm(CompactForm):
+    """Bootstrap classes and fast selects (core.forms); options read as values."""
+
+    option_labels = staticmethod(option_labels)
 
 
 class DeviceFilter(django_filters.FilterSet):
@@ -79,17 +94,7 @@ class DeviceFilter(django_filters.FilterSet):
     class Meta:
         model = Device
         fields = []
-        form = CompactForm  # the one way widgets get their Bootstrap classes (core.forms)
-
-    def get_form_class(self):
-        base = super().get_form_class()
-
-        class FastSelectForm(base):
-            def __init__(self, *args, **kwargs):
-                super().__init__(*args, **kwargs)
-                _fast_selects(self)
-
-        return FastSelectForm
+        form = DeviceFilterForm
 
     def filter_status_noop(self, queryset, name, value):
         return queryset  # status and "Show deactivated" are applied together in filter_queryset
@@ -124,49 +129,3 @@ def filter_by_status(queryset, *, status: str, show_deactivated: bool):
     if not show_deactivated:
         return queryset.filter(status__in=ACTIVE_STATUSES)
     return queryset
-
-
-def option_labels(queryset):
-    """(pk, label) for each row of a choice queryset, read as values: the label is the model's
-    ``str()`` (tests/inventory/test_scale_indexes.py checks they agree), without building a
-    model instance per option."""
-    model = queryset.model
-    if model is Product:
-        return ((pk, f"{reference} – {description}") for pk, reference, description
-                in queryset.values_list("pk", "reference", "description"))
-    if model is User:  # User.__str__: the full name, else the username
-        return ((pk, f"{first} {last}".strip() or username) for pk, first, last, username
-                in queryset.values_list("pk", "first_name", "last_name", "username"))
-    return queryset.values_list("pk", "name")  # Facility, Manufacturer, ProductLine
-
-
-class FastSelect(forms.Select):
-    """A <select> rendered in Python: the same HTML as forms.Select, without a template per
-    option nor a model instance per option (a catalogue of hundreds of products otherwise
-    costs tens of ms per page)."""
-
-    def render(self, name, value, attrs=None, renderer=None):
-        attrs = self.build_attrs(self.attrs, attrs)
-        selected = {str(v) for v in (value if isinstance(value, (list, tuple)) else [value])
-                    if v is not None}
-        choices = self.choices
-        if isinstance(choices, ModelChoiceIterator):
-            field = choices.field
-            rows = option_labels(field.queryset)
-            choices = [("", field.empty_label), *rows] if field.empty_label is not None else rows
-        options = "".join(
-            f'<option value="{escape(str(key))}"'
-            f'{" selected" if str(key) in selected else ""}>{escape(str(label))}</option>'
-            for key, label in choices
-        )
-        return mark_safe(f'<select name="{escape(name)}"{flatatt(attrs)}>{options}</select>')
-
-
-def _fast_selects(form) -> None:
-    """Every <select> of the filter bar rendered by ``FastSelect`` (same HTML, faster)."""
-    for field in form.fields.values():
-        widget = field.widget
-        if isinstance(widget, forms.Select):
-            fast = FastSelect(attrs=dict(widget.attrs))
-            fast.choices = widget.choices
-            field.widget = fast

@@ -146,7 +146,8 @@ def test_filter_selects_render_as_django_selects(world, rf):
         return [(value, label, bool(selected)) for value, selected, label in re.findall(
             r'<option value="([^"]*)"( selected)?>([^<]*)</option>', html) if value]
 
-    from inventory.filters import DeviceFilter, FastSelect
+    from core.forms import FastSelect
+    from inventory.filters import DeviceFilter
 
     request = rf.get(LIST, {"facility": world.st_marys.pk})
     request.user = world.admin

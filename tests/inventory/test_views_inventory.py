@@ -73,12 +73,16 @@ def test_filters_by_custodian_lot_serial_and_expiry(client, world):
 def test_in_transit_devices_are_marked(client, world):
     from inventory.services import devices_transfer
 
-    devices = world.devices(1)
-    devices_transfer(actor=world.admin, devices=devices, to_custodian=world.rep2,
-                     accept_now=False)
+    devices = world.devices(2)
+    transfer = devices_transfer(actor=world.admin, devices=devices[:1], to_custodian=world.rep2,
+                                accept_now=False)
     client.force_login(world.admin)
     html = client.get(LIST).content.decode()
-    assert "In transit" in html
+    # The list's rows are values (inventory.selectors.DeviceRow); the recipient is read apart.
+    badge = (f'title="Transfer #{transfer.pk} to {escape(str(world.rep2))}">In transit</span>')
+    assert html.count(badge) == 1
+    row = html[html.index(f">{devices[0].serial}</a>"):]
+    assert row.index(badge) < row.index("</tr>")
 
 
 def test_rep_sees_own_custody_and_facility_stock_only(client, world):

@@ -185,7 +185,7 @@ class JoinedOrder:
 
 
 JOINED_ORDERS = {
-    "custodian": JoinedOrder("custodian", User, ("first_name", "username")),
+    "custodian": JoinedOrder("custodian", User, ("first_name", "last_name", "username")),
     "reference": JoinedOrder("product", Product, ("reference",), ("serial", "pk")),
     "description": JoinedOrder("product", Product, ("description", "reference"),
                                ("serial", "pk")),

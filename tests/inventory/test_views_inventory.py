@@ -266,3 +266,20 @@ def test_rep_sees_what_their_facility_stock_became(client, world):
     # The admin's count and the covering rep's agree.
     client.force_login(world.admin)
     assert listed_serials(client.get(LIST, query)) == {d.serial for d in sold}
+
+
+def test_custodian_sort_follows_the_name_shown(client, world):
+    """The Custodian column shows "First Last": two custodians with one first name sort by last
+    name, not by username."""
+    from tests.factories import UserFactory
+
+    zed = UserFactory(organization=world.org, first_name="Ann", last_name="Zed",
+                      username="a-ann")
+    adams = UserFactory(organization=world.org, first_name="Ann", last_name="Adams",
+                        username="z-ann")
+    (by_zed,), (by_adams,) = world.devices(1, custodian=zed), world.devices(1, custodian=adams)
+    client.force_login(world.admin)
+    html = client.get(LIST, {"sort": "custodian"}).content.decode()
+    assert html.index(f">{by_adams.serial}</a>") < html.index(f">{by_zed.serial}</a>")
+    html = client.get(LIST, {"sort": "-custodian"}).content.decode()
+    assert html.index(f">{by_zed.serial}</a>") < html.index(f">{by_adams.serial}</a>")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import gc
+import http.client
 import logging
 import statistics
 import threading
@@ -359,21 +360,44 @@ class Command(BaseCommand):
         if status != 200:
             raise CommandError(f"{inv} answered {status}: is the server running on this "
                                "database (DEBUG off, ALLOWED_HOSTS=127.0.0.1, SECURE_COOKIES=0)?")
+        target = urllib.parse.urlsplit(base)
+        headers = {"Cookie": cookie, "X-Forwarded-Proto": "https"}
+        paths = [urllib.parse.urlsplit(path)._replace(scheme="", netloc="").geturl()
+                 for path in paths]
         lock = threading.Lock()
         latencies, errors = [], [0]
         deadline = time.monotonic() + seconds
 
         def worker(n):
-            i = n
+            # One kept-alive connection per client, as a browser keeps one (gunicorn's
+            # keepalive); a new connection after any error.
+            i, connection = n, None
             while time.monotonic() < deadline:
                 start = time.perf_counter()
-                code, _ = self._get(paths[i % len(paths)], cookie)
+                try:
+                    if connection is None:
+                        connection = http.client.HTTPConnection(target.hostname, target.port,
+                                                                timeout=30)
+                    connection.request("GET", paths[i % len(paths)], headers=headers)
+                    response = connection.getresponse()
+                    response.read()
+                    code = response.status
+                    if response.will_close:
+                        connection.close()
+                        connection = None
+                except (OSError, http.client.HTTPException):
+                    code = 599
+                    if connection is not None:
+                        connection.close()
+                    connection = None
                 took = time.perf_counter() - start
                 with lock:
                     latencies.append(took)
                     if code != 200:
                         errors[0] += 1
                 i += 1
+            if connection is not None:
+                connection.close()
 
         threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
         started = time.monotonic()

@@ -37,7 +37,14 @@ from core.db import service_transaction
 from core.pdf import render_pdf
 from core.permissions import ensure_role, ensure_same_organization
 from events.models import Event, EventLine, EventStatus
-from events.services import device_problem, ensure_can_edit, lock_event, open_sale_lines, set_status
+from events.services import (
+    device_problem,
+    ensure_can_edit,
+    event_line_summary_add,
+    lock_event,
+    open_sale_lines,
+    set_status,
+)
 from inventory.lifecycle import devices_transition
 from inventory.models import DeviceStatus, MovementKind
 from inventory.services import lock_devices
@@ -504,6 +511,7 @@ def event_submit_for_billing(
             sold_on=event, used_in=event,
         )
     EventLine.objects.filter(event=event).update(committed=True)
+    event_line_summary_add(event=event)  # the reports' summary, same transaction
     CommissionCredit.objects.bulk_create(commission_credits_for_sale(event, lines, now))
 
     sales_order = _issue_document(SalesOrder, event=event, lines=lines, at=now,
@@ -582,6 +590,7 @@ def _submit_return(
         status=DeviceStatus.REMOVED, custodian=None, facility=None, sold_on=None,
     )
     EventLine.objects.filter(event=event).update(committed=True)
+    event_line_summary_add(event=event)  # the reports' summary, same transaction
     EventLine.objects.filter(pk__in=[sales[line.device_id].pk for line in lines]).update(
         returned_by=event
     )

@@ -43,7 +43,7 @@ from accounts.selectors import reps_for  # noqa: F401  (the report filters use i
 from commissions.models import CommissionCredit
 from consignment.models import Facility, ParLevel
 from core.dates import day_range
-from events.models import Event, EventLine, EventType
+from events.models import Event, EventLine, EventLineSummary, EventType
 from events.selectors import facilities_in_scope  # noqa: F401  (reports scope by it)
 from inventory.models import Device, DeviceStatus, Product, ProductLine
 from inventory.selectors import (
@@ -146,6 +146,23 @@ def _lines(scope: Scope, filters: ReportFilters, *, own_numbers: bool) -> QueryS
     return filters.narrow(
         qs, facility="event__facility_id", product_line="device__product__product_line_id"
     )
+
+
+def _summary(scope: Scope, filters: ReportFilters, *, own_numbers: bool) -> QuerySet:
+    """The committed lines of the period as ``EventLineSummary`` rows (per event, product and
+    line kind; written when the lines are committed): the rows of ``_lines``, counted and summed,
+    without joining each line to its event and device. Same scope and filters as ``_lines``."""
+    qs = EventLineSummary.objects.filter(
+        organization_id=scope.organization_id,
+        date__gte=filters.date_from,
+        date__lte=filters.date_to,
+    )
+    if scope.rep_id is not None:
+        if own_numbers:
+            qs = qs.filter(representative_id=scope.rep_id)
+        else:
+            qs = qs.filter(facility_id__in=scope.facility_ids)
+    return filters.narrow(qs, facility="facility_id", product_line="product__product_line_id")
 
 
 # --- 1. the Facility Stock Sales dashboard ---------------------------------------------------
@@ -264,26 +281,17 @@ def expiring_by_bucket(devices) -> dict[str, list[Device]]:
 
 def sales_vs_use_by_month(scope: Scope, filters: ReportFilters) -> list[dict]:
     """Per month: devices sold by stocking orders (units, revenue) and facility stock recorded as
-    used in cases (units, value at the stocking-order price). A rep sees their own events."""
-    lines = _lines(scope, filters, own_numbers=True)
+    used in cases (units, value at the stocking-order price: the price of the sale each use
+    consumes, ``sold_amount``; a returned device may have been sold again). A rep sees their own
+    events. Read from the line summary."""
+    rows = _summary(scope, filters, own_numbers=True).annotate(month=TruncMonth("date"))
     sold = (
-        lines.filter(kind=EventLine.Kind.SALE, event__event_type=EventType.STOCKING_ORDER)
-        .annotate(month=TruncMonth("event__date")).order_by().values("month")
-        .annotate(units=Count("pk"), value=Sum("price"))
+        rows.filter(kind=EventLine.Kind.SALE, event_type=EventType.STOCKING_ORDER)
+        .order_by().values("month").annotate(units=Sum("lines"), value=Sum("amount"))
     )
     used = (
-        lines.filter(kind=EventLine.Kind.USAGE)
-        .annotate(month=TruncMonth("event__date")).order_by().values("month")
-        .annotate(
-            units=Count("pk", distinct=True),
-            value=Sum(
-                "device__event_lines__price",
-                # The sale this use consumes (a returned device may have been sold again).
-                filter=Q(device__event_lines__kind=EventLine.Kind.SALE,
-                         device__event_lines__committed=True,
-                         device__event_lines__event_id=F("sold_by_id")),
-            ),
-        )
+        rows.filter(kind=EventLine.Kind.USAGE)
+        .order_by().values("month").annotate(units=Sum("lines"), value=Sum("sold_amount"))
     )
     months: dict = {}
     for key, rows in (("sold", sold), ("used", used)):
@@ -370,11 +378,11 @@ def rep_name(row: dict, prefix: str = "rep__") -> str:
 # --- 2. sales report ---------------------------------------------------------------------------
 
 
-SALES_DIMENSIONS = {
-    "rep": ("event__representative_id", "event__representative__first_name",
-            "event__representative__last_name", "event__representative__username"),
-    "facility": ("event__facility_id", "event__facility__name"),
-    "product_line": ("device__product__product_line_id", "device__product__product_line__name"),
+SALES_DIMENSIONS = {  # lookups on EventLineSummary
+    "rep": ("representative_id", "representative__first_name", "representative__last_name",
+            "representative__username"),
+    "facility": ("facility_id", "facility__name"),
+    "product_line": ("product__product_line_id", "product__product_line__name"),
     "month": ("month",),
 }
 
@@ -382,38 +390,40 @@ SALES_DIMENSIONS = {
 # Net sales: a Return's lines count against sales (where and when the return happened).
 NET_SALE_KINDS = (EventLine.Kind.SALE, EventLine.Kind.RETURN)
 IS_RETURN = Q(kind=EventLine.Kind.RETURN)
-NET_PRICE = Case(When(IS_RETURN, then=-F("price")), default=F("price"), output_field=MONEY)
+NET_AMOUNT = Case(When(IS_RETURN, then=-F("amount")), default=F("amount"), output_field=MONEY)
 
 
-def _net_sales(qs: QuerySet) -> dict:
+def _net_sales() -> dict:
+    """Units sold less units returned, revenue less credits: aggregates of summary rows."""
     return {
-        "units": Count("pk", filter=~IS_RETURN) - Count("pk", filter=IS_RETURN),
-        "revenue": Coalesce(Sum(NET_PRICE), ZERO, output_field=MONEY),
+        "units": Coalesce(Sum("lines", filter=~IS_RETURN), 0)
+        - Coalesce(Sum("lines", filter=IS_RETURN), 0),
+        "revenue": Coalesce(Sum(NET_AMOUNT), ZERO, output_field=MONEY),
     }
 
 
 def sales_by(scope: Scope, filters: ReportFilters, dimension: str) -> list[dict]:
     """Net revenue from committed sale lines (stocking orders and cases with rep inventory) less
     returns, grouped by ``dimension``. Facility-stock use lines are never sales, so a device
-    counts once."""
-    qs = _lines(scope, filters, own_numbers=True).filter(kind__in=NET_SALE_KINDS)
+    counts once. Read from the line summary."""
+    qs = _summary(scope, filters, own_numbers=True).filter(kind__in=NET_SALE_KINDS)
     if dimension == "month":
-        qs = qs.annotate(month=TruncMonth("event__date"))
+        qs = qs.annotate(month=TruncMonth("date"))
     fields = SALES_DIMENSIONS[dimension]
     rows = list(
         qs.order_by().values(*fields).annotate(
-            **_net_sales(qs),
+            **_net_sales(),
             stocking=Coalesce(
-                Sum("price", filter=Q(event__event_type=EventType.STOCKING_ORDER)), ZERO,
+                Sum("amount", filter=Q(event_type=EventType.STOCKING_ORDER)), ZERO,
                 output_field=MONEY),
-            cases=Coalesce(Sum("price", filter=Q(event__event_type=EventType.CASE)), ZERO,
+            cases=Coalesce(Sum("amount", filter=Q(event_type=EventType.CASE)), ZERO,
                            output_field=MONEY),
-            returns=Coalesce(Sum("price", filter=IS_RETURN), ZERO, output_field=MONEY),
+            returns=Coalesce(Sum("amount", filter=IS_RETURN), ZERO, output_field=MONEY),
         ).order_by(*(["month"] if dimension == "month" else ["-revenue"]))
     )
     for r in rows:
         if dimension == "rep":
-            r["label"] = rep_name(r, "event__representative__")
+            r["label"] = rep_name(r, "representative__")
         elif dimension == "month":
             month = r["month"]
             r["month"] = month.date() if isinstance(month, datetime.datetime) else month
@@ -424,10 +434,10 @@ def sales_by(scope: Scope, filters: ReportFilters, dimension: str) -> list[dict]
 
 
 def sales_totals(scope: Scope, filters: ReportFilters) -> dict:
-    qs = _lines(scope, filters, own_numbers=True).filter(kind__in=NET_SALE_KINDS)
+    qs = _summary(scope, filters, own_numbers=True).filter(kind__in=NET_SALE_KINDS)
     return qs.aggregate(
-        **_net_sales(qs),
-        returns=Coalesce(Sum("price", filter=IS_RETURN), ZERO, output_field=MONEY),
+        **_net_sales(),
+        returns=Coalesce(Sum("amount", filter=IS_RETURN), ZERO, output_field=MONEY),
     )
 
 
@@ -500,8 +510,9 @@ def _month(value) -> datetime.date:
     return value.date() if isinstance(value, datetime.datetime) else value
 
 
-# Over partial sums of the lines: n (how many) and amount (their prices) per kind and event type.
-LINE_SUMS = {"n": "COUNT(*)", "amount": "SUM(price)"}
+# Over partial sums of the summary rows: n (how many lines) and amount (their prices) per kind and
+# event type.
+LINE_SUMS = {"n": "SUM(n_lines)", "amount": "SUM(price)"}
 SALES_AGGREGATES = {
     "units": "(COALESCE(SUM(n) FILTER (WHERE kind <> 'return'), 0)"
              " - COALESCE(SUM(n) FILTER (WHERE kind = 'return'), 0))::integer",
@@ -514,15 +525,15 @@ SALES_AGGREGATES = {
 
 def sales_report(scope: Scope, filters: ReportFilters) -> tuple[dict[str, list[dict]], dict]:
     """``sales_by`` for every dimension and ``sales_totals``, the same rows, in one pass over the
-    period's lines on PostgreSQL (GROUPING SETS); one query each elsewhere."""
+    period's line summary on PostgreSQL (GROUPING SETS); one query each elsewhere."""
     if connection.vendor != "postgresql":
         return ({dim: sales_by(scope, filters, dim) for dim in SALES_DIMENSIONS},
                 sales_totals(scope, filters))
-    qs = (_lines(scope, filters, own_numbers=True).filter(kind__in=NET_SALE_KINDS)
-          .annotate(month=TruncMonth("event__date")))
-    columns = {"rep_id": "event__representative_id", "facility_id": "event__facility_id",
-               "line_id": "device__product__product_line_id", "month": "month", "kind": "kind",
-               "event_type": "event__event_type", "price": "price"}
+    qs = (_summary(scope, filters, own_numbers=True).filter(kind__in=NET_SALE_KINDS)
+          .annotate(month=TruncMonth("date")))
+    columns = {"rep_id": "representative_id", "facility_id": "facility_id",
+               "line_id": "product__product_line_id", "month": "month", "kind": "kind",
+               "event_type": "event_type", "n_lines": "lines", "price": "amount"}
     sets = {"rep": ("rep_id",), "facility": ("facility_id",), "product_line": ("line_id",),
             "month": ("month",), "total": ()}
     labels = {"rep_id": (User, {"rep_first": "first_name", "rep_last": "last_name",
@@ -530,7 +541,7 @@ def sales_report(scope: Scope, filters: ReportFilters) -> tuple[dict[str, list[d
               "facility_id": (Facility, {"facility": "name"}),
               "line_id": (ProductLine, {"line": "name"})}
     found = _grouping_sets(qs, columns, sets, LINE_SUMS, SALES_AGGREGATES, labels,
-                           measures=("price",))
+                           measures=("n_lines", "price"))
     aliases = {"rep": ("rep_id", "rep_first", "rep_last", "rep_username"),
                "facility": ("facility_id", "facility"), "product_line": ("line_id", "line"),
                "month": ("month",)}
@@ -541,7 +552,7 @@ def sales_report(scope: Scope, filters: ReportFilters) -> tuple[dict[str, list[d
             row = {field: r[alias] for field, alias in zip(fields, aliases[dim], strict=True)}
             row.update({key: r[key] for key in SALES_AGGREGATES})
             if dim == "rep":
-                row["label"] = rep_name(row, "event__representative__")
+                row["label"] = rep_name(row, "representative__")
             elif dim == "month":
                 row["month"] = _month(row["month"])
                 row["label"] = row["month"].strftime("%Y-%m")
@@ -560,28 +571,27 @@ def sales_report(scope: Scope, filters: ReportFilters) -> tuple[dict[str, list[d
 # --- 3. usage report ---------------------------------------------------------------------------
 
 
-USAGE_DIMENSIONS = {
-    "facility": ("event__facility_id", "event__facility__name"),
-    "surgeon": ("event__surgeon",),
-    "product": ("device__product_id", "device__product__reference",
-                "device__product__description"),
+USAGE_DIMENSIONS = {  # lookups on EventLineSummary
+    "facility": ("facility_id", "facility__name"),
+    "surgeon": ("surgeon",),
+    "product": ("product_id", "product__reference", "product__description"),
     "month": ("month",),
 }
 
 
 def _case_lines(scope: Scope, filters: ReportFilters) -> QuerySet:
-    """Devices used in submitted cases (rep inventory and facility stock)."""
-    return _lines(scope, filters, own_numbers=False).filter(event__event_type=EventType.CASE)
+    """Devices used in submitted cases (rep inventory and facility stock), as summary rows."""
+    return _summary(scope, filters, own_numbers=False).filter(event_type=EventType.CASE)
 
 
 def usage_by(scope: Scope, filters: ReportFilters, dimension: str, limit: int | None = None):
     qs = _case_lines(scope, filters)
     if dimension == "month":
-        qs = qs.annotate(month=TruncMonth("event__date"))
+        qs = qs.annotate(month=TruncMonth("date"))
     fields = USAGE_DIMENSIONS[dimension]
     qs = qs.order_by().values(*fields).annotate(
-        units=Count("pk"),
-        from_facility_stock=Count("pk", filter=Q(kind=EventLine.Kind.USAGE)),
+        units=Sum("lines"),
+        from_facility_stock=Coalesce(Sum("lines", filter=Q(kind=EventLine.Kind.USAGE)), 0),
     ).order_by(*(["month"] if dimension == "month" else ["-units", fields[-1]]))
     rows = list(qs[:limit] if limit else qs)
     for r in rows:
@@ -590,9 +600,9 @@ def usage_by(scope: Scope, filters: ReportFilters, dimension: str, limit: int | 
             r["month"] = month.date() if isinstance(month, datetime.datetime) else month
             r["label"] = r["month"].strftime("%Y-%m")
         elif dimension == "surgeon":
-            r["label"] = r["event__surgeon"] or "(not recorded)"
+            r["label"] = r["surgeon"] or "(not recorded)"
         elif dimension == "product":
-            r["label"] = f"{r['device__product__reference']} – {r['device__product__description']}"
+            r["label"] = f"{r['product__reference']} – {r['product__description']}"
         else:
             r["label"] = r[fields[1]]
     return rows
@@ -601,14 +611,14 @@ def usage_by(scope: Scope, filters: ReportFilters, dimension: str, limit: int | 
 def usage_report(scope: Scope, filters: ReportFilters, *, top_products: int
                  ) -> dict[str, list[dict]]:
     """``usage_by`` for every dimension (the product one limited to ``top_products``), the same
-    rows, in one pass over the period's case lines on PostgreSQL (GROUPING SETS)."""
+    rows, in one pass over the period's case-line summary on PostgreSQL (GROUPING SETS)."""
     if connection.vendor != "postgresql":
         return {dim: usage_by(scope, filters, dim,
                               limit=top_products if dim == "product" else None)
                 for dim in USAGE_DIMENSIONS}
-    qs = _case_lines(scope, filters).annotate(month=TruncMonth("event__date"))
-    columns = {"facility_id": "event__facility_id", "surgeon": "event__surgeon",
-               "product_id": "device__product_id", "month": "month", "kind": "kind"}
+    qs = _case_lines(scope, filters).annotate(month=TruncMonth("date"))
+    columns = {"facility_id": "facility_id", "surgeon": "surgeon", "product_id": "product_id",
+               "month": "month", "kind": "kind", "n_lines": "lines"}
     sets = {"facility": ("facility_id",), "surgeon": ("surgeon",), "product": ("product_id",),
             "month": ("month",)}
     labels = {"facility_id": (Facility, {"facility": "name"}),
@@ -616,7 +626,8 @@ def usage_report(scope: Scope, filters: ReportFilters, *, top_products: int
     aggregates = {"units": "SUM(n)::integer",
                   "from_facility_stock": "COALESCE(SUM(n) FILTER (WHERE kind = 'usage'), 0)"
                                          "::integer"}
-    found = _grouping_sets(qs, columns, sets, {"n": "COUNT(*)"}, aggregates, labels)
+    found = _grouping_sets(qs, columns, sets, {"n": "SUM(n_lines)"}, aggregates, labels,
+                           measures=("n_lines",))
     aliases = {"facility": ("facility_id", "facility"), "surgeon": ("surgeon",),
                "product": ("product_id", "reference", "description"), "month": ("month",)}
     groups = {}
@@ -629,10 +640,9 @@ def usage_report(scope: Scope, filters: ReportFilters, *, top_products: int
                 row["month"] = _month(row["month"])
                 row["label"] = row["month"].strftime("%Y-%m")
             elif dim == "surgeon":
-                row["label"] = row["event__surgeon"] or "(not recorded)"
+                row["label"] = row["surgeon"] or "(not recorded)"
             elif dim == "product":
-                row["label"] = (f"{row['device__product__reference']} – "
-                                f"{row['device__product__description']}")
+                row["label"] = f"{row['product__reference']} – {row['product__description']}"
             else:
                 row["label"] = row[fields[1]]
             rows.append(row)
@@ -658,26 +668,17 @@ def days_of_cover(scope: Scope, filters: ReportFilters, *, window: int = USE_WIN
     # Grouped by ids (hashed integers); the names, the same on every row of a group, with MIN.
     uses = (
         _case_lines(scope, window_filters).order_by()
-        .values("event__facility_id", "device__product_id")
-        .annotate(used=Count("pk"), facility_name=Min("event__facility__name"),
-                  reference=Min("device__product__reference"),
-                  description=Min("device__product__description"),
-                  line=Min("device__product__product_line__name"))
+        .values("facility_id", "product_id")
+        .annotate(used=Sum("lines"), facility__name=Min("facility__name"),
+                  product__reference=Min("product__reference"),
+                  product__description=Min("product__description"),
+                  product__product_line__name=Min("product__product_line__name"))
     )
     for u in uses:
-        u.update({"event__facility__name": u.pop("facility_name"),
-                  "device__product__reference": u.pop("reference"),
-                  "device__product__description": u.pop("description"),
-                  "device__product__product_line__name": u.pop("line")})
-        key = (u["event__facility_id"], u["device__product_id"])
+        key = (u["facility_id"], u["product_id"])
         row = rows.get(key)
         if row is None:
-            row = rows[key] = _row({
-                "facility_id": key[0], "facility__name": u["event__facility__name"],
-                "product_id": key[1], "product__reference": u["device__product__reference"],
-                "product__description": u["device__product__description"],
-                "product__product_line__name": u["device__product__product_line__name"],
-            }, par=None, on_hand=0)
+            row = rows[key] = _row(u, par=None, on_hand=0)
         row["used"] = u["used"]
     result = []
     for row in rows.values():

@@ -220,14 +220,98 @@ def stock_against_par(scope: Scope, filters: ReportFilters) -> list[dict]:
                    "product__description": r["description"],
                    "product__product_line__name": r["line"]}, par=None, on_hand=r["on_hand"])
              for r in without_par]
-    rows.sort(key=lambda r: (r["facility"], r["reference"]))
+    rows.sort(key=_by_name)
     return rows
+
+
+def _by_name(row: dict) -> tuple:
+    """Facility name, then catalogue number (ids break ties): the order of the stock tables, the
+    same as ``ORDER BY … COLLATE "C"`` in ``stock_overview`` (code-point order)."""
+    return row["facility"], row["reference"], row["facility_id"], row["product_id"]
 
 
 def low_stock(rows: list[dict]) -> list[dict]:
     """Rows below par, the biggest shortfall first."""
     low = [r for r in rows if r["par"] is not None and r["on_hand"] < r["par"]]
-    return sorted(low, key=lambda r: (-r["shortfall"], r["facility"], r["reference"]))
+    return sorted(low, key=lambda r: (-r["shortfall"], *_by_name(r)))
+
+
+def _stock_sql(scope: Scope, filters: ReportFilters) -> tuple[str, list]:
+    """``stock_against_par``'s rows as SQL (PostgreSQL): facility_id, product_id, par (NULL
+    without a par level), on_hand, then the names (facility, reference, description,
+    product_line) joined to the grouped rows. Par levels FULL JOIN the on-hand counts (grouped by
+    ids, index-only on ``device_org_facility_stock``): the same filters apply to both sides."""
+    on_hand = (_facility_stock(scope, filters).filter(expiration_date__gte=filters.today)
+               .order_by().values("facility_id", "product_id").annotate(n=Count("*")))
+    par = _par_levels(scope, filters).order_by().values("facility_id", "product_id", "minimum")
+    par_sql, par_params = par.query.sql_with_params()
+    on_sql, on_params = on_hand.query.sql_with_params()
+    return _named(
+        "SELECT COALESCE(p.facility_id, o.facility_id) AS facility_id, "
+        "COALESCE(p.product_id, o.product_id) AS product_id, p.par, "
+        "COALESCE(o.on_hand, 0) AS on_hand "
+        f"FROM ({par_sql}) AS p (facility_id, product_id, par) "
+        f"FULL JOIN ({on_sql}) AS o (facility_id, product_id, on_hand) "
+        "ON o.facility_id = p.facility_id AND o.product_id = p.product_id"
+    ), [*par_params, *on_params]
+
+
+def _named(sql: str) -> str:
+    """Rows of ``sql`` (with facility_id and product_id) with the facility's name and the
+    product's reference, description and line."""
+    quote = connection.ops.quote_name
+    facility, product = quote(Facility._meta.db_table), quote(Product._meta.db_table)
+    line = quote(ProductLine._meta.db_table)
+    return (
+        "SELECT fs_r.*, fs_f.name AS facility, fs_p.reference, fs_p.description, "
+        f"fs_pl.name AS product_line FROM ({sql}) AS fs_r "
+        f"JOIN {facility} AS fs_f ON fs_f.id = fs_r.facility_id "
+        f"JOIN {product} AS fs_p ON fs_p.id = fs_r.product_id "
+        f"JOIN {line} AS fs_pl ON fs_pl.id = fs_p.product_line_id"
+    )
+
+
+BY_NAME_SQL = 'facility COLLATE "C", reference COLLATE "C", facility_id, product_id'
+NAMED_FIELDS = ("facility_id", "product_id", "facility", "reference", "description",
+                "product_line")
+
+
+def stock_overview(scope: Scope, filters: ReportFilters, *, limit: int) -> dict:
+    """What the dashboard shows of ``stock_against_par`` and ``low_stock``: the first ``limit``
+    rows of each, how many rows each has and the units on hand. On PostgreSQL one query ranks and
+    counts the rows in SQL, so that the ~20k facility × product rows of a large organisation are
+    never built in Python; elsewhere it is worked out from ``stock_against_par``."""
+    if connection.vendor != "postgresql":
+        rows = stock_against_par(scope, filters)
+        low = low_stock(rows)
+        return {"stock": rows[:limit], "stock_count": len(rows),
+                "stock_on_hand": sum(r["on_hand"] for r in rows),
+                "low": low[:limit], "low_count": len(low)}
+    sql, params = _stock_sql(scope, filters)
+    is_low = "(par IS NOT NULL AND on_hand < par)"
+    shortfall = "GREATEST(COALESCE(par - on_hand, 0), 0)"
+    ranked = (
+        f"SELECT {', '.join(NAMED_FIELDS)}, par, on_hand, {shortfall} AS shortfall, "
+        f"{is_low} AS low, "
+        f"ROW_NUMBER() OVER (ORDER BY {BY_NAME_SQL}) AS stock_rank, "
+        f"ROW_NUMBER() OVER (PARTITION BY {is_low} ORDER BY {shortfall} DESC, {BY_NAME_SQL}) "
+        "AS low_rank, COUNT(*) OVER () AS stock_count, SUM(on_hand) OVER () AS on_hand_total, "
+        f"COUNT(*) FILTER (WHERE {is_low}) OVER () AS low_count FROM ({sql}) AS fs_named"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM ({ranked}) AS fs_ranked "
+                       "WHERE stock_rank <= %s OR (low AND low_rank <= %s)",
+                       [*params, limit, limit])
+        names = [column.name for column in cursor.description]
+        fetched = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    keep = (*NAMED_FIELDS, "par", "on_hand", "shortfall")
+    stock = sorted((r for r in fetched if r["stock_rank"] <= limit), key=lambda r: r["stock_rank"])
+    low = sorted((r for r in fetched if r["low"] and r["low_rank"] <= limit),
+                 key=lambda r: r["low_rank"])
+    first = fetched[0] if fetched else {"stock_count": 0, "on_hand_total": 0, "low_count": 0}
+    return {"stock": [{k: r[k] for k in keep} for r in stock],
+            "stock_count": first["stock_count"], "stock_on_hand": int(first["on_hand_total"]),
+            "low": [{k: r[k] for k in keep} for r in low], "low_count": first["low_count"]}
 
 
 def expiring_stock(scope: Scope, filters: ReportFilters, *, days: int = 90) -> QuerySet:
@@ -654,15 +738,26 @@ def usage_report(scope: Scope, filters: ReportFilters, *, top_products: int
     return groups
 
 
+def _window(filters: ReportFilters, window: int) -> ReportFilters:
+    """The last ``window`` days, with the same facility and product-line filters."""
+    today = filters.today
+    return ReportFilters(
+        date_from=today - datetime.timedelta(days=window - 1), date_to=today, today=today,
+        facility_id=filters.facility_id, product_line_id=filters.product_line_id,
+    )
+
+
+def _cover(row: dict, window: int) -> dict:
+    row["daily_use"] = Decimal(row["used"]) / window
+    row["cover_days"] = int(row["on_hand"] * window / row["used"]) if row["used"] else None
+    return row
+
+
 def days_of_cover(scope: Scope, filters: ReportFilters, *, window: int = USE_WINDOW_DAYS):
     """Per facility and product: unexpired facility stock on hand ÷ average daily use over the
     last ``window`` days (uses in submitted cases at that facility, rep inventory included: it is
     the facility's demand). Cover is None when nothing was used (no end in sight)."""
-    today = filters.today
-    window_filters = ReportFilters(
-        date_from=today - datetime.timedelta(days=window - 1), date_to=today, today=today,
-        facility_id=filters.facility_id, product_line_id=filters.product_line_id,
-    )
+    window_filters = _window(filters, window)
     rows = {(r["facility_id"], r["product_id"]): {**r, "used": 0}
             for r in stock_against_par(scope, filters)}
     # Grouped by ids (hashed integers); the names, the same on every row of a group, with MIN.
@@ -680,15 +775,46 @@ def days_of_cover(scope: Scope, filters: ReportFilters, *, window: int = USE_WIN
         if row is None:
             row = rows[key] = _row(u, par=None, on_hand=0)
         row["used"] = u["used"]
-    result = []
-    for row in rows.values():
-        row["daily_use"] = Decimal(row["used"]) / window
-        row["cover_days"] = (
-            int(row["on_hand"] * window / row["used"]) if row["used"] else None
-        )
-        result.append(row)
-    result.sort(key=lambda r: (r["facility"], r["reference"]))
+    result = [_cover(row, window) for row in rows.values()]
+    result.sort(key=_by_name)
     return result
+
+
+def days_of_cover_overview(scope: Scope, filters: ReportFilters, *, limit: int,
+                           window: int = USE_WINDOW_DAYS) -> tuple[list[dict], int]:
+    """The first ``limit`` rows of ``days_of_cover`` and how many there are: on PostgreSQL the
+    stock rows FULL JOIN the window's uses per facility and product (from the line summary),
+    counted and ordered in SQL; elsewhere from ``days_of_cover``."""
+    if connection.vendor != "postgresql":
+        rows = days_of_cover(scope, filters, window=window)
+        return rows[:limit], len(rows)
+    stock_sql, stock_params = _stock_sql(scope, filters)
+    uses = (_case_lines(scope, _window(filters, window)).order_by()
+            .values("facility_id", "product_id").annotate(used=Sum("lines")))
+    uses_sql, uses_params = uses.query.sql_with_params()
+    merged = _named(
+        "SELECT COALESCE(s.facility_id, u.facility_id) AS facility_id, "
+        "COALESCE(s.product_id, u.product_id) AS product_id, s.par, "
+        "COALESCE(s.on_hand, 0) AS on_hand, COALESCE(u.used, 0) AS used "
+        f"FROM (SELECT facility_id, product_id, par, on_hand FROM ({stock_sql}) AS fs_s) AS s "
+        f"FULL JOIN ({uses_sql}) AS u (facility_id, product_id, used) "
+        "ON u.facility_id = s.facility_id AND u.product_id = s.product_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(NAMED_FIELDS)}, par, on_hand, used, COUNT(*) OVER () AS n "
+            f"FROM ({merged}) AS fs_cover ORDER BY {BY_NAME_SQL} LIMIT %s",
+            [*stock_params, *uses_params, limit],
+        )
+        names = [column.name for column in cursor.description]
+        fetched = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    count = fetched[0]["n"] if fetched else 0
+    rows = []
+    for r in fetched:
+        del r["n"]
+        r["shortfall"] = max(r["par"] - r["on_hand"], 0) if r["par"] is not None else 0
+        rows.append(_cover(r, window))
+    return rows, count
 
 
 # --- 4. replenishment --------------------------------------------------------------------------

@@ -32,7 +32,11 @@ from django.utils import timezone
 from accounts.models import User
 from billing.models import CreditMemo, DocumentCounter, Invoice, PurchaseOrder, SalesOrder
 from commissions.models import CommissionCredit
-from commissions.services import commission_clawbacks, commission_credits_for_sale
+from commissions.services import (
+    commission_clawbacks,
+    commission_credits_for_sale,
+    commission_summary_add,
+)
 from core.db import service_transaction
 from core.pdf import render_pdf
 from core.permissions import ensure_role, ensure_same_organization
@@ -513,6 +517,7 @@ def event_submit_for_billing(
     EventLine.objects.filter(event=event).update(committed=True)
     event_line_summary_add(event=event)  # the reports' summary, same transaction
     CommissionCredit.objects.bulk_create(commission_credits_for_sale(event, lines, now))
+    commission_summary_add(event=event)  # the dashboard's summary, same transaction
 
     sales_order = _issue_document(SalesOrder, event=event, lines=lines, at=now,
                                   doc_type=DocumentCounter.DocType.SALES_ORDER)
@@ -595,6 +600,7 @@ def _submit_return(
         returned_by=event
     )
     CommissionCredit.objects.bulk_create(commission_clawbacks(event, lines, now))
+    commission_summary_add(event=event)  # the dashboard's summary, same transaction
 
     credit_memo = _issue_document(CreditMemo, event=event, lines=lines, at=now,
                                   doc_type=DocumentCounter.DocType.CREDIT_MEMO)

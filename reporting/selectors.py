@@ -40,7 +40,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import reps_for  # noqa: F401  (the report filters use it)
-from commissions.models import CommissionCredit
+from commissions.models import CommissionCredit, CommissionCreditSummary
 from consignment.models import Facility, ParLevel
 from core.dates import day_range
 from events.models import Event, EventLine, EventLineSummary, EventType
@@ -414,25 +414,26 @@ def where_used_preview(scope: Scope, filters: ReportFilters, *, limit: int) -> l
 
 
 def _credits(scope: Scope, filters: ReportFilters) -> QuerySet:
+    """The credits of the period as ``CommissionCreditSummary`` rows (per event, rep, kind and
+    product; written with the credits), with the event's type and facility on each row."""
     start, end = day_range(filters.date_from, filters.date_to)
-    qs = CommissionCredit.objects.filter(
+    qs = CommissionCreditSummary.objects.filter(
         organization_id=scope.organization_id, created_at__gte=start, created_at__lt=end
     )
     if scope.rep_id is not None:
         qs = qs.filter(rep_id=scope.rep_id)
-    return filters.narrow(
-        qs, facility="event__facility_id", product_line="device__product__product_line_id"
-    )
+    return filters.narrow(qs, facility="facility_id", product_line="product__product_line_id")
 
 
 def facility_stock_commissions(scope: Scope, filters: ReportFilters) -> list[dict]:
     """Commission from facility stock per rep: credited at sale (stocking orders) and at use
-    (covering rep). A rep sees their own. Grouped by rep id (hashed integers; each rep's names,
-    the same on every row, taken with MIN), then the few rows sorted by name."""
+    (covering rep). A rep sees their own. Read from the credit summary, grouped by rep id (hashed
+    integers; each rep's names, the same on every row, taken with MIN), then the few rows sorted
+    by name."""
     rows = list(
         _credits(scope, filters)
         .filter(Q(kind__in=(CommissionCredit.Kind.USAGE, CommissionCredit.Kind.CLAWBACK))
-                | Q(event__event_type=EventType.STOCKING_ORDER))
+                | Q(event_type=EventType.STOCKING_ORDER))
         .order_by().values("rep_id")
         .annotate(
             first_name=Min("rep__first_name"), last_name=Min("rep__last_name"),
@@ -444,13 +445,14 @@ def facility_stock_commissions(scope: Scope, filters: ReportFilters) -> list[dic
             clawed_back=Coalesce(Sum("amount", filter=Q(kind=CommissionCredit.Kind.CLAWBACK)),
                                  ZERO, output_field=MONEY),
             total=Sum("amount"),
-            credits=Count("pk"),
+            n_credits=Sum("credits"),
         )
         .order_by("last_name", "first_name", "rep_id")
     )
     for row in rows:
         for name in ("first_name", "last_name", "username"):
             row[f"rep__{name}"] = row.pop(name)
+        row["credits"] = row.pop("n_credits")
     return rows
 
 

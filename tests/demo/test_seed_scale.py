@@ -14,7 +14,7 @@ from events.models import Event, EventLine, EventLineSummary
 from inventory.ledger import chain_problems
 from inventory.models import Device, DeviceMovement, DeviceStatus
 from inventory.selectors import ledger_discrepancies
-from tests.reporting.conftest import recount, summary
+from tests.reporting.conftest import credit_recount, credit_summary, recount, summary
 
 pytestmark = pytest.mark.django_db
 
@@ -64,6 +64,7 @@ def test_seed_scale_builds_a_consistent_data_set_on_the_demo_data():
     assert DeviceMovement.objects.count() > Device.objects.count()
     # The lines loaded with COPY are summarised for the reports, as Submit For Billing would.
     assert summary() == recount()
+    assert credit_summary() == credit_recount()
     assert EventLineSummary.objects.filter(organization=admin.organization).count() > 100
 
     # Running it again adds nothing.

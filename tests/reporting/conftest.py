@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Organization, User
 from billing.services import event_submit_for_billing
-from commissions.models import CommissionPlan
+from commissions.models import CommissionCredit, CommissionCreditSummary, CommissionPlan
 from consignment.models import Facility
 from events.models import Event, EventLine, EventLineSummary
 from events.services import event_add_devices
@@ -159,4 +159,22 @@ def summary() -> set[tuple]:
     return set(EventLineSummary.objects.values_list(*SUMMARY_FIELDS))
 
 
-__all__ = ["Device", "Event", "Shop", "days", "recount", "summary"]
+CREDIT_SUMMARY_FIELDS = ("organization_id", "event_id", "event_type", "facility_id", "rep_id",
+                         "kind", "product_id", "created_at", "credits", "amount")
+
+
+def credit_recount() -> set[tuple]:
+    """The credit summary worked out again from the credits, with the ORM."""
+    rows = (CommissionCredit.objects.values(
+        "organization_id", "event_id", "event__event_type", "event__facility_id", "rep_id",
+        "kind", "device__product_id", "created_at",
+    ).annotate(n=Count("pk"), total=Sum("amount")).order_by())
+    return {tuple(r.values()) for r in rows}
+
+
+def credit_summary() -> set[tuple]:
+    return set(CommissionCreditSummary.objects.values_list(*CREDIT_SUMMARY_FIELDS))
+
+
+__all__ = ["Device", "Event", "Shop", "credit_recount", "credit_summary", "days", "recount",
+           "summary"]

@@ -1,6 +1,7 @@
-"""The line summary the reports read (``EventLineSummary``) equals a recount of the committed lines
-after submits, returns and credit memos; the reports built on it, and the stock and cover tables
-ranked in SQL, show the same numbers as a direct count of the lines on the demo data."""
+"""The summaries the reports read (``EventLineSummary``, ``CommissionCreditSummary``) equal a
+recount of the committed lines and of the credits after submits, returns and credit memos; the
+reports built on them, and the stock and cover tables ranked in SQL, show the same numbers as a
+direct count of the lines and credits on the demo data."""
 
 from __future__ import annotations
 
@@ -13,12 +14,15 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.urls import reverse
 
 from accounts.models import User
+from commissions.models import CommissionCredit, CommissionCreditSummary
+from commissions.services import commission_summary_rebuild
+from core.dates import day_range
 from demo.seed import seed
 from events.models import EventLine, EventLineSummary, EventType
 from events.services import event_line_summary_rebuild
 from reporting import selectors
 from reporting.selectors import ReportFilters, Scope
-from tests.reporting.conftest import days, recount, summary
+from tests.reporting.conftest import credit_recount, credit_summary, days, recount, summary
 
 pytestmark = pytest.mark.django_db
 
@@ -46,6 +50,45 @@ def test_summary_equals_a_recount_after_submits_returns_and_credit_memos(demo):
     assert summary() == expected
 
 
+def test_credit_summary_equals_a_recount_after_submits_and_clawbacks(demo):
+    kinds = set(CommissionCreditSummary.objects.values_list("kind", flat=True))
+    assert kinds == {"sale", "usage", "clawback"}
+    expected = credit_recount()
+    assert credit_summary() == expected
+    assert sum(r[-2] for r in expected) == CommissionCredit.objects.count()
+    assert commission_summary_rebuild() == len(expected)
+    assert credit_summary() == expected
+
+
+def test_dashboard_commissions_equal_a_direct_count_of_the_credits(demo):
+    checked = 0
+    for scope in _scopes(demo):
+        for filters in _filters(demo):
+            start, end = day_range(filters.date_from, filters.date_to)
+            credits = CommissionCredit.objects.filter(
+                organization_id=scope.organization_id, created_at__gte=start,
+                created_at__lt=end).filter(
+                Q(kind__in=("usage", "clawback")) | Q(event__event_type="stocking_order"))
+            if scope.rep_id is not None:
+                credits = credits.filter(rep_id=scope.rep_id)
+            if filters.facility_id:
+                credits = credits.filter(event__facility_id=filters.facility_id)
+            if filters.product_line_id:
+                credits = credits.filter(device__product__product_line_id=filters.product_line_id)
+            expected = {r["rep_id"]: (r["n"], r["total"], r["sale"], r["use"], r["back"])
+                        for r in credits.order_by().values("rep_id").annotate(
+                            n=Count("pk"), total=Sum("amount"),
+                            sale=Coalesce(Sum("amount", filter=Q(kind="sale")), Decimal("0")),
+                            use=Coalesce(Sum("amount", filter=Q(kind="usage")), Decimal("0")),
+                            back=Coalesce(Sum("amount", filter=Q(kind="clawback")),
+                                          Decimal("0")))}
+            rows = selectors.facility_stock_commissions(scope, filters)
+            assert {r["rep_id"]: (r["credits"], r["total"], r["at_sale"], r["at_use"],
+                                  r["clawed_back"]) for r in rows} == expected
+            checked += len(expected)
+    assert checked > 0
+
+
 def test_summary_follows_each_submission(shop):
     sold = shop.receive(4)
     shop.stock(sold[:3], today=days(-10))
@@ -53,6 +96,7 @@ def test_summary_follows_each_submission(shop):
     shop.use(sold[:2], today=days(-5))
     shop.case(shop.receive(2, product=shop.new_product(unit_price=Decimal("80.00"))))
     assert summary() == recount()
+    assert credit_summary() == credit_recount()
     used = EventLineSummary.objects.get(kind="usage")
     assert (used.lines, used.amount, used.sold_amount) == (2, Decimal("0.00"),
                                                            Decimal("2000.00"))

@@ -236,9 +236,9 @@ def low_stock(rows: list[dict]) -> list[dict]:
     return sorted(low, key=lambda r: (-r["shortfall"], *_by_name(r)))
 
 
-def _stock_sql(scope: Scope, filters: ReportFilters) -> tuple[str, list]:
+def _stock_sql(scope: Scope, filters: ReportFilters, *, named: bool = True) -> tuple[str, list]:
     """``stock_against_par``'s rows as SQL (PostgreSQL): facility_id, product_id, par (NULL
-    without a par level), on_hand, then the names (facility, reference, description,
+    without a par level), on_hand, then (``named``) the names (facility, reference, description,
     product_line) joined to the grouped rows. Par levels FULL JOIN the on-hand counts (grouped by
     ids, index-only on ``device_org_facility_stock``): the same filters apply to both sides."""
     on_hand = (_facility_stock(scope, filters).filter(expiration_date__gte=filters.today)
@@ -246,14 +246,15 @@ def _stock_sql(scope: Scope, filters: ReportFilters) -> tuple[str, list]:
     par = _par_levels(scope, filters).order_by().values("facility_id", "product_id", "minimum")
     par_sql, par_params = par.query.sql_with_params()
     on_sql, on_params = on_hand.query.sql_with_params()
-    return _named(
+    sql = (
         "SELECT COALESCE(p.facility_id, o.facility_id) AS facility_id, "
         "COALESCE(p.product_id, o.product_id) AS product_id, p.par, "
         "COALESCE(o.on_hand, 0) AS on_hand "
         f"FROM ({par_sql}) AS p (facility_id, product_id, par) "
         f"FULL JOIN ({on_sql}) AS o (facility_id, product_id, on_hand) "
         "ON o.facility_id = p.facility_id AND o.product_id = p.product_id"
-    ), [*par_params, *on_params]
+    )
+    return (_named(sql) if named else sql), [*par_params, *on_params]
 
 
 def _named(sql: str) -> str:
@@ -271,47 +272,78 @@ def _named(sql: str) -> str:
     )
 
 
-BY_NAME_SQL = 'facility COLLATE "C", reference COLLATE "C", facility_id, product_id'
+def _ranks_sql() -> str:
+    """Two CTEs, fs_fr and fs_pr: each facility's and product's rank (id, r) by name and by
+    reference in code-point order (``COLLATE "C"``, as Python compares strings), equal names
+    equal ranks. A few thousand rows: ordering rows by these integers and then by ids is
+    ordering them by the names, without joining the names to every row."""
+    quote = connection.ops.quote_name
+    facility, product = quote(Facility._meta.db_table), quote(Product._meta.db_table)
+    return (
+        'fs_fr AS (SELECT id, DENSE_RANK() OVER (ORDER BY name COLLATE "C") AS r '
+        f"FROM {facility}), "
+        'fs_pr AS (SELECT id, DENSE_RANK() OVER (ORDER BY reference COLLATE "C") AS r '
+        f"FROM {product})"
+    )
+
+
 NAMED_FIELDS = ("facility_id", "product_id", "facility", "reference", "description",
                 "product_line")
 
 
 def stock_overview(scope: Scope, filters: ReportFilters, *, limit: int) -> dict:
     """What the dashboard shows of ``stock_against_par`` and ``low_stock``: the first ``limit``
-    rows of each, how many rows each has and the units on hand. On PostgreSQL one query ranks and
-    counts the rows in SQL, so that the ~20k facility × product rows of a large organisation are
-    never built in Python; elsewhere it is worked out from ``stock_against_par``."""
+    rows of each, how many rows each has and the units on hand.
+
+    On PostgreSQL one query, so that the ~20k facility × product rows of a large organisation
+    are never built in Python: the rows (by ids) are counted, and each table's first rows taken
+    with a top-N sort on integers — the rank of the facility's name and of the product's
+    reference among all names (``DENSE_RANK``, code-point order, equal names equal ranks), then
+    the ids — so that the names are joined to the rows shown only. Elsewhere it is worked out
+    from ``stock_against_par``."""
     if connection.vendor != "postgresql":
         rows = stock_against_par(scope, filters)
         low = low_stock(rows)
         return {"stock": rows[:limit], "stock_count": len(rows),
                 "stock_on_hand": sum(r["on_hand"] for r in rows),
                 "low": low[:limit], "low_count": len(low)}
-    sql, params = _stock_sql(scope, filters)
-    is_low = "(par IS NOT NULL AND on_hand < par)"
-    shortfall = "GREATEST(COALESCE(par - on_hand, 0), 0)"
-    ranked = (
-        f"SELECT {', '.join(NAMED_FIELDS)}, par, on_hand, {shortfall} AS shortfall, "
-        f"{is_low} AS low, "
-        f"ROW_NUMBER() OVER (ORDER BY {BY_NAME_SQL}) AS stock_rank, "
-        f"ROW_NUMBER() OVER (PARTITION BY {is_low} ORDER BY {shortfall} DESC, {BY_NAME_SQL}) "
-        "AS low_rank, COUNT(*) OVER () AS stock_count, SUM(on_hand) OVER () AS on_hand_total, "
-        f"COUNT(*) FILTER (WHERE {is_low}) OVER () AS low_count FROM ({sql}) AS fs_named"
+    sql, params = _stock_sql(scope, filters, named=False)
+    order = "f_rank, p_rank, facility_id, product_id"
+    columns = "facility_id, product_id, par, on_hand, shortfall"
+    with_ranks = (
+        f"WITH fs_s AS ({sql}), "
+        f"{_ranks_sql()}, "
+        "fs_rows AS (SELECT fs_s.*, GREATEST(COALESCE(par - on_hand, 0), 0) AS shortfall, "
+        "(par IS NOT NULL AND on_hand < par) AS low, fs_fr.r AS f_rank, fs_pr.r AS p_rank "
+        "FROM fs_s JOIN fs_fr ON fs_fr.id = fs_s.facility_id "
+        "JOIN fs_pr ON fs_pr.id = fs_s.product_id) "
+    )
+    shown = (
+        f"SELECT 'stock' AS part, {columns} FROM (SELECT * FROM fs_rows ORDER BY {order} "
+        "LIMIT %s) AS fs_stock "
+        f"UNION ALL SELECT 'low', {columns} FROM (SELECT * FROM fs_rows WHERE low "
+        f"ORDER BY shortfall DESC, {order} LIMIT %s) AS fs_low"
     )
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT * FROM ({ranked}) AS fs_ranked "
-                       "WHERE stock_rank <= %s OR (low AND low_rank <= %s)",
-                       [*params, limit, limit])
+        cursor.execute(
+            f"{with_ranks}SELECT fs_t.part, {', '.join(NAMED_FIELDS)}, par, on_hand, shortfall "
+            f"FROM ({_named(f'SELECT * FROM ({shown}) AS fs_shown')}) AS fs_t "
+            "UNION ALL SELECT 'totals', COUNT(*), SUM(on_hand), NULL, NULL, NULL, NULL, NULL, "
+            "COUNT(*) FILTER (WHERE low), NULL FROM fs_rows",
+            [*params, limit, limit],
+        )
         names = [column.name for column in cursor.description]
         fetched = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    [totals] = [r for r in fetched if r["part"] == "totals"]
     keep = (*NAMED_FIELDS, "par", "on_hand", "shortfall")
-    stock = sorted((r for r in fetched if r["stock_rank"] <= limit), key=lambda r: r["stock_rank"])
-    low = sorted((r for r in fetched if r["low"] and r["low_rank"] <= limit),
-                 key=lambda r: r["low_rank"])
-    first = fetched[0] if fetched else {"stock_count": 0, "on_hand_total": 0, "low_count": 0}
-    return {"stock": [{k: r[k] for k in keep} for r in stock],
-            "stock_count": first["stock_count"], "stock_on_hand": int(first["on_hand_total"]),
-            "low": [{k: r[k] for k in keep} for r in low], "low_count": first["low_count"]}
+
+    def table(part: str, key) -> list[dict]:
+        return sorted(({k: r[k] for k in keep} for r in fetched if r["part"] == part), key=key)
+
+    return {"stock": table("stock", _by_name), "stock_count": totals["facility_id"],
+            "stock_on_hand": int(totals["product_id"] or 0),
+            "low": table("low", lambda r: (-r["shortfall"], *_by_name(r))),
+            "low_count": totals["on_hand"]}
 
 
 def expiring_stock(scope: Scope, filters: ReportFilters, *, days: int = 90) -> QuerySet:
@@ -368,26 +400,20 @@ def sales_vs_use_by_month(scope: Scope, filters: ReportFilters) -> list[dict]:
     used in cases (units, value at the stocking-order price: the price of the sale each use
     consumes, ``sold_amount``; a returned device may have been sold again). A rep sees their own
     events. Read from the line summary."""
-    rows = _summary(scope, filters, own_numbers=True).annotate(month=TruncMonth("date"))
-    sold = (
-        rows.filter(kind=EventLine.Kind.SALE, event_type=EventType.STOCKING_ORDER)
-        .order_by().values("month").annotate(units=Sum("lines"), value=Sum("amount"))
+    sold = Q(kind=EventLine.Kind.SALE, event_type=EventType.STOCKING_ORDER)
+    used = Q(kind=EventLine.Kind.USAGE)
+    rows = (
+        _summary(scope, filters, own_numbers=True).filter(sold | used)
+        .annotate(month=TruncMonth("date")).order_by().values("month")
+        .annotate(
+            sold_units=Coalesce(Sum("lines", filter=sold), 0),
+            sold_value=Coalesce(Sum("amount", filter=sold), ZERO, output_field=MONEY),
+            used_units=Coalesce(Sum("lines", filter=used), 0),
+            used_value=Coalesce(Sum("sold_amount", filter=used), ZERO, output_field=MONEY),
+        )
+        .order_by("month")
     )
-    used = (
-        rows.filter(kind=EventLine.Kind.USAGE)
-        .order_by().values("month").annotate(units=Sum("lines"), value=Sum("sold_amount"))
-    )
-    months: dict = {}
-    for key, rows in (("sold", sold), ("used", used)):
-        for r in rows:
-            month = r["month"]
-            if isinstance(month, datetime.datetime):
-                month = month.date()
-            entry = months.setdefault(month, {"month": month, "sold_units": 0, "sold_value": ZERO,
-                                              "used_units": 0, "used_value": ZERO})
-            entry[f"{key}_units"] = r["units"]
-            entry[f"{key}_value"] = r["value"] or ZERO
-    return [months[m] for m in sorted(months)]
+    return [{**r, "month": _month(r["month"])} for r in rows]
 
 
 def where_used(scope: Scope, filters: ReportFilters) -> QuerySet:
@@ -790,26 +816,36 @@ def days_of_cover_overview(scope: Scope, filters: ReportFilters, *, limit: int,
     if connection.vendor != "postgresql":
         rows = days_of_cover(scope, filters, window=window)
         return rows[:limit], len(rows)
-    stock_sql, stock_params = _stock_sql(scope, filters)
+    stock_sql, stock_params = _stock_sql(scope, filters, named=False)
     uses = (_case_lines(scope, _window(filters, window)).order_by()
             .values("facility_id", "product_id").annotate(used=Sum("lines")))
     uses_sql, uses_params = uses.query.sql_with_params()
-    merged = _named(
+    # As in stock_overview: counted by ids, the first rows by the names' ranks, names joined to
+    # the rows shown only.
+    rows = (
+        f"WITH {_ranks_sql()}, fs_cover AS ("
         "SELECT COALESCE(s.facility_id, u.facility_id) AS facility_id, "
         "COALESCE(s.product_id, u.product_id) AS product_id, s.par, "
         "COALESCE(s.on_hand, 0) AS on_hand, COALESCE(u.used, 0) AS used "
-        f"FROM (SELECT facility_id, product_id, par, on_hand FROM ({stock_sql}) AS fs_s) AS s "
+        f"FROM ({stock_sql}) AS s "
         f"FULL JOIN ({uses_sql}) AS u (facility_id, product_id, used) "
-        "ON u.facility_id = s.facility_id AND u.product_id = s.product_id"
+        "ON u.facility_id = s.facility_id AND u.product_id = s.product_id) "
+    )
+    first = (
+        "SELECT fs_cover.*, (SELECT COUNT(*) FROM fs_cover) AS n FROM fs_cover "
+        "JOIN fs_fr ON fs_fr.id = fs_cover.facility_id "
+        "JOIN fs_pr ON fs_pr.id = fs_cover.product_id "
+        "ORDER BY fs_fr.r, fs_pr.r, fs_cover.facility_id, fs_cover.product_id LIMIT %s"
     )
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {', '.join(NAMED_FIELDS)}, par, on_hand, used, COUNT(*) OVER () AS n "
-            f"FROM ({merged}) AS fs_cover ORDER BY {BY_NAME_SQL} LIMIT %s",
+            f"{rows}SELECT {', '.join(NAMED_FIELDS)}, par, on_hand, used, n "
+            f"FROM ({_named(first)}) AS fs_first",
             [*stock_params, *uses_params, limit],
         )
         names = [column.name for column in cursor.description]
-        fetched = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        fetched = sorted((dict(zip(names, row, strict=True)) for row in cursor.fetchall()),
+                         key=_by_name)
     count = fetched[0]["n"] if fetched else 0
     rows = []
     for r in fetched:

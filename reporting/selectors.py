@@ -236,10 +236,9 @@ def low_stock(rows: list[dict]) -> list[dict]:
     return sorted(low, key=lambda r: (-r["shortfall"], *_by_name(r)))
 
 
-def _stock_sql(scope: Scope, filters: ReportFilters, *, named: bool = True) -> tuple[str, list]:
-    """``stock_against_par``'s rows as SQL (PostgreSQL): facility_id, product_id, par (NULL
-    without a par level), on_hand, then (``named``) the names (facility, reference, description,
-    product_line) joined to the grouped rows. Par levels FULL JOIN the on-hand counts (grouped by
+def _stock_sql(scope: Scope, filters: ReportFilters) -> tuple[str, list]:
+    """``stock_against_par``'s rows as SQL (PostgreSQL), without names: facility_id, product_id,
+    par (NULL without a par level), on_hand. Par levels FULL JOIN the on-hand counts (grouped by
     ids, index-only on ``device_org_facility_stock``): the same filters apply to both sides."""
     on_hand = (_facility_stock(scope, filters).filter(expiration_date__gte=filters.today)
                .order_by().values("facility_id", "product_id").annotate(n=Count("*")))
@@ -254,7 +253,7 @@ def _stock_sql(scope: Scope, filters: ReportFilters, *, named: bool = True) -> t
         f"FULL JOIN ({on_sql}) AS o (facility_id, product_id, on_hand) "
         "ON o.facility_id = p.facility_id AND o.product_id = p.product_id"
     )
-    return (_named(sql) if named else sql), [*par_params, *on_params]
+    return sql, [*par_params, *on_params]
 
 
 def _named(sql: str) -> str:
@@ -307,7 +306,7 @@ def stock_overview(scope: Scope, filters: ReportFilters, *, limit: int) -> dict:
         return {"stock": rows[:limit], "stock_count": len(rows),
                 "stock_on_hand": sum(r["on_hand"] for r in rows),
                 "low": low[:limit], "low_count": len(low)}
-    sql, params = _stock_sql(scope, filters, named=False)
+    sql, params = _stock_sql(scope, filters)
     order = "f_rank, p_rank, facility_id, product_id"
     columns = "facility_id, product_id, par, on_hand, shortfall"
     with_ranks = (
@@ -816,7 +815,7 @@ def days_of_cover_overview(scope: Scope, filters: ReportFilters, *, limit: int,
     if connection.vendor != "postgresql":
         rows = days_of_cover(scope, filters, window=window)
         return rows[:limit], len(rows)
-    stock_sql, stock_params = _stock_sql(scope, filters, named=False)
+    stock_sql, stock_params = _stock_sql(scope, filters)
     uses = (_case_lines(scope, _window(filters, window)).order_by()
             .values("facility_id", "product_id").annotate(used=Sum("lines")))
     uses_sql, uses_params = uses.query.sql_with_params()

@@ -32,12 +32,23 @@ from django.utils import timezone
 from accounts.models import User
 from billing.models import CreditMemo, DocumentCounter, Invoice, PurchaseOrder, SalesOrder
 from commissions.models import CommissionCredit
-from commissions.services import commission_clawbacks, commission_credits_for_sale
+from commissions.services import (
+    commission_clawbacks,
+    commission_credits_for_sale,
+    commission_summary_add,
+)
 from core.db import service_transaction
 from core.pdf import render_pdf
 from core.permissions import ensure_role, ensure_same_organization
 from events.models import Event, EventLine, EventStatus
-from events.services import device_problem, ensure_can_edit, lock_event, open_sale_lines, set_status
+from events.services import (
+    device_problem,
+    ensure_can_edit,
+    event_line_summary_add,
+    lock_event,
+    open_sale_lines,
+    set_status,
+)
 from inventory.lifecycle import devices_transition
 from inventory.models import DeviceStatus, MovementKind
 from inventory.services import lock_devices
@@ -504,7 +515,9 @@ def event_submit_for_billing(
             sold_on=event, used_in=event,
         )
     EventLine.objects.filter(event=event).update(committed=True)
+    event_line_summary_add(event=event)  # the reports' summary, same transaction
     CommissionCredit.objects.bulk_create(commission_credits_for_sale(event, lines, now))
+    commission_summary_add(event=event)  # the dashboard's summary, same transaction
 
     sales_order = _issue_document(SalesOrder, event=event, lines=lines, at=now,
                                   doc_type=DocumentCounter.DocType.SALES_ORDER)
@@ -582,10 +595,12 @@ def _submit_return(
         status=DeviceStatus.REMOVED, custodian=None, facility=None, sold_on=None,
     )
     EventLine.objects.filter(event=event).update(committed=True)
+    event_line_summary_add(event=event)  # the reports' summary, same transaction
     EventLine.objects.filter(pk__in=[sales[line.device_id].pk for line in lines]).update(
         returned_by=event
     )
     CommissionCredit.objects.bulk_create(commission_clawbacks(event, lines, now))
+    commission_summary_add(event=event)  # the dashboard's summary, same transaction
 
     credit_memo = _issue_document(CreditMemo, event=event, lines=lines, at=now,
                                   doc_type=DocumentCounter.DocType.CREDIT_MEMO)

@@ -12,15 +12,15 @@ from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from commissions.models import CommissionCredit, CommissionPlan
+from commissions.models import CommissionCredit, CommissionCreditSummary, CommissionPlan
 from core.db import service_transaction
 from core.permissions import ensure_role, ensure_same_organization
 from events.models import Event, EventLine, EventType
-from inventory.models import ProductLine
+from inventory.models import Device, ProductLine
 
 CENT = Decimal("0.01")
 
@@ -207,3 +207,43 @@ def commission_clawbacks(event: Event, lines: list[EventLine], now) -> list[Comm
             created_at=now,
         ))
     return credits
+
+
+# --- the credit summary the dashboard reads ----------------------------------------------------
+
+
+def _summary_insert_sql(where: str) -> str:
+    """INSERT … SELECT of the summary rows of the credits matching ``where`` (SQL over the
+    credit ``c``): one row per event, rep, kind, product and time credited, with the event's type
+    and facility copied."""
+    quote = connection.ops.quote_name
+    summary, credit = CommissionCreditSummary._meta.db_table, CommissionCredit._meta.db_table
+    event, device = Event._meta.db_table, Device._meta.db_table
+    return (
+        f"INSERT INTO {quote(summary)} (organization_id, event_id, event_type, facility_id, "
+        "rep_id, kind, product_id, created_at, credits, amount) "
+        "SELECT c.organization_id, c.event_id, e.event_type, e.facility_id, c.rep_id, c.kind, "
+        "d.product_id, c.created_at, COUNT(*), SUM(c.amount) "
+        f"FROM {quote(credit)} c JOIN {quote(event)} e ON e.id = c.event_id "
+        f"JOIN {quote(device)} d ON d.id = c.device_id WHERE {where} "
+        "GROUP BY c.organization_id, c.event_id, e.event_type, e.facility_id, c.rep_id, c.kind, "
+        "d.product_id, c.created_at"
+    )
+
+
+def commission_summary_add(*, event: Event) -> None:
+    """Summarise ``event``'s credits as they are written. Called by Submit For Billing (sales,
+    uses, a Return's clawbacks) in the transaction that writes them, right after: an event's
+    credits are written once, by its submission."""
+    with connection.cursor() as cursor:
+        cursor.execute(_summary_insert_sql("c.event_id = %s"), [event.pk])
+
+
+@service_transaction
+def commission_summary_rebuild() -> int:
+    """Recount the whole summary from the credits (after loading credits with COPY, as
+    ``seed_scale`` does). Returns the number of summary rows."""
+    CommissionCreditSummary.objects.all().delete()
+    with connection.cursor() as cursor:
+        cursor.execute(_summary_insert_sql("1 = 1"))
+    return CommissionCreditSummary.objects.count()

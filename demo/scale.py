@@ -27,10 +27,11 @@ from tqdm import tqdm
 from accounts.models import Organization, User
 from billing.models import DocumentCounter, Invoice, PurchaseOrder, SalesOrder
 from commissions.models import CommissionCredit, CommissionPlan
-from commissions.services import commission_plan_for, money
+from commissions.services import commission_plan_for, commission_summary_rebuild, money
 from consignment.models import Facility, FacilityContact, ParLevel
 from demo import seed as demo
 from events.models import Event, EventLine, EventStatus
+from events.services import event_line_summary_rebuild
 from inventory.ledger import CONTENT_FIELDS, ledger_key, movement_hash
 from inventory.models import (
     Device,
@@ -628,6 +629,10 @@ def seed_scale(*, devices: int, progress: bool = True, stdout=None,
             remaining -= count
             bar.update(count)
     bar.close()
+    # Lines and credits went in with COPY, not through Submit For Billing: summarise them for
+    # the reports.
+    event_line_summary_rebuild()
+    commission_summary_rebuild()
     with connection.cursor() as cursor:
         # VACUUM too: index-only scans (reports join lines to devices that way) need the
         # visibility map of the freshly loaded tables. Inside a transaction (tests) ANALYZE only.

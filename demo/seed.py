@@ -425,9 +425,10 @@ def seed_events(base: dict, *, progress: bool) -> None:
 def _as_of_event_date(event) -> None:
     """Demo history: date the submission, sales order and commission credits on the event's
     date (late afternoon), as if it had been submitted then, so a statement for this month
-    lists this month's sales. The movement ledger keeps its real, append-only times."""
+    lists this month's sales (the dashboard's credit summary moves with its credits). The
+    movement ledger keeps its real, append-only times."""
     from billing.models import SalesOrder
-    from commissions.models import CommissionCredit
+    from commissions.models import CommissionCredit, CommissionCreditSummary
     from events.models import Event
 
     at = timezone.make_aware(datetime.datetime.combine(event.date, datetime.time(17, 0)))
@@ -435,6 +436,7 @@ def _as_of_event_date(event) -> None:
     Event.objects.filter(pk=event.pk).update(submitted_at=at)
     SalesOrder.objects.filter(event=event).update(issued_at=at)
     CommissionCredit.objects.filter(event=event).update(created_at=at)
+    CommissionCreditSummary.objects.filter(event=event).update(created_at=at)
 
 
 def seed(*, devices: int = 5000, progress: bool = True, stdout=None) -> list[str]:

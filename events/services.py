@@ -13,13 +13,21 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
 from consignment.models import Facility, FacilityContact
 from core.db import service_transaction
 from core.permissions import ensure_role, ensure_same_organization
-from events.models import EVENT_TRANSITIONS, Event, EventLine, EventStatus, EventType
+from events.models import (
+    EVENT_TRANSITIONS,
+    Event,
+    EventLine,
+    EventLineSummary,
+    EventStatus,
+    EventType,
+)
 from inventory.models import (
     Device,
     DeviceStatus,
@@ -601,3 +609,49 @@ def draft_line_problems(
         if problem:
             problems[line.pk] = problem
     return problems
+
+
+# --- the line summary the reports read ---------------------------------------------------------
+
+
+def _summary_insert_sql(where: str) -> str:
+    """INSERT … SELECT of the summary rows of the committed lines matching ``where`` (SQL over
+    the line ``l``): one row per event, product and line kind, with the event's facts copied and
+    ``sold_amount`` the price of the committed sale each use or return line consumes or reverses
+    (its stocking order's line for the device: one at most, ``event_line_device_once``)."""
+    quote = connection.ops.quote_name
+    summary, line = EventLineSummary._meta.db_table, EventLine._meta.db_table
+    event, device = Event._meta.db_table, Device._meta.db_table
+    return (
+        f"INSERT INTO {quote(summary)} (organization_id, event_id, date, event_type, "
+        "representative_id, facility_id, surgeon, product_id, kind, lines, amount, sold_amount) "
+        "SELECT e.organization_id, e.id, e.date, e.event_type, e.representative_id, "
+        "e.facility_id, e.surgeon, d.product_id, l.kind, COUNT(*), SUM(l.price), "
+        "COALESCE(SUM(s.price), 0) "
+        f"FROM {quote(line)} l JOIN {quote(event)} e ON e.id = l.event_id "
+        f"JOIN {quote(device)} d ON d.id = l.device_id "
+        f"LEFT JOIN {quote(line)} s ON s.event_id = l.sold_by_id AND s.device_id = l.device_id "
+        "AND s.kind = %s AND s.committed = %s "
+        f"WHERE l.committed = %s AND {where} "
+        "GROUP BY e.organization_id, e.id, e.date, e.event_type, e.representative_id, "
+        "e.facility_id, e.surgeon, d.product_id, l.kind"
+    )
+
+
+def event_line_summary_add(*, event: Event) -> None:
+    """Summarise ``event``'s lines as they are committed. Called by Submit For Billing in the
+    transaction that commits them, right after; an event is submitted once and never changes
+    afterwards, so its summary never needs updating."""
+    with connection.cursor() as cursor:
+        cursor.execute(_summary_insert_sql("l.event_id = %s"),
+                       [EventLine.Kind.SALE, True, True, event.pk])
+
+
+@service_transaction
+def event_line_summary_rebuild() -> int:
+    """Recount the whole summary from the committed lines (after loading lines with COPY, as
+    ``seed_scale`` does). Returns the number of summary rows."""
+    EventLineSummary.objects.all().delete()
+    with connection.cursor() as cursor:
+        cursor.execute(_summary_insert_sql("1 = 1"), [EventLine.Kind.SALE, True, True])
+    return EventLineSummary.objects.count()

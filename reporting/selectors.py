@@ -40,10 +40,10 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import reps_for  # noqa: F401  (the report filters use it)
-from commissions.models import CommissionCredit
+from commissions.models import CommissionCredit, CommissionCreditSummary
 from consignment.models import Facility, ParLevel
 from core.dates import day_range
-from events.models import Event, EventLine, EventType
+from events.models import Event, EventLine, EventLineSummary, EventType
 from events.selectors import facilities_in_scope  # noqa: F401  (reports scope by it)
 from inventory.models import Device, DeviceStatus, Product, ProductLine
 from inventory.selectors import (
@@ -148,6 +148,23 @@ def _lines(scope: Scope, filters: ReportFilters, *, own_numbers: bool) -> QueryS
     )
 
 
+def _summary(scope: Scope, filters: ReportFilters, *, own_numbers: bool) -> QuerySet:
+    """The committed lines of the period as ``EventLineSummary`` rows (per event, product and
+    line kind; written when the lines are committed): the rows of ``_lines``, counted and summed,
+    without joining each line to its event and device. Same scope and filters as ``_lines``."""
+    qs = EventLineSummary.objects.filter(
+        organization_id=scope.organization_id,
+        date__gte=filters.date_from,
+        date__lte=filters.date_to,
+    )
+    if scope.rep_id is not None:
+        if own_numbers:
+            qs = qs.filter(representative_id=scope.rep_id)
+        else:
+            qs = qs.filter(facility_id__in=scope.facility_ids)
+    return filters.narrow(qs, facility="facility_id", product_line="product__product_line_id")
+
+
 # --- 1. the Facility Stock Sales dashboard ---------------------------------------------------
 
 
@@ -203,14 +220,129 @@ def stock_against_par(scope: Scope, filters: ReportFilters) -> list[dict]:
                    "product__description": r["description"],
                    "product__product_line__name": r["line"]}, par=None, on_hand=r["on_hand"])
              for r in without_par]
-    rows.sort(key=lambda r: (r["facility"], r["reference"]))
+    rows.sort(key=_by_name)
     return rows
+
+
+def _by_name(row: dict) -> tuple:
+    """Facility name, then catalogue number (ids break ties): the order of the stock tables, the
+    same as ``ORDER BY … COLLATE "C"`` in ``stock_overview`` (code-point order)."""
+    return row["facility"], row["reference"], row["facility_id"], row["product_id"]
 
 
 def low_stock(rows: list[dict]) -> list[dict]:
     """Rows below par, the biggest shortfall first."""
     low = [r for r in rows if r["par"] is not None and r["on_hand"] < r["par"]]
-    return sorted(low, key=lambda r: (-r["shortfall"], r["facility"], r["reference"]))
+    return sorted(low, key=lambda r: (-r["shortfall"], *_by_name(r)))
+
+
+def _stock_sql(scope: Scope, filters: ReportFilters) -> tuple[str, list]:
+    """``stock_against_par``'s rows as SQL (PostgreSQL), without names: facility_id, product_id,
+    par (NULL without a par level), on_hand. Par levels FULL JOIN the on-hand counts (grouped by
+    ids, index-only on ``device_org_facility_stock``): the same filters apply to both sides."""
+    on_hand = (_facility_stock(scope, filters).filter(expiration_date__gte=filters.today)
+               .order_by().values("facility_id", "product_id").annotate(n=Count("*")))
+    par = _par_levels(scope, filters).order_by().values("facility_id", "product_id", "minimum")
+    par_sql, par_params = par.query.sql_with_params()
+    on_sql, on_params = on_hand.query.sql_with_params()
+    sql = (
+        "SELECT COALESCE(p.facility_id, o.facility_id) AS facility_id, "
+        "COALESCE(p.product_id, o.product_id) AS product_id, p.par, "
+        "COALESCE(o.on_hand, 0) AS on_hand "
+        f"FROM ({par_sql}) AS p (facility_id, product_id, par) "
+        f"FULL JOIN ({on_sql}) AS o (facility_id, product_id, on_hand) "
+        "ON o.facility_id = p.facility_id AND o.product_id = p.product_id"
+    )
+    return sql, [*par_params, *on_params]
+
+
+def _named(sql: str) -> str:
+    """Rows of ``sql`` (with facility_id and product_id) with the facility's name and the
+    product's reference, description and line."""
+    quote = connection.ops.quote_name
+    facility, product = quote(Facility._meta.db_table), quote(Product._meta.db_table)
+    line = quote(ProductLine._meta.db_table)
+    return (
+        "SELECT fs_r.*, fs_f.name AS facility, fs_p.reference, fs_p.description, "
+        f"fs_pl.name AS product_line FROM ({sql}) AS fs_r "
+        f"JOIN {facility} AS fs_f ON fs_f.id = fs_r.facility_id "
+        f"JOIN {product} AS fs_p ON fs_p.id = fs_r.product_id "
+        f"JOIN {line} AS fs_pl ON fs_pl.id = fs_p.product_line_id"
+    )
+
+
+def _ranks_sql() -> str:
+    """Two CTEs, fs_fr and fs_pr: each facility's and product's rank (id, r) by name and by
+    reference in code-point order (``COLLATE "C"``, as Python compares strings), equal names
+    equal ranks. A few thousand rows: ordering rows by these integers and then by ids is
+    ordering them by the names, without joining the names to every row."""
+    quote = connection.ops.quote_name
+    facility, product = quote(Facility._meta.db_table), quote(Product._meta.db_table)
+    return (
+        'fs_fr AS (SELECT id, DENSE_RANK() OVER (ORDER BY name COLLATE "C") AS r '
+        f"FROM {facility}), "
+        'fs_pr AS (SELECT id, DENSE_RANK() OVER (ORDER BY reference COLLATE "C") AS r '
+        f"FROM {product})"
+    )
+
+
+NAMED_FIELDS = ("facility_id", "product_id", "facility", "reference", "description",
+                "product_line")
+
+
+def stock_overview(scope: Scope, filters: ReportFilters, *, limit: int) -> dict:
+    """What the dashboard shows of ``stock_against_par`` and ``low_stock``: the first ``limit``
+    rows of each, how many rows each has and the units on hand.
+
+    On PostgreSQL one query, so that the ~20k facility × product rows of a large organisation
+    are never built in Python: the rows (by ids) are counted, and each table's first rows taken
+    with a top-N sort on integers — the rank of the facility's name and of the product's
+    reference among all names (``DENSE_RANK``, code-point order, equal names equal ranks), then
+    the ids — so that the names are joined to the rows shown only. Elsewhere it is worked out
+    from ``stock_against_par``."""
+    if connection.vendor != "postgresql":
+        rows = stock_against_par(scope, filters)
+        low = low_stock(rows)
+        return {"stock": rows[:limit], "stock_count": len(rows),
+                "stock_on_hand": sum(r["on_hand"] for r in rows),
+                "low": low[:limit], "low_count": len(low)}
+    sql, params = _stock_sql(scope, filters)
+    order = "f_rank, p_rank, facility_id, product_id"
+    columns = "facility_id, product_id, par, on_hand, shortfall"
+    with_ranks = (
+        f"WITH fs_s AS ({sql}), "
+        f"{_ranks_sql()}, "
+        "fs_rows AS (SELECT fs_s.*, GREATEST(COALESCE(par - on_hand, 0), 0) AS shortfall, "
+        "(par IS NOT NULL AND on_hand < par) AS low, fs_fr.r AS f_rank, fs_pr.r AS p_rank "
+        "FROM fs_s JOIN fs_fr ON fs_fr.id = fs_s.facility_id "
+        "JOIN fs_pr ON fs_pr.id = fs_s.product_id) "
+    )
+    shown = (
+        f"SELECT 'stock' AS part, {columns} FROM (SELECT * FROM fs_rows ORDER BY {order} "
+        "LIMIT %s) AS fs_stock "
+        f"UNION ALL SELECT 'low', {columns} FROM (SELECT * FROM fs_rows WHERE low "
+        f"ORDER BY shortfall DESC, {order} LIMIT %s) AS fs_low"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{with_ranks}SELECT fs_t.part, {', '.join(NAMED_FIELDS)}, par, on_hand, shortfall "
+            f"FROM ({_named(f'SELECT * FROM ({shown}) AS fs_shown')}) AS fs_t "
+            "UNION ALL SELECT 'totals', COUNT(*), SUM(on_hand), NULL, NULL, NULL, NULL, NULL, "
+            "COUNT(*) FILTER (WHERE low), NULL FROM fs_rows",
+            [*params, limit, limit],
+        )
+        names = [column.name for column in cursor.description]
+        fetched = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    [totals] = [r for r in fetched if r["part"] == "totals"]
+    keep = (*NAMED_FIELDS, "par", "on_hand", "shortfall")
+
+    def table(part: str, key) -> list[dict]:
+        return sorted(({k: r[k] for k in keep} for r in fetched if r["part"] == part), key=key)
+
+    return {"stock": table("stock", _by_name), "stock_count": totals["facility_id"],
+            "stock_on_hand": int(totals["product_id"] or 0),
+            "low": table("low", lambda r: (-r["shortfall"], *_by_name(r))),
+            "low_count": totals["on_hand"]}
 
 
 def expiring_stock(scope: Scope, filters: ReportFilters, *, days: int = 90) -> QuerySet:
@@ -264,38 +396,23 @@ def expiring_by_bucket(devices) -> dict[str, list[Device]]:
 
 def sales_vs_use_by_month(scope: Scope, filters: ReportFilters) -> list[dict]:
     """Per month: devices sold by stocking orders (units, revenue) and facility stock recorded as
-    used in cases (units, value at the stocking-order price). A rep sees their own events."""
-    lines = _lines(scope, filters, own_numbers=True)
-    sold = (
-        lines.filter(kind=EventLine.Kind.SALE, event__event_type=EventType.STOCKING_ORDER)
-        .annotate(month=TruncMonth("event__date")).order_by().values("month")
-        .annotate(units=Count("pk"), value=Sum("price"))
-    )
-    used = (
-        lines.filter(kind=EventLine.Kind.USAGE)
-        .annotate(month=TruncMonth("event__date")).order_by().values("month")
+    used in cases (units, value at the stocking-order price: the price of the sale each use
+    consumes, ``sold_amount``; a returned device may have been sold again). A rep sees their own
+    events. Read from the line summary."""
+    sold = Q(kind=EventLine.Kind.SALE, event_type=EventType.STOCKING_ORDER)
+    used = Q(kind=EventLine.Kind.USAGE)
+    rows = (
+        _summary(scope, filters, own_numbers=True).filter(sold | used)
+        .annotate(month=TruncMonth("date")).order_by().values("month")
         .annotate(
-            units=Count("pk", distinct=True),
-            value=Sum(
-                "device__event_lines__price",
-                # The sale this use consumes (a returned device may have been sold again).
-                filter=Q(device__event_lines__kind=EventLine.Kind.SALE,
-                         device__event_lines__committed=True,
-                         device__event_lines__event_id=F("sold_by_id")),
-            ),
+            sold_units=Coalesce(Sum("lines", filter=sold), 0),
+            sold_value=Coalesce(Sum("amount", filter=sold), ZERO, output_field=MONEY),
+            used_units=Coalesce(Sum("lines", filter=used), 0),
+            used_value=Coalesce(Sum("sold_amount", filter=used), ZERO, output_field=MONEY),
         )
+        .order_by("month")
     )
-    months: dict = {}
-    for key, rows in (("sold", sold), ("used", used)):
-        for r in rows:
-            month = r["month"]
-            if isinstance(month, datetime.datetime):
-                month = month.date()
-            entry = months.setdefault(month, {"month": month, "sold_units": 0, "sold_value": ZERO,
-                                              "used_units": 0, "used_value": ZERO})
-            entry[f"{key}_units"] = r["units"]
-            entry[f"{key}_value"] = r["value"] or ZERO
-    return [months[m] for m in sorted(months)]
+    return [{**r, "month": _month(r["month"])} for r in rows]
 
 
 def where_used(scope: Scope, filters: ReportFilters) -> QuerySet:
@@ -322,25 +439,26 @@ def where_used_preview(scope: Scope, filters: ReportFilters, *, limit: int) -> l
 
 
 def _credits(scope: Scope, filters: ReportFilters) -> QuerySet:
+    """The credits of the period as ``CommissionCreditSummary`` rows (per event, rep, kind and
+    product; written with the credits), with the event's type and facility on each row."""
     start, end = day_range(filters.date_from, filters.date_to)
-    qs = CommissionCredit.objects.filter(
+    qs = CommissionCreditSummary.objects.filter(
         organization_id=scope.organization_id, created_at__gte=start, created_at__lt=end
     )
     if scope.rep_id is not None:
         qs = qs.filter(rep_id=scope.rep_id)
-    return filters.narrow(
-        qs, facility="event__facility_id", product_line="device__product__product_line_id"
-    )
+    return filters.narrow(qs, facility="facility_id", product_line="product__product_line_id")
 
 
 def facility_stock_commissions(scope: Scope, filters: ReportFilters) -> list[dict]:
     """Commission from facility stock per rep: credited at sale (stocking orders) and at use
-    (covering rep). A rep sees their own. Grouped by rep id (hashed integers; each rep's names,
-    the same on every row, taken with MIN), then the few rows sorted by name."""
+    (covering rep). A rep sees their own. Read from the credit summary, grouped by rep id (hashed
+    integers; each rep's names, the same on every row, taken with MIN), then the few rows sorted
+    by name."""
     rows = list(
         _credits(scope, filters)
         .filter(Q(kind__in=(CommissionCredit.Kind.USAGE, CommissionCredit.Kind.CLAWBACK))
-                | Q(event__event_type=EventType.STOCKING_ORDER))
+                | Q(event_type=EventType.STOCKING_ORDER))
         .order_by().values("rep_id")
         .annotate(
             first_name=Min("rep__first_name"), last_name=Min("rep__last_name"),
@@ -352,13 +470,14 @@ def facility_stock_commissions(scope: Scope, filters: ReportFilters) -> list[dic
             clawed_back=Coalesce(Sum("amount", filter=Q(kind=CommissionCredit.Kind.CLAWBACK)),
                                  ZERO, output_field=MONEY),
             total=Sum("amount"),
-            credits=Count("pk"),
+            n_credits=Sum("credits"),
         )
         .order_by("last_name", "first_name", "rep_id")
     )
     for row in rows:
         for name in ("first_name", "last_name", "username"):
             row[f"rep__{name}"] = row.pop(name)
+        row["credits"] = row.pop("n_credits")
     return rows
 
 
@@ -370,11 +489,11 @@ def rep_name(row: dict, prefix: str = "rep__") -> str:
 # --- 2. sales report ---------------------------------------------------------------------------
 
 
-SALES_DIMENSIONS = {
-    "rep": ("event__representative_id", "event__representative__first_name",
-            "event__representative__last_name", "event__representative__username"),
-    "facility": ("event__facility_id", "event__facility__name"),
-    "product_line": ("device__product__product_line_id", "device__product__product_line__name"),
+SALES_DIMENSIONS = {  # lookups on EventLineSummary
+    "rep": ("representative_id", "representative__first_name", "representative__last_name",
+            "representative__username"),
+    "facility": ("facility_id", "facility__name"),
+    "product_line": ("product__product_line_id", "product__product_line__name"),
     "month": ("month",),
 }
 
@@ -382,38 +501,40 @@ SALES_DIMENSIONS = {
 # Net sales: a Return's lines count against sales (where and when the return happened).
 NET_SALE_KINDS = (EventLine.Kind.SALE, EventLine.Kind.RETURN)
 IS_RETURN = Q(kind=EventLine.Kind.RETURN)
-NET_PRICE = Case(When(IS_RETURN, then=-F("price")), default=F("price"), output_field=MONEY)
+NET_AMOUNT = Case(When(IS_RETURN, then=-F("amount")), default=F("amount"), output_field=MONEY)
 
 
-def _net_sales(qs: QuerySet) -> dict:
+def _net_sales() -> dict:
+    """Units sold less units returned, revenue less credits: aggregates of summary rows."""
     return {
-        "units": Count("pk", filter=~IS_RETURN) - Count("pk", filter=IS_RETURN),
-        "revenue": Coalesce(Sum(NET_PRICE), ZERO, output_field=MONEY),
+        "units": Coalesce(Sum("lines", filter=~IS_RETURN), 0)
+        - Coalesce(Sum("lines", filter=IS_RETURN), 0),
+        "revenue": Coalesce(Sum(NET_AMOUNT), ZERO, output_field=MONEY),
     }
 
 
 def sales_by(scope: Scope, filters: ReportFilters, dimension: str) -> list[dict]:
     """Net revenue from committed sale lines (stocking orders and cases with rep inventory) less
     returns, grouped by ``dimension``. Facility-stock use lines are never sales, so a device
-    counts once."""
-    qs = _lines(scope, filters, own_numbers=True).filter(kind__in=NET_SALE_KINDS)
+    counts once. Read from the line summary."""
+    qs = _summary(scope, filters, own_numbers=True).filter(kind__in=NET_SALE_KINDS)
     if dimension == "month":
-        qs = qs.annotate(month=TruncMonth("event__date"))
+        qs = qs.annotate(month=TruncMonth("date"))
     fields = SALES_DIMENSIONS[dimension]
     rows = list(
         qs.order_by().values(*fields).annotate(
-            **_net_sales(qs),
+            **_net_sales(),
             stocking=Coalesce(
-                Sum("price", filter=Q(event__event_type=EventType.STOCKING_ORDER)), ZERO,
+                Sum("amount", filter=Q(event_type=EventType.STOCKING_ORDER)), ZERO,
                 output_field=MONEY),
-            cases=Coalesce(Sum("price", filter=Q(event__event_type=EventType.CASE)), ZERO,
+            cases=Coalesce(Sum("amount", filter=Q(event_type=EventType.CASE)), ZERO,
                            output_field=MONEY),
-            returns=Coalesce(Sum("price", filter=IS_RETURN), ZERO, output_field=MONEY),
+            returns=Coalesce(Sum("amount", filter=IS_RETURN), ZERO, output_field=MONEY),
         ).order_by(*(["month"] if dimension == "month" else ["-revenue"]))
     )
     for r in rows:
         if dimension == "rep":
-            r["label"] = rep_name(r, "event__representative__")
+            r["label"] = rep_name(r, "representative__")
         elif dimension == "month":
             month = r["month"]
             r["month"] = month.date() if isinstance(month, datetime.datetime) else month
@@ -424,10 +545,10 @@ def sales_by(scope: Scope, filters: ReportFilters, dimension: str) -> list[dict]
 
 
 def sales_totals(scope: Scope, filters: ReportFilters) -> dict:
-    qs = _lines(scope, filters, own_numbers=True).filter(kind__in=NET_SALE_KINDS)
+    qs = _summary(scope, filters, own_numbers=True).filter(kind__in=NET_SALE_KINDS)
     return qs.aggregate(
-        **_net_sales(qs),
-        returns=Coalesce(Sum("price", filter=IS_RETURN), ZERO, output_field=MONEY),
+        **_net_sales(),
+        returns=Coalesce(Sum("amount", filter=IS_RETURN), ZERO, output_field=MONEY),
     )
 
 
@@ -500,8 +621,9 @@ def _month(value) -> datetime.date:
     return value.date() if isinstance(value, datetime.datetime) else value
 
 
-# Over partial sums of the lines: n (how many) and amount (their prices) per kind and event type.
-LINE_SUMS = {"n": "COUNT(*)", "amount": "SUM(price)"}
+# Over partial sums of the summary rows: n (how many lines) and amount (their prices) per kind and
+# event type.
+LINE_SUMS = {"n": "SUM(n_lines)", "amount": "SUM(price)"}
 SALES_AGGREGATES = {
     "units": "(COALESCE(SUM(n) FILTER (WHERE kind <> 'return'), 0)"
              " - COALESCE(SUM(n) FILTER (WHERE kind = 'return'), 0))::integer",
@@ -514,15 +636,15 @@ SALES_AGGREGATES = {
 
 def sales_report(scope: Scope, filters: ReportFilters) -> tuple[dict[str, list[dict]], dict]:
     """``sales_by`` for every dimension and ``sales_totals``, the same rows, in one pass over the
-    period's lines on PostgreSQL (GROUPING SETS); one query each elsewhere."""
+    period's line summary on PostgreSQL (GROUPING SETS); one query each elsewhere."""
     if connection.vendor != "postgresql":
         return ({dim: sales_by(scope, filters, dim) for dim in SALES_DIMENSIONS},
                 sales_totals(scope, filters))
-    qs = (_lines(scope, filters, own_numbers=True).filter(kind__in=NET_SALE_KINDS)
-          .annotate(month=TruncMonth("event__date")))
-    columns = {"rep_id": "event__representative_id", "facility_id": "event__facility_id",
-               "line_id": "device__product__product_line_id", "month": "month", "kind": "kind",
-               "event_type": "event__event_type", "price": "price"}
+    qs = (_summary(scope, filters, own_numbers=True).filter(kind__in=NET_SALE_KINDS)
+          .annotate(month=TruncMonth("date")))
+    columns = {"rep_id": "representative_id", "facility_id": "facility_id",
+               "line_id": "product__product_line_id", "month": "month", "kind": "kind",
+               "event_type": "event_type", "n_lines": "lines", "price": "amount"}
     sets = {"rep": ("rep_id",), "facility": ("facility_id",), "product_line": ("line_id",),
             "month": ("month",), "total": ()}
     labels = {"rep_id": (User, {"rep_first": "first_name", "rep_last": "last_name",
@@ -530,7 +652,7 @@ def sales_report(scope: Scope, filters: ReportFilters) -> tuple[dict[str, list[d
               "facility_id": (Facility, {"facility": "name"}),
               "line_id": (ProductLine, {"line": "name"})}
     found = _grouping_sets(qs, columns, sets, LINE_SUMS, SALES_AGGREGATES, labels,
-                           measures=("price",))
+                           measures=("n_lines", "price"))
     aliases = {"rep": ("rep_id", "rep_first", "rep_last", "rep_username"),
                "facility": ("facility_id", "facility"), "product_line": ("line_id", "line"),
                "month": ("month",)}
@@ -541,7 +663,7 @@ def sales_report(scope: Scope, filters: ReportFilters) -> tuple[dict[str, list[d
             row = {field: r[alias] for field, alias in zip(fields, aliases[dim], strict=True)}
             row.update({key: r[key] for key in SALES_AGGREGATES})
             if dim == "rep":
-                row["label"] = rep_name(row, "event__representative__")
+                row["label"] = rep_name(row, "representative__")
             elif dim == "month":
                 row["month"] = _month(row["month"])
                 row["label"] = row["month"].strftime("%Y-%m")
@@ -560,28 +682,27 @@ def sales_report(scope: Scope, filters: ReportFilters) -> tuple[dict[str, list[d
 # --- 3. usage report ---------------------------------------------------------------------------
 
 
-USAGE_DIMENSIONS = {
-    "facility": ("event__facility_id", "event__facility__name"),
-    "surgeon": ("event__surgeon",),
-    "product": ("device__product_id", "device__product__reference",
-                "device__product__description"),
+USAGE_DIMENSIONS = {  # lookups on EventLineSummary
+    "facility": ("facility_id", "facility__name"),
+    "surgeon": ("surgeon",),
+    "product": ("product_id", "product__reference", "product__description"),
     "month": ("month",),
 }
 
 
 def _case_lines(scope: Scope, filters: ReportFilters) -> QuerySet:
-    """Devices used in submitted cases (rep inventory and facility stock)."""
-    return _lines(scope, filters, own_numbers=False).filter(event__event_type=EventType.CASE)
+    """Devices used in submitted cases (rep inventory and facility stock), as summary rows."""
+    return _summary(scope, filters, own_numbers=False).filter(event_type=EventType.CASE)
 
 
 def usage_by(scope: Scope, filters: ReportFilters, dimension: str, limit: int | None = None):
     qs = _case_lines(scope, filters)
     if dimension == "month":
-        qs = qs.annotate(month=TruncMonth("event__date"))
+        qs = qs.annotate(month=TruncMonth("date"))
     fields = USAGE_DIMENSIONS[dimension]
     qs = qs.order_by().values(*fields).annotate(
-        units=Count("pk"),
-        from_facility_stock=Count("pk", filter=Q(kind=EventLine.Kind.USAGE)),
+        units=Sum("lines"),
+        from_facility_stock=Coalesce(Sum("lines", filter=Q(kind=EventLine.Kind.USAGE)), 0),
     ).order_by(*(["month"] if dimension == "month" else ["-units", fields[-1]]))
     rows = list(qs[:limit] if limit else qs)
     for r in rows:
@@ -590,9 +711,9 @@ def usage_by(scope: Scope, filters: ReportFilters, dimension: str, limit: int | 
             r["month"] = month.date() if isinstance(month, datetime.datetime) else month
             r["label"] = r["month"].strftime("%Y-%m")
         elif dimension == "surgeon":
-            r["label"] = r["event__surgeon"] or "(not recorded)"
+            r["label"] = r["surgeon"] or "(not recorded)"
         elif dimension == "product":
-            r["label"] = f"{r['device__product__reference']} – {r['device__product__description']}"
+            r["label"] = f"{r['product__reference']} – {r['product__description']}"
         else:
             r["label"] = r[fields[1]]
     return rows
@@ -601,14 +722,14 @@ def usage_by(scope: Scope, filters: ReportFilters, dimension: str, limit: int | 
 def usage_report(scope: Scope, filters: ReportFilters, *, top_products: int
                  ) -> dict[str, list[dict]]:
     """``usage_by`` for every dimension (the product one limited to ``top_products``), the same
-    rows, in one pass over the period's case lines on PostgreSQL (GROUPING SETS)."""
+    rows, in one pass over the period's case-line summary on PostgreSQL (GROUPING SETS)."""
     if connection.vendor != "postgresql":
         return {dim: usage_by(scope, filters, dim,
                               limit=top_products if dim == "product" else None)
                 for dim in USAGE_DIMENSIONS}
-    qs = _case_lines(scope, filters).annotate(month=TruncMonth("event__date"))
-    columns = {"facility_id": "event__facility_id", "surgeon": "event__surgeon",
-               "product_id": "device__product_id", "month": "month", "kind": "kind"}
+    qs = _case_lines(scope, filters).annotate(month=TruncMonth("date"))
+    columns = {"facility_id": "facility_id", "surgeon": "surgeon", "product_id": "product_id",
+               "month": "month", "kind": "kind", "n_lines": "lines"}
     sets = {"facility": ("facility_id",), "surgeon": ("surgeon",), "product": ("product_id",),
             "month": ("month",)}
     labels = {"facility_id": (Facility, {"facility": "name"}),
@@ -616,7 +737,8 @@ def usage_report(scope: Scope, filters: ReportFilters, *, top_products: int
     aggregates = {"units": "SUM(n)::integer",
                   "from_facility_stock": "COALESCE(SUM(n) FILTER (WHERE kind = 'usage'), 0)"
                                          "::integer"}
-    found = _grouping_sets(qs, columns, sets, {"n": "COUNT(*)"}, aggregates, labels)
+    found = _grouping_sets(qs, columns, sets, {"n": "SUM(n_lines)"}, aggregates, labels,
+                           measures=("n_lines",))
     aliases = {"facility": ("facility_id", "facility"), "surgeon": ("surgeon",),
                "product": ("product_id", "reference", "description"), "month": ("month",)}
     groups = {}
@@ -629,10 +751,9 @@ def usage_report(scope: Scope, filters: ReportFilters, *, top_products: int
                 row["month"] = _month(row["month"])
                 row["label"] = row["month"].strftime("%Y-%m")
             elif dim == "surgeon":
-                row["label"] = row["event__surgeon"] or "(not recorded)"
+                row["label"] = row["surgeon"] or "(not recorded)"
             elif dim == "product":
-                row["label"] = (f"{row['device__product__reference']} – "
-                                f"{row['device__product__description']}")
+                row["label"] = f"{row['product__reference']} – {row['product__description']}"
             else:
                 row["label"] = row[fields[1]]
             rows.append(row)
@@ -644,50 +765,93 @@ def usage_report(scope: Scope, filters: ReportFilters, *, top_products: int
     return groups
 
 
+def _window(filters: ReportFilters, window: int) -> ReportFilters:
+    """The last ``window`` days, with the same facility and product-line filters."""
+    today = filters.today
+    return ReportFilters(
+        date_from=today - datetime.timedelta(days=window - 1), date_to=today, today=today,
+        facility_id=filters.facility_id, product_line_id=filters.product_line_id,
+    )
+
+
+def _cover(row: dict, window: int) -> dict:
+    row["daily_use"] = Decimal(row["used"]) / window
+    row["cover_days"] = int(row["on_hand"] * window / row["used"]) if row["used"] else None
+    return row
+
+
 def days_of_cover(scope: Scope, filters: ReportFilters, *, window: int = USE_WINDOW_DAYS):
     """Per facility and product: unexpired facility stock on hand ÷ average daily use over the
     last ``window`` days (uses in submitted cases at that facility, rep inventory included: it is
     the facility's demand). Cover is None when nothing was used (no end in sight)."""
-    today = filters.today
-    window_filters = ReportFilters(
-        date_from=today - datetime.timedelta(days=window - 1), date_to=today, today=today,
-        facility_id=filters.facility_id, product_line_id=filters.product_line_id,
-    )
+    window_filters = _window(filters, window)
     rows = {(r["facility_id"], r["product_id"]): {**r, "used": 0}
             for r in stock_against_par(scope, filters)}
     # Grouped by ids (hashed integers); the names, the same on every row of a group, with MIN.
     uses = (
         _case_lines(scope, window_filters).order_by()
-        .values("event__facility_id", "device__product_id")
-        .annotate(used=Count("pk"), facility_name=Min("event__facility__name"),
-                  reference=Min("device__product__reference"),
-                  description=Min("device__product__description"),
-                  line=Min("device__product__product_line__name"))
+        .values("facility_id", "product_id")
+        .annotate(used=Sum("lines"), facility__name=Min("facility__name"),
+                  product__reference=Min("product__reference"),
+                  product__description=Min("product__description"),
+                  product__product_line__name=Min("product__product_line__name"))
     )
     for u in uses:
-        u.update({"event__facility__name": u.pop("facility_name"),
-                  "device__product__reference": u.pop("reference"),
-                  "device__product__description": u.pop("description"),
-                  "device__product__product_line__name": u.pop("line")})
-        key = (u["event__facility_id"], u["device__product_id"])
+        key = (u["facility_id"], u["product_id"])
         row = rows.get(key)
         if row is None:
-            row = rows[key] = _row({
-                "facility_id": key[0], "facility__name": u["event__facility__name"],
-                "product_id": key[1], "product__reference": u["device__product__reference"],
-                "product__description": u["device__product__description"],
-                "product__product_line__name": u["device__product__product_line__name"],
-            }, par=None, on_hand=0)
+            row = rows[key] = _row(u, par=None, on_hand=0)
         row["used"] = u["used"]
-    result = []
-    for row in rows.values():
-        row["daily_use"] = Decimal(row["used"]) / window
-        row["cover_days"] = (
-            int(row["on_hand"] * window / row["used"]) if row["used"] else None
-        )
-        result.append(row)
-    result.sort(key=lambda r: (r["facility"], r["reference"]))
+    result = [_cover(row, window) for row in rows.values()]
+    result.sort(key=_by_name)
     return result
+
+
+def days_of_cover_overview(scope: Scope, filters: ReportFilters, *, limit: int,
+                           window: int = USE_WINDOW_DAYS) -> tuple[list[dict], int]:
+    """The first ``limit`` rows of ``days_of_cover`` and how many there are: on PostgreSQL the
+    stock rows FULL JOIN the window's uses per facility and product (from the line summary),
+    counted and ordered in SQL; elsewhere from ``days_of_cover``."""
+    if connection.vendor != "postgresql":
+        rows = days_of_cover(scope, filters, window=window)
+        return rows[:limit], len(rows)
+    stock_sql, stock_params = _stock_sql(scope, filters)
+    uses = (_case_lines(scope, _window(filters, window)).order_by()
+            .values("facility_id", "product_id").annotate(used=Sum("lines")))
+    uses_sql, uses_params = uses.query.sql_with_params()
+    # As in stock_overview: counted by ids, the first rows by the names' ranks, names joined to
+    # the rows shown only.
+    rows = (
+        f"WITH {_ranks_sql()}, fs_cover AS ("
+        "SELECT COALESCE(s.facility_id, u.facility_id) AS facility_id, "
+        "COALESCE(s.product_id, u.product_id) AS product_id, s.par, "
+        "COALESCE(s.on_hand, 0) AS on_hand, COALESCE(u.used, 0) AS used "
+        f"FROM ({stock_sql}) AS s "
+        f"FULL JOIN ({uses_sql}) AS u (facility_id, product_id, used) "
+        "ON u.facility_id = s.facility_id AND u.product_id = s.product_id) "
+    )
+    first = (
+        "SELECT fs_cover.*, (SELECT COUNT(*) FROM fs_cover) AS n FROM fs_cover "
+        "JOIN fs_fr ON fs_fr.id = fs_cover.facility_id "
+        "JOIN fs_pr ON fs_pr.id = fs_cover.product_id "
+        "ORDER BY fs_fr.r, fs_pr.r, fs_cover.facility_id, fs_cover.product_id LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{rows}SELECT {', '.join(NAMED_FIELDS)}, par, on_hand, used, n "
+            f"FROM ({_named(first)}) AS fs_first",
+            [*stock_params, *uses_params, limit],
+        )
+        names = [column.name for column in cursor.description]
+        fetched = sorted((dict(zip(names, row, strict=True)) for row in cursor.fetchall()),
+                         key=_by_name)
+    count = fetched[0]["n"] if fetched else 0
+    rows = []
+    for r in fetched:
+        del r["n"]
+        r["shortfall"] = max(r["par"] - r["on_hand"], 0) if r["par"] is not None else 0
+        rows.append(_cover(r, window))
+    return rows, count
 
 
 # --- 4. replenishment --------------------------------------------------------------------------

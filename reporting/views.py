@@ -63,8 +63,7 @@ def index(request):
         return csv_download(_filename("facility-stock-commissions", filters),
                                    tables.COMMISSION_COLUMNS, rows)
 
-    stock = selectors.stock_against_par(scope, filters)
-    low = selectors.low_stock(stock)
+    stock = selectors.stock_overview(scope, filters, limit=TOP_ROWS)
     buckets, bucket_counts = selectors.expiring_preview(scope, filters,
                                                         per_bucket=DASHBOARD_PREVIEW)
     monthly = selectors.sales_vs_use_by_month(scope, filters)
@@ -85,9 +84,7 @@ def index(request):
         "filters": filters,
         "query": query_without(request, "export"),
         # The first TOP_ROWS rows of each long table, with the count; the CSV has them all.
-        "stock": stock[:TOP_ROWS], "stock_count": len(stock),
-        "stock_on_hand": sum(r["on_hand"] for r in stock),
-        "low": low[:TOP_ROWS], "low_count": len(low),
+        **stock,  # stock, stock_count, stock_on_hand, low, low_count
         "top_rows": TOP_ROWS,
         "expiry_groups": [
             {"key": key, "title": title, "count": bucket_counts.get(key, 0),
@@ -168,11 +165,11 @@ def usage_report(request):
              "data": [r["from_facility_stock"] for r in groups["month"]], "type": "line"},
         ],
     }
-    cover = selectors.days_of_cover(scope, filters)
+    cover, cover_count = selectors.days_of_cover_overview(scope, filters, limit=TOP_ROWS)
     return render(request, "reporting/usage_report.html", {
         "form": form, "filters": filters, "query": query_without(request, "export"),
         "groups": [(dim, USAGE_TITLES[dim], groups[dim]) for dim in USAGE_TITLES],
-        "cover": cover[:TOP_ROWS], "cover_count": len(cover), "top_rows": TOP_ROWS,
+        "cover": cover, "cover_count": cover_count, "top_rows": TOP_ROWS,
         "chart": chart,
     })
 

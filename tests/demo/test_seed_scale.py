@@ -10,10 +10,11 @@ from billing.models import Invoice, SalesOrder
 from commissions.models import CommissionCredit
 from demo.scale import seed_scale
 from demo.seed import ORG_NAME
-from events.models import Event, EventLine
+from events.models import Event, EventLine, EventLineSummary
 from inventory.ledger import chain_problems
 from inventory.models import Device, DeviceMovement, DeviceStatus
 from inventory.selectors import ledger_discrepancies
+from tests.reporting.conftest import credit_recount, credit_summary, recount, summary
 
 pytestmark = pytest.mark.django_db
 
@@ -61,6 +62,10 @@ def test_seed_scale_builds_a_consistent_data_set_on_the_demo_data():
         event__in=submitted).count()
     assert Invoice.objects.exists() and CommissionCredit.objects.exists()
     assert DeviceMovement.objects.count() > Device.objects.count()
+    # The lines loaded with COPY are summarised for the reports, as Submit For Billing would.
+    assert summary() == recount()
+    assert credit_summary() == credit_recount()
+    assert EventLineSummary.objects.filter(organization=admin.organization).count() > 100
 
     # Running it again adds nothing.
     counts = (Device.objects.count(), Event.objects.count())

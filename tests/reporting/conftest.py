@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
+from django.db.models import Count, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Organization, User
 from billing.services import event_submit_for_billing
-from commissions.models import CommissionPlan
+from commissions.models import CommissionCredit, CommissionCreditSummary, CommissionPlan
 from consignment.models import Facility
-from events.models import Event
+from events.models import Event, EventLine, EventLineSummary
 from events.services import event_add_devices
 from inventory.models import Device, Product, ProductLine
 from tests.factories import (
@@ -129,4 +131,50 @@ def days(n: int) -> datetime.date:
     return timezone.localdate() + datetime.timedelta(days=n)
 
 
-__all__ = ["Device", "Event", "Shop", "days"]
+SUMMARY_FIELDS = ("organization_id", "event_id", "date", "event_type", "representative_id",
+                  "facility_id", "surgeon", "product_id", "kind", "lines", "amount",
+                  "sold_amount")
+
+
+def recount() -> set[tuple]:
+    """The summary worked out again from the committed lines, with the ORM."""
+    sale_price = EventLine.objects.filter(
+        event_id=OuterRef("sold_by_id"), device_id=OuterRef("device_id"),
+        kind=EventLine.Kind.SALE, committed=True,
+    ).values("price")
+    rows = (
+        EventLine.objects.filter(committed=True)
+        .annotate(sale_price=Subquery(sale_price))
+        .values("event__organization_id", "event_id", "event__date", "event__event_type",
+                "event__representative_id", "event__facility_id", "event__surgeon",
+                "device__product_id", "kind")
+        .annotate(n=Count("pk"), amount=Sum("price"),
+                  sold=Coalesce(Sum("sale_price"), Decimal("0.00")))
+        .order_by()
+    )
+    return {tuple(r.values()) for r in rows}
+
+
+def summary() -> set[tuple]:
+    return set(EventLineSummary.objects.values_list(*SUMMARY_FIELDS))
+
+
+CREDIT_SUMMARY_FIELDS = ("organization_id", "event_id", "event_type", "facility_id", "rep_id",
+                         "kind", "product_id", "created_at", "credits", "amount")
+
+
+def credit_recount() -> set[tuple]:
+    """The credit summary worked out again from the credits, with the ORM."""
+    rows = (CommissionCredit.objects.values(
+        "organization_id", "event_id", "event__event_type", "event__facility_id", "rep_id",
+        "kind", "device__product_id", "created_at",
+    ).annotate(n=Count("pk"), total=Sum("amount")).order_by())
+    return {tuple(r.values()) for r in rows}
+
+
+def credit_summary() -> set[tuple]:
+    return set(CommissionCreditSummary.objects.values_list(*CREDIT_SUMMARY_FIELDS))
+
+
+__all__ = ["Device", "Event", "Shop", "credit_recount", "credit_summary", "days", "recount",
+           "summary"]

@@ -31,9 +31,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from billing.models import CreditMemo, DocumentCounter, Invoice, PurchaseOrder, SalesOrder
-from commissions.models import CommissionCredit
 from commissions.services import commission_clawbacks, commission_credits_for_sale
-from core.db import service_transaction
+from core.db import bulk_insert, service_transaction
 from core.pdf import render_pdf
 from core.permissions import ensure_role, ensure_same_organization
 from events.models import Event, EventLine, EventStatus
@@ -453,7 +452,8 @@ def event_submit_for_billing(
         errors.append("Type your name to sign the submission.")
     if event.is_case and not event.patient_id.strip():
         errors.append("Enter the Patient ID before submitting the case (traceability).")
-    lines = list(event.lines.select_related("device__product__product_line").order_by("id"))
+    # The devices come with their locks below (fresh, with their products), not with the lines.
+    lines = list(event.lines.order_by("id"))
     if not lines:
         errors.append(
             "Add at least one device to return before submitting." if event.is_return
@@ -504,7 +504,7 @@ def event_submit_for_billing(
             sold_on=event, used_in=event,
         )
     EventLine.objects.filter(event=event).update(committed=True)
-    CommissionCredit.objects.bulk_create(commission_credits_for_sale(event, lines, now))
+    bulk_insert(commission_credits_for_sale(event, lines, now))
 
     sales_order = _issue_document(SalesOrder, event=event, lines=lines, at=now,
                                   doc_type=DocumentCounter.DocType.SALES_ORDER)
@@ -585,7 +585,7 @@ def _submit_return(
     EventLine.objects.filter(pk__in=[sales[line.device_id].pk for line in lines]).update(
         returned_by=event
     )
-    CommissionCredit.objects.bulk_create(commission_clawbacks(event, lines, now))
+    bulk_insert(commission_clawbacks(event, lines, now))
 
     credit_memo = _issue_document(CreditMemo, event=event, lines=lines, at=now,
                                   doc_type=DocumentCounter.DocType.CREDIT_MEMO)

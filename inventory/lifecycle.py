@@ -31,6 +31,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import User
+from core.db import bulk_insert
 from inventory.ledger import chain_movements, ledger_key
 from inventory.models import (
     Device,
@@ -264,12 +265,16 @@ def record_movements(
     if received:
         Device.objects.bulk_create(received)
     devices_update(c.device for c in changes if c.previous.status != NOT_RECEIVED)
+    # By id, not by instance: a related instance costs a descriptor call per field and row.
+    event_id, transfer_id, adjustment_id = (
+        None if obj is None else obj.pk for obj in (event, transfer, adjustment)
+    )
     return ledger_append([
         DeviceMovement(
             organization_id=device.organization_id,
-            device=device,
+            device_id=device.pk,
             at=at,
-            actor=actor,
+            actor_id=actor.pk,
             kind=transition.kind,
             from_status=previous.status,
             to_status=device.status,
@@ -277,9 +282,9 @@ def record_movements(
             to_custodian_id=device.custodian_id,
             from_facility_id=previous.facility_id,
             facility_id=device.facility_id,
-            event=event,
-            transfer=transfer,
-            adjustment=adjustment,
+            event_id=event_id,
+            transfer_id=transfer_id,
+            adjustment_id=adjustment_id,
             note=note,
         )
         for device, previous, transition in changes
@@ -374,7 +379,7 @@ def ledger_append(movements: list[DeviceMovement]) -> list[DeviceMovement]:
             by_org[org_id], head_seq=head.last_seq, head_hash=head.last_hash, key=key
         )
         head.save(update_fields=["last_seq", "last_hash"])
-    return DeviceMovement.objects.bulk_create(movements)
+    return bulk_insert(movements)
 
 
 # --- replay --------------------------------------------------------------------------------------

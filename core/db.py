@@ -138,3 +138,44 @@ def bulk_insert(objs: Sequence[Model]) -> list[Model]:
         obj._state.adding = False
         obj._state.db = connection.alias
     return list(objs)
+
+
+def bulk_update(objs: Sequence[Model], fields: Sequence[str]) -> None:
+    """Write ``fields`` of saved rows of one model, each row its own values, set-based.
+
+    On PostgreSQL one ``UPDATE … FROM unnest(%s::bigint[], %s::type[], …) AS v WHERE id = v.id``
+    whatever the number of rows and distinct values (a facility-stock case consumes devices sold
+    by many stocking orders: as many distinct states). Elsewhere one ``UPDATE … WHERE id IN (…)``
+    per distinct set of values. Never ``bulk_update``'s CASE WHEN per row and field. Values are
+    the model's Python values (aware datetimes), as ``bulk_insert`` takes them.
+    """
+    if not objs:
+        return
+    model = type(objs[0])
+    opts = model._meta
+    targets = [opts.get_field(name) for name in fields]
+    attnames = [f.attname for f in targets]
+    if connection.vendor != "postgresql" or not all(_plain(f) for f in targets):
+        groups: dict[tuple, list] = {}
+        for obj in objs:
+            groups.setdefault(tuple(getattr(obj, a) for a in attnames), []).append(obj.pk)
+        for values, pks in groups.items():
+            model._default_manager.filter(pk__in=pks).update(
+                **dict(zip(attnames, values, strict=True))
+            )
+        return
+    quote = connection.ops.quote_name
+    pk = opts.pk
+    names = [pk.column, *(f.column for f in targets)]
+    casts = [f.db_type(connection).split("(")[0] for f in [pk, *targets]]
+    table = quote(opts.db_table)
+    sql = (
+        f"UPDATE {table} SET "
+        + ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in targets)
+        + f" FROM unnest({', '.join(f'(%s)::{cast}[]' for cast in casts)}) "
+        + f"AS v({', '.join(quote(name) for name in names)}) "
+        + f"WHERE {table}.{quote(pk.column)} = v.{quote(pk.column)}"
+    )
+    params = [[obj.pk for obj in objs], *([getattr(obj, a) for obj in objs] for a in attnames)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)

@@ -31,7 +31,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import User
-from core.db import bulk_insert
+from core.db import bulk_insert, bulk_update
 from inventory.ledger import chain_movements, ledger_key
 from inventory.models import (
     Device,
@@ -344,18 +344,11 @@ DEVICE_FIELDS = ["status", "custodian", "facility", "sold_on", "used_in", "pendi
 
 
 def devices_update(devices: Iterable[Device]) -> None:
-    """Write the devices' new state set-based: one UPDATE … WHERE id IN (…) per distinct state.
-
-    A submission moves every device to the same state (or a few: facility stock sold by several
-    stocking orders), so this is one or a few statements whatever the number of lines, instead
-    of a CASE WHEN per row and field.
+    """Write the devices' new state set-based (``core.db.bulk_update``): one statement on
+    PostgreSQL whatever the number of lines and of distinct states (facility stock consumed in a
+    case keeps the stocking order that sold each device), never a CASE WHEN per row and field.
     """
-    attnames = [Device._meta.get_field(name).attname for name in DEVICE_FIELDS]
-    groups: dict[tuple, list[int]] = {}
-    for device in devices:
-        groups.setdefault(tuple(getattr(device, a) for a in attnames), []).append(device.pk)
-    for state, pks in groups.items():
-        Device.objects.filter(pk__in=pks).update(**dict(zip(attnames, state, strict=True)))
+    bulk_update(list(devices), DEVICE_FIELDS)
 
 
 def ledger_append(movements: list[DeviceMovement]) -> list[DeviceMovement]:

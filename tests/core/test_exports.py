@@ -76,7 +76,8 @@ def test_a_single_column_of_empty_cells_writes_quoted_empties():
     Row = namedtuple("Row", ["serial"])
     rows = [Row(None), Row(""), Row("SN1")]
     columns = [Column("Serial", field("serial"))]
-    assert written(columns, rows) == expected_bytes(columns, rows) == 'Serial\r\n""\r\n""\r\nSN1\r\n'
+    expected = 'Serial\r\n""\r\n""\r\nSN1\r\n'
+    assert written(columns, rows) == expected_bytes(columns, rows) == expected
 
 
 def test_field_converts_one_or_several_names_once_per_distinct_value():

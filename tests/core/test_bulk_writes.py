@@ -1,4 +1,5 @@
-"""core.db.bulk_insert: bulk_create's rows, written without the ORM's per-value preparation."""
+"""core.db.bulk_insert and bulk_update: many rows written in one statement (on PostgreSQL),
+without the ORM's per-value preparation."""
 
 import datetime
 from decimal import Decimal
@@ -9,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from commissions.models import CommissionCredit
-from core.db import bulk_insert
-from inventory.models import DeviceMovement
+from core.db import bulk_insert, bulk_update
+from inventory.models import Device, DeviceMovement
 
 pytestmark = pytest.mark.django_db
 
@@ -88,3 +89,23 @@ def test_bulk_insert_refuses_what_the_column_refuses(world):
             kind="x" * 40, from_status="available", to_status="available",
             chain_seq=10**6, chain_hash="f" * 64,
         )])
+
+
+def test_bulk_update_writes_each_rows_own_values(world):
+    """Three devices, three new custodians (three distinct states): each row gets its own."""
+    devices = world.devices(3)
+    for device, custodian in zip(devices, [world.rep2, world.admin, world.rep], strict=True):
+        device.custodian = custodian
+    untouched = world.devices(1)[0]
+    with CaptureQueriesContext(connection) as captured:
+        bulk_update(devices, ["custodian", "pending_transfer"])
+    updates = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("UPDATE")]
+    assert len(updates) == (1 if connection.vendor == "postgresql" else 3)
+    assert [Device.objects.get(pk=d.pk).custodian_id for d in devices] == [
+        world.rep2.pk, world.admin.pk, world.rep.pk]
+    assert Device.objects.get(pk=untouched.pk).custodian_id == world.rep.pk
+
+
+def test_bulk_update_of_nothing_writes_nothing(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        bulk_update([], ["status"])

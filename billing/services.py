@@ -31,13 +31,12 @@ from django.utils import timezone
 
 from accounts.models import User
 from billing.models import CreditMemo, DocumentCounter, Invoice, PurchaseOrder, SalesOrder
-from commissions.models import CommissionCredit
 from commissions.services import (
     commission_clawbacks,
     commission_credits_for_sale,
     commission_summary_add,
 )
-from core.db import service_transaction
+from core.db import bulk_insert, service_transaction
 from core.pdf import render_pdf
 from core.permissions import ensure_role, ensure_same_organization
 from events.models import Event, EventLine, EventStatus
@@ -464,7 +463,8 @@ def event_submit_for_billing(
         errors.append("Type your name to sign the submission.")
     if event.is_case and not event.patient_id.strip():
         errors.append("Enter the Patient ID before submitting the case (traceability).")
-    lines = list(event.lines.select_related("device__product__product_line").order_by("id"))
+    # The devices come with their locks below (fresh, with their products), not with the lines.
+    lines = list(event.lines.order_by("id"))
     if not lines:
         errors.append(
             "Add at least one device to return before submitting." if event.is_return
@@ -516,7 +516,7 @@ def event_submit_for_billing(
         )
     EventLine.objects.filter(event=event).update(committed=True)
     event_line_summary_add(event=event)  # the reports' summary, same transaction
-    CommissionCredit.objects.bulk_create(commission_credits_for_sale(event, lines, now))
+    bulk_insert(commission_credits_for_sale(event, lines, now))
     commission_summary_add(event=event)  # the dashboard's summary, same transaction
 
     sales_order = _issue_document(SalesOrder, event=event, lines=lines, at=now,
@@ -599,7 +599,7 @@ def _submit_return(
     EventLine.objects.filter(pk__in=[sales[line.device_id].pk for line in lines]).update(
         returned_by=event
     )
-    CommissionCredit.objects.bulk_create(commission_clawbacks(event, lines, now))
+    bulk_insert(commission_clawbacks(event, lines, now))
     commission_summary_add(event=event)  # the dashboard's summary, same transaction
 
     credit_memo = _issue_document(CreditMemo, event=event, lines=lines, at=now,

@@ -162,21 +162,25 @@ def commission_credits_for_sale(
             if amount > 0:
                 credits.append(CommissionCredit(
                     organization_id=event.organization_id, rep_id=event.representative_id,
-                    event=event, device_id=line.device_id, kind=CommissionCredit.Kind.USAGE,
+                    event_id=event.pk, device_id=line.device_id, kind=CommissionCredit.Kind.USAGE,
                     amount=amount, base_price=sale.base_price, rate=sale.rate,
                     stocking_share=sale.stocking_share, created_at=now,
                 ))
         return credits
+    plan_of_line: dict[int, CommissionPlan | None] = {}  # product line id → its plan
     for line in lines:
-        plan = commission_plan_for(
-            plans, event.representative_id, line.device.product.product_line_id
-        )
+        product_line_id = line.device.product.product_line_id
+        if product_line_id not in plan_of_line:
+            plan_of_line[product_line_id] = commission_plan_for(
+                plans, event.representative_id, product_line_id
+            )
+        plan = plan_of_line[product_line_id]
         if plan is None or plan.rate == 0:
             continue
         share = plan.stocking_share if event.is_stocking_order else Decimal(1)
         credits.append(CommissionCredit(
-            organization_id=event.organization_id, rep_id=event.representative_id, event=event,
-            device_id=line.device_id, kind=CommissionCredit.Kind.SALE,
+            organization_id=event.organization_id, rep_id=event.representative_id,
+            event_id=event.pk, device_id=line.device_id, kind=CommissionCredit.Kind.SALE,
             amount=money(share * plan.rate * line.price), base_price=line.price,
             rate=plan.rate, stocking_share=share, created_at=now,
         ))
@@ -201,7 +205,7 @@ def commission_clawbacks(event: Event, lines: list[EventLine], now) -> list[Comm
         if sale is None or sale.amount == 0:
             continue
         credits.append(CommissionCredit(
-            organization_id=event.organization_id, rep_id=sale.rep_id, event=event,
+            organization_id=event.organization_id, rep_id=sale.rep_id, event_id=event.pk,
             device_id=line.device_id, kind=CommissionCredit.Kind.CLAWBACK, amount=-sale.amount,
             base_price=sale.base_price, rate=sale.rate, stocking_share=sale.stocking_share,
             created_at=now,

@@ -14,9 +14,11 @@ import functools
 import logging
 import random
 import time
+from collections.abc import Sequence
 
 from django.core.exceptions import ValidationError
 from django.db import OperationalError, connection, transaction
+from django.db.models import Model
 
 logger = logging.getLogger(__name__)
 
@@ -72,3 +74,108 @@ def service_transaction(func=None, *, attempts: int = ATTEMPTS):
         return wrapper
 
     return decorate(func) if func is not None else decorate
+
+
+# Field types whose Python values the PostgreSQL driver writes as they are: ``bulk_insert`` reads
+# them straight from the instances instead of preparing each value through the ORM's compiler.
+PLAIN_FIELD_TYPES = frozenset({
+    "AutoField", "BigAutoField", "SmallAutoField", "IntegerField", "BigIntegerField",
+    "SmallIntegerField", "PositiveIntegerField", "PositiveBigIntegerField",
+    "PositiveSmallIntegerField", "CharField", "TextField", "DecimalField", "DateTimeField",
+    "DateField", "BooleanField",
+})
+
+
+def _plain(field) -> bool:
+    target = field.target_field if field.is_relation else field
+    return (
+        target.get_internal_type() in PLAIN_FIELD_TYPES
+        and not getattr(field, "auto_now", False)
+        and not getattr(field, "auto_now_add", False)
+        and not field.generated
+        and field.db_returning is False
+    )
+
+
+def bulk_insert(objs: Sequence[Model]) -> list[Model]:
+    """``bulk_create`` for a large batch of new rows of one model, made of plain fields.
+
+    On PostgreSQL the rows are written by one ``INSERT … SELECT * FROM unnest(%s::type[], …)
+    RETURNING id`` whose arrays are read straight from the instances: the same statement
+    ``bulk_create`` sends, without the compiler's per-value preparation (a third of the time of
+    a 1,500-row insert). Each instance gets its primary key, as ``bulk_create`` gives it.
+    Elsewhere (SQLite), or when a field needs its value prepared (file, JSON, auto_now…), it is
+    ``bulk_create``.
+    """
+    if not objs:
+        return []
+    model = type(objs[0])
+    opts = model._meta
+    pk = opts.pk
+    fields = [f for f in opts.concrete_fields if f is not pk]
+    if (
+        connection.vendor != "postgresql"
+        or not pk.db_returning
+        or any(type(obj) is not model or obj.pk is not None for obj in objs)
+        or not all(_plain(f) for f in fields)
+    ):
+        return model._default_manager.bulk_create(objs)
+    quote = connection.ops.quote_name
+    # No length in the casts (varchar[], numeric[]): a cast to varchar(n) would cut a long value
+    # short where the column refuses it.
+    casts = [f.db_type(connection).split("(")[0] for f in fields]
+    sql = (
+        f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"SELECT * FROM unnest({', '.join(f'(%s)::{cast}[]' for cast in casts)}) "
+        f"RETURNING {quote(pk.column)}"
+    )
+    columns = [[getattr(obj, f.attname) for obj in objs] for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, columns)
+        ids = cursor.fetchall()
+    for obj, (pk_value,) in zip(objs, ids, strict=True):
+        obj.pk = pk_value
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    return list(objs)
+
+
+def bulk_update(objs: Sequence[Model], fields: Sequence[str]) -> None:
+    """Write ``fields`` of saved rows of one model, each row its own values, set-based.
+
+    On PostgreSQL one ``UPDATE … FROM unnest(%s::bigint[], %s::type[], …) AS v WHERE id = v.id``
+    whatever the number of rows and distinct values (a facility-stock case consumes devices sold
+    by many stocking orders: as many distinct states). Elsewhere one ``UPDATE … WHERE id IN (…)``
+    per distinct set of values. Never ``bulk_update``'s CASE WHEN per row and field. Values are
+    the model's Python values (aware datetimes), as ``bulk_insert`` takes them.
+    """
+    if not objs:
+        return
+    model = type(objs[0])
+    opts = model._meta
+    targets = [opts.get_field(name) for name in fields]
+    attnames = [f.attname for f in targets]
+    if connection.vendor != "postgresql" or not all(_plain(f) for f in targets):
+        groups: dict[tuple, list] = {}
+        for obj in objs:
+            groups.setdefault(tuple(getattr(obj, a) for a in attnames), []).append(obj.pk)
+        for values, pks in groups.items():
+            model._default_manager.filter(pk__in=pks).update(
+                **dict(zip(attnames, values, strict=True))
+            )
+        return
+    quote = connection.ops.quote_name
+    pk = opts.pk
+    names = [pk.column, *(f.column for f in targets)]
+    casts = [f.db_type(connection).split("(")[0] for f in [pk, *targets]]
+    table = quote(opts.db_table)
+    sql = (
+        f"UPDATE {table} SET "
+        + ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in targets)
+        + f" FROM unnest({', '.join(f'(%s)::{cast}[]' for cast in casts)}) "
+        + f"AS v({', '.join(quote(name) for name in names)}) "
+        + f"WHERE {table}.{quote(pk.column)} = v.{quote(pk.column)}"
+    )
+    params = [[obj.pk for obj in objs], *([getattr(obj, a) for obj in objs] for a in attnames)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)

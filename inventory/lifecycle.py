@@ -31,6 +31,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import User
+from core.db import bulk_insert, bulk_update
 from inventory.ledger import chain_movements, ledger_key
 from inventory.models import (
     Device,
@@ -264,12 +265,16 @@ def record_movements(
     if received:
         Device.objects.bulk_create(received)
     devices_update(c.device for c in changes if c.previous.status != NOT_RECEIVED)
+    # By id, not by instance: a related instance costs a descriptor call per field and row.
+    event_id, transfer_id, adjustment_id = (
+        None if obj is None else obj.pk for obj in (event, transfer, adjustment)
+    )
     return ledger_append([
         DeviceMovement(
             organization_id=device.organization_id,
-            device=device,
+            device_id=device.pk,
             at=at,
-            actor=actor,
+            actor_id=actor.pk,
             kind=transition.kind,
             from_status=previous.status,
             to_status=device.status,
@@ -277,9 +282,9 @@ def record_movements(
             to_custodian_id=device.custodian_id,
             from_facility_id=previous.facility_id,
             facility_id=device.facility_id,
-            event=event,
-            transfer=transfer,
-            adjustment=adjustment,
+            event_id=event_id,
+            transfer_id=transfer_id,
+            adjustment_id=adjustment_id,
             note=note,
         )
         for device, previous, transition in changes
@@ -339,18 +344,11 @@ DEVICE_FIELDS = ["status", "custodian", "facility", "sold_on", "used_in", "pendi
 
 
 def devices_update(devices: Iterable[Device]) -> None:
-    """Write the devices' new state set-based: one UPDATE … WHERE id IN (…) per distinct state.
-
-    A submission moves every device to the same state (or a few: facility stock sold by several
-    stocking orders), so this is one or a few statements whatever the number of lines, instead
-    of a CASE WHEN per row and field.
+    """Write the devices' new state set-based (``core.db.bulk_update``): one statement on
+    PostgreSQL whatever the number of lines and of distinct states (facility stock consumed in a
+    case keeps the stocking order that sold each device), never a CASE WHEN per row and field.
     """
-    attnames = [Device._meta.get_field(name).attname for name in DEVICE_FIELDS]
-    groups: dict[tuple, list[int]] = {}
-    for device in devices:
-        groups.setdefault(tuple(getattr(device, a) for a in attnames), []).append(device.pk)
-    for state, pks in groups.items():
-        Device.objects.filter(pk__in=pks).update(**dict(zip(attnames, state, strict=True)))
+    bulk_update(list(devices), DEVICE_FIELDS)
 
 
 def ledger_append(movements: list[DeviceMovement]) -> list[DeviceMovement]:
@@ -374,7 +372,7 @@ def ledger_append(movements: list[DeviceMovement]) -> list[DeviceMovement]:
             by_org[org_id], head_seq=head.last_seq, head_hash=head.last_hash, key=key
         )
         head.save(update_fields=["last_seq", "last_hash"])
-    return DeviceMovement.objects.bulk_create(movements)
+    return bulk_insert(movements)
 
 
 # --- replay --------------------------------------------------------------------------------------

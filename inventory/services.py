@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from accounts.models import User
@@ -45,20 +46,25 @@ SERIAL_MAX = Device._meta.get_field("serial").max_length
 
 
 def lock_devices(device_ids: Iterable[int]) -> list[Device]:
-    """Lock device rows in primary-key order (no deadlocks) and return them, fresh.
+    """Lock device rows in primary-key order (no deadlocks) and return them, fresh: one query.
 
-    The lock is taken without joins, then the rows are read again: after waiting for another
-    transaction PostgreSQL re-reads a locked row but not the rows joined to it, so a joined
-    facility or custodian could be the one from before the wait.
+    The locking query returns the rows it locked (after waiting for another transaction
+    PostgreSQL returns the row's new version) with their product and product line. Those two are
+    joined safely because a device's product never changes: PostgreSQL re-checks a waited-for row
+    against the joined rows it had read before the wait, so a join on a column that can change
+    (custodian, facility) could drop the row or pair it with the custodian from before the wait.
+    The custodians and facilities (only the rules' messages name them) are read after the lock,
+    one query each, shared by the devices.
     """
     ids = sorted(set(device_ids))
-    list(Device.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")
-         .values_list("pk", flat=True))
-    return list(
-        Device.objects.filter(pk__in=ids)
-        .select_related("product__product_line", "custodian", "facility", "sold_on")
+    devices = list(
+        Device.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("product__product_line")
+        .filter(pk__in=ids)
         .order_by("pk")
     )
+    prefetch_related_objects(devices, "custodian", "facility")
+    return devices
 
 
 def _require_custodian(actor: User, custodian: User) -> None:

@@ -78,15 +78,7 @@ def device_list(request):
     })
 
 
-def _custodian(row) -> str:
-    return _person(row.custodian__username, row.custodian__first_name, row.custodian__last_name)
-
-
 _STATUS_LABELS = dict(DeviceStatus.choices)
-
-
-def _status_label(row) -> str:
-    return _STATUS_LABELS[row.status]
 
 
 DEVICE_EXPORT_COLUMNS = [
@@ -96,9 +88,12 @@ DEVICE_EXPORT_COLUMNS = [
     Column("Reference", field("product__reference")),
     Column("Description", field("product__description")), Column("GTIN", field("product__gtin")),
     Column("Lot", field("lot")), Column("Serial", field("serial")),
-    Column("Expiry", field("expiration_date")), Column("Status", _status_label),
+    Column("Expiry", field("expiration_date")),
+    Column("Status", field("status", convert=_STATUS_LABELS.__getitem__)),
     Column("In transit (transfer)", field("pending_transfer_id")),
-    Column("Custodian", _custodian), Column("Facility", field("facility__name")),
+    Column("Custodian", field("custodian__username", "custodian__first_name",
+                              "custodian__last_name", convert=_person)),
+    Column("Facility", field("facility__name")),
     Column("UDI", field("udi")),
 ]
 # The fields the export reads (named rows: each column reads its values by name).
@@ -448,8 +443,11 @@ RECALL_EXPORT_COLUMNS = [
     Column("Manufacturer", field("product__product_line__manufacturer__name")),
     Column("Reference", field("product__reference")), Column("GTIN", field("product__gtin")),
     Column("Lot", field("lot")), Column("Serial", field("serial")),
-    Column("Expiry", field("expiration_date")), Column("Status", _status_label),
-    Column("Custodian", _custodian), Column("Facility now", field("facility__name")),
+    Column("Expiry", field("expiration_date")),
+    Column("Status", field("status", convert=_STATUS_LABELS.__getitem__)),
+    Column("Custodian", field("custodian__username", "custodian__first_name",
+                              "custodian__last_name", convert=_person)),
+    Column("Facility now", field("facility__name")),
     Column("Case", field("used_in__name")), Column("Case date", field("used_in__date")),
     Column("Case facility", field("used_in__facility__name")),
     Column("Patient ID", field("used_in__patient_id")),

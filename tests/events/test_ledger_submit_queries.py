@@ -1,5 +1,7 @@
 """Submit For Billing runs a bounded number of queries, whatever the number of lines."""
 
+from decimal import Decimal
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -9,11 +11,12 @@ from inventory.models import Device, DeviceMovement, DeviceStatus
 
 pytestmark = pytest.mark.django_db
 
-# Event lock, lines, device locks + fresh read, bulk device update, bulk ledger insert, lines
-# committed, commission plans (+ sales for facility stock), credits insert, counter upsert + lock
-# + save, sales order insert, event save (+ savepoints on SQLite's nested atomic blocks), and the
-# ledger chain head: lock + save; then the reports' two summaries, one INSERT … SELECT each (the
-# event's line summary and its credit summary: two per submission, whatever the lines; 19 before).
+# Event lock, lines, device locks (read as locked) + their custodians or facilities, device
+# update (one on PostgreSQL), bulk ledger insert, lines committed, commission plans (+ sales for
+# facility stock), credits insert, counter upsert + lock + save, sales order insert, event save
+# (+ savepoints on SQLite's nested atomic blocks), and the ledger chain head: lock + save; then
+# the reports' two summaries, one INSERT … SELECT each (the event's line summary and its credit
+# summary: two per submission, whatever the lines; 19 before them).
 MAX_QUERIES = 21
 
 
@@ -56,3 +59,27 @@ def test_the_bound_is_tight_enough_to_catch_a_query_per_line(world):
     with CaptureQueriesContext(connection) as captured:
         world.submit(event)
     assert len(captured) + 10 > MAX_QUERIES
+
+
+def test_facility_stock_sold_by_many_stocking_orders_is_consumed_in_one_device_update(
+    world, django_assert_max_num_queries,
+):
+    """Each consumed device keeps the stocking order that sold it: as many distinct device states
+    as stocking orders, still one device UPDATE on PostgreSQL (one per state elsewhere)."""
+    CommissionPlan.objects.get_or_create(
+        organization=world.org, rep=None, product_line=None,
+        defaults={"rate": Decimal("0.10"), "stocking_share": Decimal("0.60")},
+    )
+    devices = [device for _ in range(6) for device in world.facility_stock(2)]
+    case = world.event("case", facility_stock_only=True)
+    world.add(case, devices)
+    with CaptureQueriesContext(connection) as captured:
+        world.submit(case)
+    device_updates = [q["sql"] for q in captured.captured_queries
+                      if q["sql"].startswith('UPDATE "inventory_device"')]
+    assert len(device_updates) == (1 if connection.vendor == "postgresql" else 6)
+    if connection.vendor == "postgresql":
+        assert len(captured.captured_queries) <= MAX_QUERIES
+    stored = Device.objects.filter(pk__in=[d.pk for d in devices])
+    assert {(d.status, d.used_in_id) for d in stored} == {(DeviceStatus.CONSUMED, case.pk)}
+    assert {d.pk: d.sold_on_id for d in stored} == {d.pk: d.sold_on_id for d in devices}

@@ -21,11 +21,14 @@ FUZZ = settings(
     max_examples=40, deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-# Arbitrary text, including NUL and every other control character and very long strings.
+# Arbitrary text, including NUL and every other control character and very long strings; no
+# lone surrogates (category Cs), which UTF-8 cannot carry, so no browser or scanner sends them
+# (the test client cannot URL-encode them: the fuzz tests failed on such an example).
+ANY_CHARACTER = st.characters(exclude_categories=("Cs",))
 TEXT = st.one_of(
-    st.text(max_size=300),
+    st.text(alphabet=ANY_CHARACTER, max_size=300),
     st.text(alphabet=st.characters(max_codepoint=0x7f), max_size=300),
-    st.builds(lambda c, n: c * n, st.characters(), st.integers(60, 140_000)),
+    st.builds(lambda c, n: c * n, ANY_CHARACTER, st.integers(60, 140_000)),
 )
 
 

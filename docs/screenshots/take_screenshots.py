@@ -50,6 +50,8 @@ def pages() -> list[tuple[str, str, str]]:
         ("recall-trace", "admin", f"/inventory/recall/?manufacturer="
          f"{recall.product.product_line.manufacturer_id}&lot={recall.lot}"),
         ("billing-queue", "admin", "/events/billing/"),
+        ("events-list", "admin", "/events/"),
+        ("all-inventory-admin", "admin", "/inventory/?sort=custodian"),
         ("error-403", "manager", "/events/new/"),
     ]
 

@@ -65,8 +65,7 @@ class FastSelect(forms.Select):
 
     def render(self, name, value, attrs=None, renderer=None):
         attrs = self.build_attrs(self.attrs, attrs)
-        selected = {str(v) for v in (value if isinstance(value, (list, tuple)) else [value])
-                    if v is not None}
+        selected = set(self.format_value(value))  # as forms.Select: None selects the "" choice
         choices = self.choices
         if isinstance(choices, ModelChoiceIterator):
             field = choices.field

@@ -3,13 +3,10 @@
 from html import escape
 
 import django_tables2 as tables
-from django.urls import reverse
 
 from core.formatting import status_badge
-from core.tables import FastBodyTable
+from core.tables import FastBodyTable, link_pattern
 from events.models import Event
-
-_PK = 987654321  # a placeholder id: the event page's URL is reversed once per table
 
 # On a phone the list shows name, date and status; the rest from the md breakpoint up.
 WIDE = {"th": {"class": "d-none d-md-table-cell"}, "td": {"class": "d-none d-md-table-cell"}}
@@ -46,7 +43,7 @@ class EventTable(FastBodyTable):
         template_name = "partials/fast_table.html"
 
     def cells(self):
-        link = reverse("events:detail", args=[_PK]).replace(str(_PK), "{}")
+        link = link_pattern("events:detail")
 
         def text(value) -> str:
             return escape(str(value)) if value not in (None, "") else "—"

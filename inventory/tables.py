@@ -2,27 +2,18 @@
 columns, one row per device."""
 
 from html import escape
-from typing import NamedTuple
 
 import django_tables2 as tables
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from core.formatting import status_badge as _status_badge
-from core.tables import FastBodyTable
-from inventory.models import Device, DeviceStatus
+from core.tables import FastBodyTable, link_pattern
+from inventory.models import Device
 from inventory.selectors import JOINED_ORDERS, device_page_by_joined_column, device_rows
-
-_PK = 987654321  # a placeholder id: the device page's URL is reversed once per table
-
-
-class _StatusOnly(NamedTuple):
-    status: str
-    Status = DeviceStatus
 
 
 def in_transit_badge(transfer_id: int, to_custodian) -> str:
@@ -81,8 +72,7 @@ class DeviceTable(FastBodyTable):
         """Each cell from a ``DeviceRow`` (one query, three joins: no model instance per row).
         Empty cells show "—"."""
         today = timezone.localdate()
-        link = reverse("inventory:device_detail", args=[_PK]).replace(str(_PK), "{}")
-        badges = {status: _status_badge(_StatusOnly(status)) for status in DeviceStatus}
+        link = link_pattern("inventory:device_detail")
         return {
             "serial": lambda r: f'<a href="{link.format(r.pk)}">'
                                 f'{escape(r.serial or f"lot {r.lot} #{r.pk}")}</a>',
@@ -92,7 +82,7 @@ class DeviceTable(FastBodyTable):
             "expiration_date": lambda r: (
                 f'{r.expiration_date:%Y-%m-%d} <span class="badge text-bg-danger">Expired</span>'
                 if r.is_active and r.expiration_date < today else f"{r.expiration_date:%Y-%m-%d}"),
-            "status": lambda r: badges[r.status] + (
+            "status": lambda r: _status_badge(r) + (
                 in_transit_badge(r.pending_transfer_id, r.transfer_to)
                 if r.pending_transfer_id else ""),
             "custodian": lambda r: escape(r.custodian) if r.custodian else "—",

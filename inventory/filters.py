@@ -17,6 +17,7 @@ from inventory.models import (
     Product,
     ProductLine,
 )
+from inventory.selectors import user_label
 
 DEACTIVATED = (DeviceStatus.CONSUMED, DeviceStatus.REMOVED)
 
@@ -45,7 +46,7 @@ def option_labels(queryset):
         return ((pk, f"{reference} – {description}") for pk, reference, description
                 in queryset.values_list("pk", "reference", "description"))
     if model is User:  # User.__str__: the full name, else the username
-        return ((pk, f"{first} {last}".strip() or username) for pk, first, last, username
+        return ((pk, user_label(first, last, username)) for pk, first, last, username
                 in queryset.values_list("pk", "first_name", "last_name", "username"))
     return queryset.values_list("pk", "name")  # Facility, Manufacturer, ProductLine
 

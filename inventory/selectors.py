@@ -131,8 +131,8 @@ _ROW_FIELDS = ("pk", "serial", "lot", "expiration_date", "status", "product__ref
                "custodian__username", "facility__name", "pending_transfer_id")
 
 
-def _person(first: str | None, last: str | None, username: str | None) -> str | None:
-    """User.__str__ from its columns."""
+def user_label(first: str | None, last: str | None, username: str | None) -> str | None:
+    """User.__str__ from its columns (None without a user)."""
     if username is None:
         return None
     return f"{first} {last}".strip() or username
@@ -144,14 +144,14 @@ def device_rows(devices: QuerySet[Device]) -> list[DeviceRow]:
     rows = list(devices.values_list(*_ROW_FIELDS))
     in_transit = {row[11] for row in rows if row[11] is not None}
     recipients = {
-        pk: _person(first, last, username) for pk, first, last, username in
+        pk: user_label(first, last, username) for pk, first, last, username in
         Transfer.objects.filter(pk__in=in_transit).values_list(
             "pk", "to_custodian__first_name", "to_custodian__last_name",
             "to_custodian__username")
     } if in_transit else {}
     return [
         DeviceRow(pk, serial, lot, expiry, status, reference, description,
-                  _person(first, last, username), facility, transfer,
+                  user_label(first, last, username), facility, transfer,
                   recipients.get(transfer) or "")
         for (pk, serial, lot, expiry, status, reference, description, first, last, username,
              facility, transfer) in rows

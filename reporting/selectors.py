@@ -129,40 +129,36 @@ def _par_levels(scope: Scope, filters: ReportFilters) -> QuerySet:
     return filters.narrow(qs, facility="facility_id", product_line="product__product_line_id")
 
 
+def _in_scope(qs: QuerySet, scope: Scope, filters: ReportFilters, *, own_numbers: bool,
+              event: str, product: str) -> QuerySet:
+    """``qs`` narrowed to the period, the user's scope and the filters; ``event`` is the path to
+    the event's facts ("event__" on lines, "" on summaries, which copy them), ``product`` the
+    path to the product."""
+    qs = qs.filter(**{f"{event}date__gte": filters.date_from,
+                      f"{event}date__lte": filters.date_to})
+    if scope.rep_id is not None:
+        if own_numbers:
+            qs = qs.filter(**{f"{event}representative_id": scope.rep_id})
+        else:
+            qs = qs.filter(**{f"{event}facility_id__in": scope.facility_ids})
+    return filters.narrow(qs, facility=f"{event}facility_id",
+                          product_line=f"{product}__product_line_id")
+
+
 def _lines(scope: Scope, filters: ReportFilters, *, own_numbers: bool) -> QuerySet:
     """Committed (submitted) event lines of the period. ``own_numbers``: a rep's own events only;
     otherwise a rep sees the lines at their facilities."""
-    qs = EventLine.objects.filter(
-        event__organization_id=scope.organization_id,
-        committed=True,
-        event__date__gte=filters.date_from,
-        event__date__lte=filters.date_to,
-    )
-    if scope.rep_id is not None:
-        if own_numbers:
-            qs = qs.filter(event__representative_id=scope.rep_id)
-        else:
-            qs = qs.filter(event__facility_id__in=scope.facility_ids)
-    return filters.narrow(
-        qs, facility="event__facility_id", product_line="device__product__product_line_id"
-    )
+    qs = EventLine.objects.filter(event__organization_id=scope.organization_id, committed=True)
+    return _in_scope(qs, scope, filters, own_numbers=own_numbers, event="event__",
+                     product="device__product")
 
 
 def _summary(scope: Scope, filters: ReportFilters, *, own_numbers: bool) -> QuerySet:
     """The committed lines of the period as ``EventLineSummary`` rows (per event, product and
     line kind; written when the lines are committed): the rows of ``_lines``, counted and summed,
     without joining each line to its event and device. Same scope and filters as ``_lines``."""
-    qs = EventLineSummary.objects.filter(
-        organization_id=scope.organization_id,
-        date__gte=filters.date_from,
-        date__lte=filters.date_to,
-    )
-    if scope.rep_id is not None:
-        if own_numbers:
-            qs = qs.filter(representative_id=scope.rep_id)
-        else:
-            qs = qs.filter(facility_id__in=scope.facility_ids)
-    return filters.narrow(qs, facility="facility_id", product_line="product__product_line_id")
+    qs = EventLineSummary.objects.filter(organization_id=scope.organization_id)
+    return _in_scope(qs, scope, filters, own_numbers=own_numbers, event="", product="product")
 
 
 # --- 1. the Facility Stock Sales dashboard ---------------------------------------------------

@@ -17,10 +17,22 @@
   document.addEventListener("DOMContentLoaded", syncCaseFields);
 
   // "Add New" facility contact: the server selects the new contact, we close the dialog.
+  // Bootstrap ignores hide() while the dialog is still fading in, so a contact saved within
+  // that moment waits for the dialog to be shown, then closes it.
+  document.addEventListener("shown.bs.modal", function (event) {
+    if (event.target.id === "contact-modal") { event.target.dataset.fsShown = "1"; }
+  });
+  document.addEventListener("hidden.bs.modal", function (event) {
+    if (event.target.id === "contact-modal") { delete event.target.dataset.fsShown; }
+  });
   document.addEventListener("fs:contact-created", function () {
     const modal = document.getElementById("contact-modal");
-    if (modal && window.bootstrap) {
-      window.bootstrap.Modal.getOrCreateInstance(modal).hide();
+    if (!modal || !window.bootstrap) { return; }
+    const dialog = window.bootstrap.Modal.getOrCreateInstance(modal);
+    if (modal.dataset.fsShown) {
+      dialog.hide();
+    } else {
+      modal.addEventListener("shown.bs.modal", function () { dialog.hide(); }, { once: true });
     }
   });
 })();

@@ -188,3 +188,27 @@ def test_stocking_order_then_case_with_facility_stock(page, live_server):
     assert statuses == {"4471": DeviceStatus.CONSUMED, "4472": DeviceStatus.CONSUMED,
                         "4473": DeviceStatus.FACILITY_STOCK}
     assert Device.objects.get(serial="4471").used_in == case
+
+
+def test_a_contact_saved_while_the_dialog_still_fades_in_closes_it(page, live_server):
+    """Bootstrap ignores hide() during the dialog's fade-in; a contact saved that fast (the
+    server's "contact created" trigger arriving then) still closes the dialog once it is shown.
+    CI once saw the dialog stay open."""
+    _setup()
+    login(page, live_server, "admin", PASSWORD)
+    page.goto(f"{live_server.url}/events/new/")
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_hidden()
+    page.evaluate("""() => {
+        const modal = document.getElementById("contact-modal");
+        window.bootstrap.Modal.getOrCreateInstance(modal).show();
+        document.body.dispatchEvent(new Event("fs:contact-created", {bubbles: true}));
+    }""")
+    expect(dialog).to_be_hidden()
+    # And the dialog still opens and closes as usual afterwards.
+    page.evaluate("""() => window.bootstrap.Modal.getOrCreateInstance(
+        document.getElementById("contact-modal")).show()""")
+    expect(dialog).to_be_visible()
+    page.evaluate("""() => document.body.dispatchEvent(
+        new Event("fs:contact-created", {bubbles: true}))""")
+    expect(dialog).to_be_hidden()

@@ -30,6 +30,21 @@ class FastBodyTable(tables.Table):
         """Column name → the cell's HTML (escaped) for one row of ``self.page.object_list``."""
         raise NotImplementedError
 
+    def page_rows(self, object_list):
+        """The rows a page holds, from the paginator's slice: a subclass may read them another
+        way (e.g. as values). Applied to every page set on the table, including django-tables2's
+        fallback to the last page when the page asked for does not exist."""
+        return object_list
+
+    @property
+    def page(self):
+        return self._page  # AttributeError until paginated, as django-tables2 expects
+
+    @page.setter
+    def page(self, page):
+        page.object_list = self.page_rows(page.object_list)
+        self._page = page
+
     def body_html(self) -> SafeString:
         cells = self.cells()
         columns = [(cells[column.name], flatatt(column.attrs.get("td", {})))

@@ -89,13 +89,11 @@ class DeviceTable(FastBodyTable):
             "facility": lambda r: escape(r.facility) if r.facility else "—",
         }
 
-    def paginate(self, *args, **kwargs):
+    def page_rows(self, object_list):
         """The page holds ``DeviceRow``s, read once, whatever asks for them (the rows, and the
         template's ``table.page`` truth test, which would otherwise evaluate the queryset)."""
-        super().paginate(*args, **kwargs)
-        data = getattr(self.page.object_list, "data", self.page.object_list)
-        self.page.object_list = data if isinstance(data, list) else device_rows(data)
-        return self
+        data = getattr(object_list, "data", object_list)
+        return data if isinstance(data, list) else device_rows(data)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -283,3 +283,15 @@ def test_custodian_sort_follows_the_name_shown(client, world):
     assert html.index(f">{by_adams.serial}</a>") < html.index(f">{by_zed.serial}</a>")
     html = client.get(LIST, {"sort": "-custodian"}).content.decode()
     assert html.index(f">{by_zed.serial}</a>") < html.index(f">{by_adams.serial}</a>")
+
+
+@pytest.mark.parametrize("page, shown", [("99", "last"), ("abc", "first"), ("0", "last")])
+def test_a_page_out_of_range_shows_the_last_or_first_page(client, world, page, shown):
+    """A stale link (page 99 after the stock shrank) or a garbled one shows a page of devices,
+    as django-tables2 promises, not an error."""
+    devices = sorted(world.devices(3, lot="LOT-PAGES"), key=lambda d: (d.expiration_date, d.pk))
+    client.force_login(world.admin)
+    response = client.get(LIST, {"per_page": 2, "page": page})
+    assert response.status_code == 200
+    expected = devices[2:] if shown == "last" else devices[:2]
+    assert listed_serials(response) == {d.serial for d in expected}

@@ -64,12 +64,14 @@ def _queue_filters(request) -> tuple[BillingQueueFilterForm, dict]:
 @oversight_required
 def billing_queue(request):
     form, filters = _queue_filters(request)
-    page = Paginator(
-        selectors.billing_queue(user=request.user, **filters), QUEUE_PAGE_SIZE
-    ).get_page(request.GET.get("page"))
+    counts = selectors.billing_status_counts(user=request.user)
+    paginator = Paginator(selectors.billing_queue(user=request.user, **filters), QUEUE_PAGE_SIZE)
+    if set(filters) <= {"status"}:
+        # The status tabs have counted these events already: no second count of the queue.
+        paginator.count = counts.get(filters.get("status"), sum(counts.values()))
+    page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    counts = selectors.billing_status_counts(user=request.user)
     status_tabs = [
         {"value": value, "label": EventStatus(value).label, "count": counts[value]}
         for value in counts

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from billing import views as billing_views
 from billing.models import DocumentCounter, Invoice, PurchaseOrder
 from events.models import Event, EventStatus
 from tests.billing._billing import (  # noqa: F401  (private_storage is an autouse fixture)
@@ -290,6 +293,31 @@ def test_queue_query_count_does_not_grow_with_rows(
     with django_assert_max_num_queries(10):
         html = client.get(reverse("billing:queue")).content.decode()
     assert html.count("<tr data-event=") == 8
+
+
+def test_queue_pages_count_from_the_status_tabs(
+    client, world, django_capture_on_commit_callbacks, monkeypatch
+):
+    """Unfiltered or filtered by status, the pager takes its count from the status tabs (one
+    count query fewer); any other filter counts the queue itself."""
+    monkeypatch.setattr(billing_views, "QUEUE_PAGE_SIZE", 2)
+    events = make_queue(world, django_capture_on_commit_callbacks, 5)
+    client.force_login(world.admin)
+    client.post(url("po_record", events[0]), {"number": "PO-A"})
+    for params, pages, counted in [
+        ({}, 3, False),
+        ({"status": "pending_po"}, 2, False),
+        ({"status": "ready_to_invoice"}, 1, False),
+        ({"status": "paid"}, 1, False),
+        ({"rep": world.rep.pk}, 3, True),
+        ({"facility": world.mercy.pk}, 1, True),
+    ]:
+        with CaptureQueriesContext(connection) as queries:
+            html = client.get(reverse("billing:queue"), params).content.decode()
+        plain_counts = [q["sql"] for q in queries.captured_queries
+                        if q["sql"].startswith('SELECT COUNT(*) AS "__count"')]
+        assert bool(plain_counts) is counted, params
+        assert (f"Page 1 of {pages}</span>" in html) is (pages > 1), params
 
 
 def test_csv_export_neutralises_formulas(client, world, django_capture_on_commit_callbacks):

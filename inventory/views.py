@@ -61,8 +61,9 @@ def _person(username, first, last) -> str:
 # --- All Inventory -----------------------------------------------------------------------------
 
 
-@member_required
-def device_list(request):
+def device_table(request) -> tuple[DeviceFilter, DeviceTable]:
+    """All Inventory's filter bar and its sorted, paginated table (bench_pages times this alone
+    too: the page's queries through the ORM, before any HTML)."""
     devices = DeviceFilter(request.GET, queryset=selectors.device_list(user=request.user),
                            request=request)
     table = DeviceTable(devices.qs)
@@ -70,6 +71,12 @@ def device_list(request):
         request, paginate={"per_page": PER_PAGE, "paginator_class": CappedPaginator,
                            "user": request.user},
     ).configure(table)
+    return devices, table
+
+
+@member_required
+def device_list(request):
+    devices, table = device_table(request)
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("sort", None)

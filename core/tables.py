@@ -13,11 +13,23 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import django_tables2 as tables
+from django.core.paginator import Paginator
 from django.forms.utils import flatatt
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
 _PK = 987654321  # a placeholder id
+
+MAX_PER_PAGE = 200
+
+
+class BoundedPaginator(Paginator):
+    """A table's paginator: the ``per_page`` a request asks for (django-tables2 reads it from
+    ``?per_page=``) is kept between 1 and 200, so no URL lists a whole organisation on one page
+    or breaks the pager with a negative size."""
+
+    def __init__(self, object_list, per_page, *args, **kwargs):
+        super().__init__(object_list, max(1, min(int(per_page), MAX_PER_PAGE)), *args, **kwargs)
 
 
 def link_pattern(viewname: str) -> str:

@@ -19,6 +19,7 @@ from consignment.models import Facility, FacilityContact
 from consignment.services import facility_contact_create
 from core.forms import add_service_errors
 from core.http import int_ids
+from core.tables import BoundedPaginator
 from events import selectors, services
 from events.filters import EventFilter
 from events.forms import (
@@ -62,7 +63,9 @@ def event_list(request):
         request.GET, queryset=selectors.event_list(user=request.user), request=request
     )
     table = EventTable(event_filter.qs)
-    RequestConfig(request, paginate={"per_page": 25}).configure(table)
+    RequestConfig(
+        request, paginate={"per_page": 25, "paginator_class": BoundedPaginator}
+    ).configure(table)
     return render(
         request,
         "events/event_list.html",

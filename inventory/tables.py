@@ -4,14 +4,13 @@ columns, one row per device."""
 from html import escape
 
 import django_tables2 as tables
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from core.formatting import status_badge as _status_badge
-from core.tables import FastBodyTable, link_pattern
+from core.tables import BoundedPaginator, FastBodyTable, link_pattern
 from inventory.models import Device
 from inventory.selectors import JOINED_ORDERS, device_page_by_joined_column, device_rows
 
@@ -103,12 +102,12 @@ class DeviceTable(FastBodyTable):
             bound.column.attrs = {**bound.column.attrs, "td": td}
 
 
-MAX_PER_PAGE = 200
 COUNT_CAP = 10_000
 
 
-class CappedPaginator(Paginator):
-    """All Inventory's pages: ``per_page`` at most 200, and a count that stops at 10,000.
+class CappedPaginator(BoundedPaginator):
+    """All Inventory's pages: ``per_page`` at most 200 (``BoundedPaginator``), and a count that
+    stops at 10,000.
 
     Counting every matching device of a large organisation on each page view is the slowest
     part of the page; above the cap the page says "more than 10,000" and lists the first
@@ -120,7 +119,6 @@ class CappedPaginator(Paginator):
     """
 
     def __init__(self, object_list, per_page, *args, user=None, **kwargs):
-        per_page = max(1, min(int(per_page), MAX_PER_PAGE))
         self.user = user
         super().__init__(object_list, per_page, *args, **kwargs)
 

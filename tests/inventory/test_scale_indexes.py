@@ -9,10 +9,11 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
+from core.tables import MAX_PER_PAGE
 from inventory import selectors
 from inventory.filters import DeviceFilter
 from inventory.models import Device, DeviceStatus
-from inventory.tables import COUNT_CAP, MAX_PER_PAGE, CappedPaginator
+from inventory.tables import COUNT_CAP, CappedPaginator
 from tests.factories import (
     AdminFactory,
     ManufacturerFactory,

@@ -24,9 +24,11 @@ def client_ip(request: HttpRequest) -> str | None:
 
 
 def safe_next(request: HttpRequest, fallback: str) -> str:
-    """``next`` from the POST or query string when it points at our own host, else ``fallback``."""
+    """``next`` from the POST or query string when it is a path on our own host, else
+    ``fallback``. Only an absolute path is taken: ``redirect()`` would read a bare word as a view
+    name to reverse (and fail), and our pages only ever send ``request.get_full_path()``."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target

@@ -3,6 +3,7 @@ the CSV import, the scan boxes and the search boxes with arbitrary text."""
 
 import csv
 import io
+from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -187,3 +188,64 @@ def test_list_pages_answer_odd_paging_and_sorting_without_an_error(client, world
         table = response.context.get("table") if response.context else None
         if table is not None:
             assert 1 <= table.page.paginator.per_page <= 200, (url_name, params)
+
+
+GARBLED = [["1", "abc"], "abc", "99999999999999999999", "-1", "2026-02-30"]
+FORM_KEYS = ["device", "devices", "facility", "representative", "rep", "manufacturer",
+             "product_line", "product", "contact", "to_custodian", "custodian", "quantity",
+             "price", "number", "date", "due_date", "reason", "label", "q", "action", "next",
+             "kind", "signature_name", "patient_id", "name", "event_type", "rate",
+             "stocking_share", "status", "date_from", "date_to", "note", "lot", "serial",
+             "expiration_date", "gtin", "order"]
+
+
+def url_patterns():
+    """(name, number of int arguments) of every URL of ours (not the Django admin)."""
+    from django.urls import get_resolver
+
+    def walk(patterns, namespace=""):
+        for pattern in patterns:
+            if hasattr(pattern, "url_patterns"):
+                if not str(pattern.pattern).startswith("admin"):
+                    yield from walk(pattern.url_patterns, pattern.namespace or namespace)
+            elif pattern.name != "logout":
+                name = f"{namespace}:{pattern.name}" if namespace else pattern.name
+                yield name, len(pattern.pattern.converters)
+
+    return list(walk(get_resolver().url_patterns))
+
+
+def test_every_url_answers_garbled_forms_without_an_error(client, world):
+    """Every form field a page might read, posted (and sent as a query) with garbage: a list
+    where one value is expected, a word for a number, an integer too big for the database, a
+    date that does not exist. Each URL answers with a page, a redirect, a refusal or a 404; the
+    request never raises (the test client re-raises what would be a 500)."""
+    from commissions.services import commission_plan_create
+    from inventory.services import devices_transfer
+
+    draft = world.event("case")
+    world.add(draft, world.devices(1))
+    order = world.stocking_order(world.devices(1))
+    transfer = devices_transfer(actor=world.rep, devices=world.devices(1),
+                                to_custodian=world.rep2)
+    plan = commission_plan_create(actor=world.admin, rep=None, product_line=None,
+                                  rate=Decimal("0.05"))
+    device = world.devices(1)[0]
+    ids = {"events": [draft.pk, order.pk], "billing": [draft.pk, order.pk],
+           "inventory:transfer": [transfer.pk], "inventory:device": [device.pk],
+           "inventory:adjustment": [999_999], "consignment": [world.st_marys.pk],
+           "commissions": [plan.pk], "reporting": [order.pk]}
+    client.force_login(world.admin)
+    for name, arity in url_patterns():
+        if arity == 0:
+            argument_sets = [[]]
+        else:
+            key = next(k for k in sorted(ids, key=len, reverse=True) if name.startswith(k))
+            argument_sets = [[pk, device.pk][:arity] for pk in ids[key]]
+        for args in argument_sets:
+            url = reverse(name, args=args)
+            for value in GARBLED:
+                data = dict.fromkeys(FORM_KEYS, value)
+                for method in (client.get, client.post):
+                    response = method(url, data)
+                    assert response.status_code < 500, (name, args, value)

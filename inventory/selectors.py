@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.db import connection, models
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
-from django.db.models.expressions import RawSQL
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.expressions import OrderBy, RawSQL
 from django.utils import timezone
 
 from accounts.models import User
@@ -170,7 +170,9 @@ class JoinedOrder:
     ``relation`` is the device's foreign key, ``keys`` the related table's columns the list is
     sorted by, then the related row's id, then ``device_keys`` (the device's own tiebreakers):
     a total order, so pages never overlap. Devices without the relation sort last (first when
-    descending), as PostgreSQL sorts NULLs.
+    descending), as PostgreSQL sorts NULLs, and so do lot-tracked units (no serial) among a
+    product's devices; ``expressions`` says so explicitly, for databases that sort NULLs
+    otherwise (SQLite puts them first).
     """
 
     relation: str
@@ -183,6 +185,14 @@ class JoinedOrder:
         return (*(f"{self.relation}__{key}" for key in self.keys), f"{self.relation}_id",
                 *self.device_keys)
 
+    def expressions(self, *, descending: bool = False) -> tuple[OrderBy, ...]:
+        """``order_by`` for ``QuerySet.order_by``, NULLs placed explicitly: last ascending, first
+        descending. That is PostgreSQL's default (and a btree index's order read forwards or
+        backwards), so its SQL means the same and its plans are unchanged; SQLite's default is
+        the opposite, which put facility stock first when sorting by custodian."""
+        return tuple(F(name).desc(nulls_first=True) if descending else F(name).asc(nulls_last=True)
+                     for name in self.order_by)
+
 
 JOINED_ORDERS = {
     "custodian": JoinedOrder("custodian", User, ("first_name", "last_name", "username")),
@@ -194,17 +204,13 @@ JOINED_ORDERS = {
 
 
 def _joined_order(queryset: QuerySet) -> tuple[JoinedOrder, bool] | None:
-    """The JoinedOrder a queryset is sorted by, and whether descending; None for any other."""
+    """The JoinedOrder a queryset is sorted by (its ``expressions``), and whether descending;
+    None for any other."""
     ordering = tuple(queryset.query.order_by)
-    if not ordering:
-        return None
-    descending = ordering[0].startswith("-")
-    if any(field.startswith("-") != descending for field in ordering):
-        return None
-    bare = tuple(field.lstrip("-") for field in ordering)
     for order in JOINED_ORDERS.values():
-        if order.order_by == bare:
-            return order, descending
+        for descending in (False, True):
+            if ordering == order.expressions(descending=descending):
+                return order, descending
     return None
 
 

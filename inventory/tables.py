@@ -12,7 +12,12 @@ from django.utils.html import format_html
 from core.formatting import status_badge as _status_badge
 from core.tables import BoundedPaginator, FastBodyTable, link_pattern
 from inventory.models import Device
-from inventory.selectors import JOINED_ORDERS, device_page_by_joined_column, device_rows
+from inventory.selectors import (
+    JOINED_ORDERS,
+    JoinedOrder,
+    device_page_by_joined_column,
+    device_rows,
+)
 
 
 def in_transit_badge(transfer_id: int, to_custodian) -> str:
@@ -29,17 +34,28 @@ def status_badge(device: Device) -> str:
     return badge
 
 
+class JoinedColumn(tables.Column):
+    """A column sorted by another table's column (``JoinedOrder``): its ``order_by`` names the
+    sort for django-tables2, ``order`` applies it with the NULLs placed on every database as on
+    PostgreSQL (what ``device_page_by_joined_column`` recognises and follows)."""
+
+    def __init__(self, joined: JoinedOrder, **kwargs):
+        self.joined = joined
+        super().__init__(order_by=joined.order_by, **kwargs)
+
+    def order(self, queryset, is_descending):
+        return queryset.order_by(*self.joined.expressions(descending=is_descending)), True
+
+
 class DeviceTable(FastBodyTable):
     serial = tables.Column(
         verbose_name="Serial", order_by=("serial", "pk"), attrs={"td": {"class": "fw-semibold"}}
     )
-    reference = tables.Column(
-        accessor="product__reference", verbose_name="Reference",
-        order_by=JOINED_ORDERS["reference"].order_by,
+    reference = JoinedColumn(
+        JOINED_ORDERS["reference"], accessor="product__reference", verbose_name="Reference",
     )
-    description = tables.Column(
-        accessor="product__description", verbose_name="Description",
-        order_by=JOINED_ORDERS["description"].order_by,
+    description = JoinedColumn(
+        JOINED_ORDERS["description"], accessor="product__description", verbose_name="Description",
         attrs={"th": {"class": "d-none d-md-table-cell"},
                "td": {"class": "wrap d-none d-md-table-cell"}},
     )
@@ -48,12 +64,8 @@ class DeviceTable(FastBodyTable):
         verbose_name="Expiry", format="Y-m-d", order_by=("expiration_date", "pk")
     )
     status = tables.Column(verbose_name="Status", order_by=("status", "pk"))
-    custodian = tables.Column(
-        verbose_name="Custodian", order_by=JOINED_ORDERS["custodian"].order_by,
-        default="—",
-    )
-    facility = tables.Column(verbose_name="Facility", order_by=JOINED_ORDERS["facility"].order_by,
-                             default="—")
+    custodian = JoinedColumn(JOINED_ORDERS["custodian"], verbose_name="Custodian", default="—")
+    facility = JoinedColumn(JOINED_ORDERS["facility"], verbose_name="Facility", default="—")
 
     class Meta:
         model = Device

@@ -20,6 +20,7 @@ from events.models import Event, EventLine
 from inventory.ledger import chain_problems
 from inventory.models import Device, DeviceMovement, DeviceStatus, MovementKind
 from inventory.selectors import ledger_discrepancies
+from tests.concurrency import devices_held_meanwhile
 from tests.events.conftest import build_world
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -225,38 +226,19 @@ def test_a_submission_that_waited_for_a_lock_is_recorded_after_what_it_waited_fo
     stocking order waits for the lock, then sells the device. Its movement must come after the
     transfers (``at`` is taken under the lock), or the ledger would not replay.
     """
-    import time
-
-    from django.db import transaction
-
-    from inventory.services import devices_transfer, lock_devices
+    from inventory.services import devices_transfer
 
     world = build_world()
     [device] = world.devices(1)
     order = world.event("stocking_order")
     world.add(order, [device])
-    holding = threading.Event()
-    failures = []
 
-    def transfer_slowly():
-        try:
-            with transaction.atomic():
-                lock_devices([device.pk])
-                holding.set()
-                time.sleep(1.0)  # the submission starts now and waits for the row
-                devices_transfer(actor=world.admin, devices=[device], to_custodian=world.rep2)
-                devices_transfer(actor=world.admin, devices=[device], to_custodian=world.rep)
-        except Exception as error:
-            failures.append(repr(error))
-        finally:
-            connection.close()
+    def there_and_back():
+        devices_transfer(actor=world.admin, devices=[device], to_custodian=world.rep2)
+        devices_transfer(actor=world.admin, devices=[device], to_custodian=world.rep)
 
-    thread = threading.Thread(target=transfer_slowly)
-    thread.start()
-    assert holding.wait(timeout=30)
-    world.submit(order)
-    thread.join(timeout=30)
-    assert failures == []
+    with devices_held_meanwhile([device.pk], seconds=1.0, then=there_and_back):
+        world.submit(order)  # waits for the row
     assert list(DeviceMovement.objects.filter(device=device).order_by("at", "id")
                 .values_list("kind", flat=True)) == [
         MovementKind.RECEIVED, MovementKind.TRANSFERRED, MovementKind.TRANSFERRED,

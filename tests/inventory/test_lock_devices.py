@@ -1,14 +1,12 @@
 """inventory.services.lock_devices: one locking query that returns each device as it is once
 the lock is held, with its product, custodian and facility read after the lock."""
 
-import threading
-import time
-
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from inventory.services import devices_transfer, lock_devices
+from tests.concurrency import devices_held_meanwhile
 from tests.events.conftest import build_world
 
 
@@ -34,26 +32,11 @@ def test_a_device_that_changed_while_waiting_for_its_lock_comes_back_as_it_is_no
     the device in rep2's custody (custodian object included), not as it was before the wait."""
     world = build_world()
     [device] = world.devices(1)
-    holding, failures = threading.Event(), []
 
-    def transfer_slowly():
-        try:
-            with transaction.atomic():
-                lock_devices([device.pk])
-                holding.set()
-                time.sleep(0.5)  # the main thread is waiting for the row now
-                devices_transfer(actor=world.admin, devices=[device], to_custodian=world.rep2)
-        except Exception as error:
-            failures.append(repr(error))
-        finally:
-            connection.close()
+    def to_rep2():
+        devices_transfer(actor=world.admin, devices=[device], to_custodian=world.rep2)
 
-    thread = threading.Thread(target=transfer_slowly)
-    thread.start()
-    assert holding.wait(timeout=30)
-    with transaction.atomic():
-        [locked] = lock_devices([device.pk])
-    thread.join(timeout=30)
-    assert failures == []
+    with devices_held_meanwhile([device.pk], seconds=0.5, then=to_rep2), transaction.atomic():
+        [locked] = lock_devices([device.pk])  # waits for the row
     assert (locked.custodian_id, locked.custodian) == (world.rep2.pk, world.rep2)
     assert locked.product == world.product

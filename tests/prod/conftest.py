@@ -72,18 +72,20 @@ def static_root(tmp_path_factory) -> Path:
     return root
 
 
-def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float = 300) -> None:
+    """Poll ``url`` until it answers, the server exits, or ``timeout`` passes (a deadline, not a
+    wait: on a busy machine loading Django in each process can take a minute)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"{url}: the server exited:\n{log.read_text()[-3000:]}")
+            raise AssertionError(f"{url}: the server exited:\n{log.read_text()[-10000:]}")
         try:
             if requests.get(url, timeout=10).status_code < 500:
                 return
         except requests.RequestException:
             pass
         time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {timeout} s:\n{log.read_text()[-3000:]}")
+    raise AssertionError(f"{url} did not answer within {timeout} s:\n{log.read_text()[-10000:]}")
 
 
 class Processes:

@@ -190,8 +190,14 @@ class JoinedOrder:
         descending. That is PostgreSQL's default (and a btree index's order read forwards or
         backwards), so its SQL means the same and its plans are unchanged; SQLite's default is
         the opposite, which put facility stock first when sorting by custodian."""
-        return tuple(F(name).desc(nulls_first=True) if descending else F(name).asc(nulls_last=True)
-                     for name in self.order_by)
+        return nulls_as_postgresql(self.order_by, descending=descending)
+
+
+def nulls_as_postgresql(names, *, descending: bool = False) -> tuple[OrderBy, ...]:
+    """``QuerySet.order_by`` arguments sorting by ``names`` with NULLs last ascending and first
+    descending on every database, as PostgreSQL (and a btree index read either way) does."""
+    return tuple(F(name).desc(nulls_first=True) if descending else F(name).asc(nulls_last=True)
+                 for name in names)
 
 
 JOINED_ORDERS = {

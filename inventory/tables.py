@@ -14,9 +14,9 @@ from core.tables import BoundedPaginator, FastBodyTable, link_pattern
 from inventory.models import Device
 from inventory.selectors import (
     JOINED_ORDERS,
-    JoinedOrder,
     device_page_by_joined_column,
     device_rows,
+    nulls_as_postgresql,
 )
 
 
@@ -34,38 +34,41 @@ def status_badge(device: Device) -> str:
     return badge
 
 
-class JoinedColumn(tables.Column):
-    """A column sorted by another table's column (``JoinedOrder``): its ``order_by`` names the
-    sort for django-tables2, ``order`` applies it with the NULLs placed on every database as on
-    PostgreSQL (what ``device_page_by_joined_column`` recognises and follows)."""
-
-    def __init__(self, joined: JoinedOrder, **kwargs):
-        self.joined = joined
-        super().__init__(order_by=joined.order_by, **kwargs)
+class NullsLastColumn(tables.Column):
+    """A column whose sort (``order_by``) puts NULLs last ascending and first descending on every
+    database, as PostgreSQL does: lot-tracked units (no serial), facility stock (no custodian),
+    rep stock (no facility). SQLite would put them first; ``device_page_by_joined_column``
+    recognises a joined sort by these expressions."""
 
     def order(self, queryset, is_descending):
-        return queryset.order_by(*self.joined.expressions(descending=is_descending)), True
+        order = nulls_as_postgresql(self.order_by, descending=is_descending)
+        return queryset.order_by(*order), True
 
 
 class DeviceTable(FastBodyTable):
-    serial = tables.Column(
+    serial = NullsLastColumn(
         verbose_name="Serial", order_by=("serial", "pk"), attrs={"td": {"class": "fw-semibold"}}
     )
-    reference = JoinedColumn(
-        JOINED_ORDERS["reference"], accessor="product__reference", verbose_name="Reference",
+    reference = NullsLastColumn(
+        accessor="product__reference", verbose_name="Reference",
+        order_by=JOINED_ORDERS["reference"].order_by,
     )
-    description = JoinedColumn(
-        JOINED_ORDERS["description"], accessor="product__description", verbose_name="Description",
+    description = NullsLastColumn(
+        accessor="product__description", verbose_name="Description",
+        order_by=JOINED_ORDERS["description"].order_by,
         attrs={"th": {"class": "d-none d-md-table-cell"},
                "td": {"class": "wrap d-none d-md-table-cell"}},
     )
-    lot = tables.Column(verbose_name="Lot", order_by=("lot", "serial"))
+    # Every sort ends with the id: devices that tie never overlap or skip between pages.
+    lot = NullsLastColumn(verbose_name="Lot", order_by=("lot", "serial", "pk"))
     expiration_date = tables.DateColumn(
         verbose_name="Expiry", format="Y-m-d", order_by=("expiration_date", "pk")
     )
     status = tables.Column(verbose_name="Status", order_by=("status", "pk"))
-    custodian = JoinedColumn(JOINED_ORDERS["custodian"], verbose_name="Custodian", default="—")
-    facility = JoinedColumn(JOINED_ORDERS["facility"], verbose_name="Facility", default="—")
+    custodian = NullsLastColumn(verbose_name="Custodian", default="—",
+                                order_by=JOINED_ORDERS["custodian"].order_by)
+    facility = NullsLastColumn(verbose_name="Facility", default="—",
+                               order_by=JOINED_ORDERS["facility"].order_by)
 
     class Meta:
         model = Device

@@ -146,6 +146,30 @@ def test_joined_sorts_put_missing_values_last_on_every_database(client, sort):
     assert any(missing(row) for row in rows) and not all(missing(row) for row in rows)
 
 
+@pytest.mark.parametrize("sort", ["serial", "-serial", "lot", "-lot"])
+def test_serial_and_lot_sorts_put_lot_tracked_units_last_on_every_database(client, sort):
+    """By serial: lot-tracked units (no serial) last ascending, first descending; by lot, the
+    same within each lot. As PostgreSQL sorts NULLs, on SQLite too."""
+    admin, _ = _shop(OrganizationFactory(), devices=40)
+    client.force_login(admin)
+    rows = client.get(LIST, {"sort": sort, "per_page": 200}).context["table"].page.object_list
+    assert len(rows) == 40
+    groups = [rows] if "serial" in sort else [
+        list(group) for _, group in itertools.groupby(rows, key=lambda row: row.lot)]
+    for group in groups:
+        flags = [not row.serial for row in group]
+        assert flags == sorted(flags, reverse=sort.startswith("-")), (sort, flags)
+
+
+def test_every_all_inventory_sort_ends_with_the_id():
+    """Devices that tie on every other key (units of one lot without serials) each appear on
+    exactly one page: PostgreSQL returns ties in any order, differently for each OFFSET."""
+    table = inventory.tables.DeviceTable(Device.objects.none())
+    for column in table.columns:
+        if column.orderable:
+            assert column.order_by[-1].lstrip("-") == "pk", column.name
+
+
 def test_other_orders_and_reps_are_sliced_as_usual(world):
     world.devices(3)
     qs = selectors.device_list(user=world.admin)

@@ -136,6 +136,9 @@ class Device(models.Model):
 
     Status = DeviceStatus
 
+    # Its own index (organization_id alone) stays: the narrowest way to read a whole
+    # organisation's devices (device search, a rep's sorted list); without it those read every
+    # device (docs/benchmarks.md, "Device indexes").
     organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="devices")
     serial = models.CharField(max_length=64, null=True, blank=True)
@@ -164,6 +167,7 @@ class Device(models.Model):
     pending_transfer = models.ForeignKey(
         "inventory.Transfer", on_delete=models.SET_NULL, null=True, blank=True,
         related_name="+", help_text="Set while the device is in transit to another custodian.",
+        db_index=False,  # indexed where set only: device_in_transit in Meta.indexes
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -172,16 +176,17 @@ class Device(models.Model):
     class Meta:
         ordering = ["expiration_date", "id"]
         indexes = [
+            # All Inventory filtered by facility: the active devices of one facility, counted
+            # index-only (the facility's own index reads its consumed history too).
             models.Index(fields=["organization", "status", "facility"]),
             models.Index(fields=["organization", "status", "custodian"]),
+            # Exact lot: recall traces and scanned lot labels; and All Inventory sorted by lot
+            # (without it that sort reads and sorts the whole organisation: 0.3 → ~300 ms).
             models.Index(fields=["organization", "lot"]),
             # All Inventory's default order (expiry, then id) within the organisation: pages
             # are read off this index instead of sorting the organisation's devices.
             models.Index(fields=["organization", "expiration_date", "id"],
                          name="device_org_expiry_id"),
-            # Facility stock on hand per facility and product (dashboard, par levels, alerts).
-            models.Index(fields=["facility", "product"], name="device_facility_stock",
-                         condition=Q(status="facility_stock")),
             # All Inventory sorted by serial.
             models.Index(fields=["organization", "serial", "id"], name="device_org_serial_id"),
             # Case-insensitive lot lookups (iexact) compare UPPER(lot). The serial prefix
@@ -200,10 +205,17 @@ class Device(models.Model):
             models.Index(fields=["organization", "id"], name="device_org_no_facility",
                          condition=Q(facility__isnull=True)),
             # The organisation's facility stock per facility and product with its expiry: the
-            # dashboard's on-hand counts of products without a par level, index-only.
+            # dashboard's on-hand counts of products without a par level, index-only, and every
+            # other facility-stock lookup by facility (and product): they all filter by the
+            # organisation too, so a (facility, product) index of their own is not needed.
             models.Index(fields=["organization", "facility", "product", "expiration_date"],
                          name="device_org_facility_stock",
                          condition=Q(status="facility_stock")),
+            # Devices in transit, for the foreign key only: deleting a transfer (never done by the
+            # app) nulls and checks its devices through this instead of scanning every device. No
+            # entry for the devices not in transit (nearly all), so updates of them skip it.
+            models.Index(fields=["pending_transfer"], name="device_in_transit",
+                         condition=Q(pending_transfer__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(

@@ -6,6 +6,7 @@ import json
 import pytest
 from django.db import connection
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -43,7 +44,10 @@ def _bulk_devices(org, custodian, count: int) -> None:
 
 def _device_plan(queryset) -> list[dict]:
     """The plan nodes that read inventory_device, from EXPLAIN (FORMAT JSON)."""
-    sql, params = queryset.query.sql_with_params()
+    return _sql_device_plan(*queryset.query.sql_with_params())
+
+
+def _sql_device_plan(sql: str, params=()) -> list[dict]:
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
         plan = cursor.fetchone()[0]
@@ -169,3 +173,114 @@ def test_filter_selects_render_as_django_selects(world, rf):
 
     assert (str(world.st_marys.pk), escape(world.st_marys.name), True) in options(
         form["facility"].as_widget())
+
+
+def _facility_stock(org, *, facilities: int = 6, per_facility: int = 150, used: int = 300):
+    """Facility stock (several products) and devices already used at each facility (their
+    history), beside ``_bulk_devices``' custody: a facility's shelf is a small part of its rows."""
+    from consignment.models import Facility
+    from events.models import Event, EventType
+
+    admin = AdminFactory(organization=org)
+    line = ProductLineFactory(organization=org, manufacturer=ManufacturerFactory(organization=org))
+    products = [ProductFactory(organization=org, product_line=line) for _ in range(8)]
+    places = [Facility.objects.create(organization=org, name=f"F{org.pk}-{n}",
+                                      account_number=f"A{org.pk}-{n}") for n in range(facilities)]
+    sale = Event.objects.create(
+        organization=org, event_type=EventType.STOCKING_ORDER, name="SO", date=timezone.localdate(),
+        facility=places[0], representative=admin, manufacturer=line.manufacturer,
+        product_line=line, created_by=admin, status="pending_po", submitted_at=timezone.now(),
+        submitted_by=admin, signature_name="Ann",
+    )
+    expiry = timezone.localdate() + datetime.timedelta(days=200)
+    rows = []
+    for place in places:
+        rows += [Device(organization=org, product=products[n % 8], serial=f"F{place.pk}-{n}",
+                        lot="L1", expiration_date=expiry + datetime.timedelta(days=n % 90),
+                        status=DeviceStatus.FACILITY_STOCK, facility=place, sold_on=sale)
+                 for n in range(per_facility)]
+        rows += [Device(organization=org, product=products[n % 8], serial=f"U{place.pk}-{n}",
+                        lot="L0", expiration_date=expiry, status=DeviceStatus.CONSUMED,
+                        facility=place, sold_on=sale, used_in=sale)
+                 for n in range(used)]
+    Device.objects.bulk_create(rows, batch_size=2000)
+    return places, products
+
+
+@pytest.mark.postgres
+def test_facility_stock_by_facility_reads_an_index():
+    """Facility stock looked up by facility (and product) — the return and facility-stock case
+    candidates, the par-level counts — is read off an index, not a scan of every device, now
+    that the (facility, product) partial index is gone: each of these queries also filters by
+    the organisation, which leads device_org_facility_stock (migration inventory 0013)."""
+    from inventory.selectors import facility_stock_devices
+    from reporting import selectors as reports
+    from tests.factories import ParLevelFactory
+
+    org, other = OrganizationFactory(), OrganizationFactory()
+    for each in (org, other):
+        _bulk_devices(each, UserFactory(organization=each), 4000)
+    places, products = _facility_stock(org)
+    _facility_stock(other)
+    for product in products[:3]:
+        ParLevelFactory(organization=org, facility=places[1], product=product, minimum=10)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE inventory_device")
+
+    querysets = [
+        facility_stock_devices(organization_id=org.pk, facility_id=places[1].pk,
+                               include_expired=True),  # a Return's candidates
+        facility_stock_devices(organization_id=org.pk, facility_id=places[1].pk),  # a case's
+    ]
+    for queryset in querysets:
+        assert queryset.exists()
+        nodes = _device_plan(queryset.order_by("expiration_date", "pk")[:25])
+        assert nodes, "the plan reads no device rows"
+        for node in nodes:
+            assert node["Node Type"] != "Seq Scan", node
+    # The par levels with their on-hand counts (the stock CSV, the stock alerts): a subquery per
+    # par level, by facility and product, which device_facility_stock served before.
+    with CaptureQueriesContext(connection) as queries:
+        rows = reports.stock_against_par(reports.Scope(organization_id=org.pk),
+                                         reports.ReportFilters.default())
+    assert [r["on_hand"] for r in rows if r["par"] is not None] == [19, 19, 19]
+    sqls = [q["sql"] for q in queries.captured_queries if "inventory_device" in q["sql"]]
+    [par_sql] = [sql for sql in sqls if sql.startswith('SELECT "consignment_parlevel"')]
+    assert [node.get("Index Name") for node in _sql_device_plan(par_sql)] == [
+        "device_org_facility_stock"]
+    for sql in sqls:
+        nodes = _sql_device_plan(sql)
+        assert nodes, "the plan reads no device rows"
+        for node in nodes:
+            assert node["Node Type"] != "Seq Scan", node
+
+
+@pytest.mark.postgres
+def test_devices_in_transit_are_found_by_their_partial_index():
+    """The foreign key to a transfer has a partial index (devices in transit only, migration
+    inventory 0013): deleting a transfer — never done by the app — nulls its devices (Django's
+    SET_NULL) and checks the key through it instead of scanning every device."""
+    from inventory.models import Transfer
+
+    org = OrganizationFactory()
+    sender, recipient = UserFactory(organization=org), UserFactory(organization=org)
+    _bulk_devices(org, sender, 4000)
+    transfer = Transfer.objects.create(organization=org, from_custodian=sender,
+                                       to_custodian=recipient, actor=sender,
+                                       status=Transfer.Status.PENDING)
+    moving = list(Device.objects.filter(organization=org).order_by("pk")[:3])
+    Device.objects.filter(pk__in=[d.pk for d in moving]).update(pending_transfer=transfer)
+    transfer.devices.set(moving)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE inventory_device")
+
+    [node] = _device_plan(Device.objects.filter(pending_transfer__in=[transfer.pk]))
+    assert node.get("Index Name") == "device_in_transit", node
+
+    with CaptureQueriesContext(connection) as queries:
+        transfer.delete()
+    nulled = [q["sql"] for q in queries.captured_queries
+              if q["sql"].startswith('UPDATE "inventory_device"')]
+    assert nulled, "the transfer's devices were not nulled"
+    assert not Device.objects.filter(pending_transfer__isnull=False).exists()
+

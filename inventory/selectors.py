@@ -369,8 +369,21 @@ def adjustment_lines(*, adjustment: StockAdjustment) -> QuerySet[StockAdjustment
     ).order_by("id")
 
 
+SERIAL_PREFIX_MIN = 3  # a shorter serial prefix matches much of an organisation: exact only
+PRODUCTS_PER_STEP = 10
+
+
 def device_search(*, user, text: str, limit: int = 25) -> QuerySet[Device]:
-    """Find devices by serial, lot, catalogue number, description, GTIN or a scanned label."""
+    """Find devices by serial, lot, catalogue number, description, GTIN or a scanned label: the
+    first ``limit`` by catalogue number, serial and id.
+
+    Each way of matching is read through an index, not by testing every device of the
+    organisation (250 ms a keystroke at 425k devices): a serial prefix (3 characters or more,
+    else the exact serial) and the lot by ``(organization, UPPER(…))``; the catalogue number,
+    GTIN and description through the organisation's products, walked in catalogue-number order
+    ten at a time until the page is full, so a common word ("screw") does not sort every
+    device of the products it names.
+    """
     qs = Device.objects.for_user(user).select_related(*DEVICE_LIST_RELATED)
     text = (text or "").strip()
     if not text:
@@ -383,11 +396,24 @@ def device_search(*, user, text: str, limit: int = 25) -> QuerySet[Device]:
         elif udi.lot:
             qs = qs.filter(lot=udi.lot)
         return qs.order_by("pk")[:limit]
-    return qs.filter(
-        Q(serial__iexact=text) | Q(lot__iexact=text) | Q(product__reference__iexact=text)
-        | Q(product__gtin=text) | Q(product__description__icontains=text)
-        | Q(serial__istartswith=text)
-    ).order_by("product__reference", "serial", "pk")[:limit]
+    order = ("product__reference", "serial", "pk")
+    serial = (Q(serial__istartswith=text) if len(text) >= SERIAL_PREFIX_MIN
+              else Q(serial__iexact=text))
+    found = list(qs.filter(serial | Q(lot__iexact=text)).order_by(*order)
+                 .values_list("pk", flat=True)[:limit])
+    products = list(
+        Product.objects.filter(organization_id=user.organization_id)
+        .filter(Q(reference__iexact=text) | Q(gtin=text) | Q(description__icontains=text))
+        .order_by("reference").values_list("pk", flat=True)
+    )
+    named = []  # the first devices of the named products, in order: later products sort after
+    for start in range(0, len(products), PRODUCTS_PER_STEP):
+        step = products[start:start + PRODUCTS_PER_STEP]
+        named += qs.filter(product_id__in=step).order_by(*order).values_list(
+            "pk", flat=True)[:limit - len(named)]
+        if len(named) >= limit:
+            break
+    return qs.filter(pk__in={*found, *named}).order_by(*order)[:limit]
 
 
 def _try_udi(text: str):

@@ -20,8 +20,10 @@ def test_bench_pages_measures_every_page_and_keeps_nothing():
     call_command("bench_pages", "--runs", "3", stdout=out)
     report = out.getvalue()
 
-    for heading in ("## Data set", "## Pages (in-process", "### All Inventory's queries through "
-                    "the ORM, no HTML", "Add one device to a draft", "CSV writing alone"):
+    for heading in ("## Data set", "## Pages (in-process",
+                    "### All Inventory's queries through the ORM, no HTML",
+                    "Add one device to a draft", "Stock adjustment device search",
+                    "CSV writing alone"):
         assert heading in report
     assert "(HTTP " not in report  # every page answered 200
     pages = [line for line in report.splitlines() if line.startswith("| All Inventory")]

@@ -198,7 +198,7 @@ class Command(BaseCommand):
         admin.force_login(self.admin)
         rep.force_login(self.rep)
         available = (Device.objects.filter(organization=org, status=DeviceStatus.AVAILABLE)
-                     .order_by("pk").values("serial", "lot"))
+                     .order_by("pk").values("serial", "lot", "product__product_line__manufacturer"))
         sample = available[5000:5001].first() or available.last()  # smaller data sets: the last
         consumed = Device.objects.filter(organization=org, status=DeviceStatus.CONSUMED).order_by(
             "-pk").first()
@@ -228,7 +228,8 @@ class Command(BaseCommand):
             ("Transfers", admin, reverse("inventory:transfer_list"), True),
             ("Stock adjustments", admin, reverse("inventory:adjustment_list"), True),
             ("Recall trace (one lot)", admin,
-             f"{reverse('inventory:recall_trace')}?lot={sample['lot']}", True),
+             f"{reverse('inventory:recall_trace')}?lot={sample['lot']}"
+             f"&manufacturer={sample['product__product_line__manufacturer']}", True),
             ("Facility Stock dashboard", admin, reverse("reporting:index"), False),
             ("Sales report", admin, reverse("reporting:sales"), False),
             ("Usage report", admin, reverse("reporting:usage"), False),
@@ -351,9 +352,28 @@ class Command(BaseCommand):
                 times.append(time.perf_counter() - start)
             return statistics.median(times)
 
+        admin_client = Client()
+        admin_client.force_login(self.admin)
+        with_serial = (Device.objects.filter(organization=org, serial__isnull=False)
+                       .select_related("product").order_by("pk"))
+        sample = with_serial[5000:5001].first() or with_serial.last()
+
+        def adjustment_search():
+            path = reverse("inventory:device_search")
+            admin_client.get(path, {"q": sample.serial[:4]}, secure=True)
+            times = []
+            for text in (sample.serial[:3], sample.serial[:6], sample.lot, "screw",
+                         sample.product.reference, sample.serial):
+                start = time.perf_counter()
+                admin_client.get(path, {"q": text}, secure=True)
+                times.append(time.perf_counter() - start)
+            return statistics.median(times)
+
         timed("Add one device to a draft (service)", add_one, self.runs)
         timed("Mark Used search, per keystroke (rep1, HTTP in-process)", mark_used_search,
               max(3, self.runs // 3))
+        timed("Stock adjustment device search, per keystroke (admin, HTTP in-process)",
+              adjustment_search, max(3, self.runs // 3))
         for n, repeat in ((100, max(3, self.runs // 3)), (1500, 3)):
             if len(candidates) >= n:
                 timed(f"Submit for billing, {n:,} lines (no PDF)", submit(n), repeat)

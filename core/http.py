@@ -11,13 +11,20 @@ def query_without(request, *names: str) -> str:
     return query.urlencode()
 
 
+MAX_ID = 2**63 - 1  # the largest bigint: a larger number is no row's id on any database
+
+
+def int_id(value) -> int | None:
+    """A row id from a form or query string: a whole number from 1 to the largest bigint, else
+    None. (SQLite cannot even bind a larger integer: the query would fail, not find nothing.)"""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number <= MAX_ID else None
+
+
 def int_ids(values) -> list[int]:
-    """The values that are whole numbers, as ints (ids from a form or query string); the rest,
-    tampered or blank, are dropped."""
-    ids = []
-    for value in values:
-        try:
-            ids.append(int(value))
-        except (TypeError, ValueError):
-            continue
-    return ids
+    """The values that are row ids (``int_id``), as ints; the rest, tampered or blank, are
+    dropped."""
+    return [number for number in map(int_id, values) if number is not None]

@@ -9,6 +9,7 @@ from accounts.models import User
 from accounts.selectors import reps_for
 from consignment.models import Facility, FacilityContact
 from core.forms import BootstrapForm, CompactForm
+from core.http import int_id
 from events.models import EventType
 from events.selectors import facilities_in_scope
 from inventory.forms import CHOOSE
@@ -68,11 +69,7 @@ class EventCreateForm(BootstrapForm, forms.Form):
             )
 
     def _raw_id(self, name: str) -> int | None:
-        value = self.data.get(name) if self.is_bound else self.initial.get(name)
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            return None
+        return int_id(self.data.get(name) if self.is_bound else self.initial.get(name))
 
     def clean(self):
         data = super().clean()
@@ -164,11 +161,12 @@ class CreateStockingOrderForm(CompactForm):
     def quantities(self) -> dict[int, int]:
         result = {}
         for key, value in self.data.items():
-            if key.startswith("qty_") and key[4:].isdigit():
+            product_id = int_id(key[4:]) if key.startswith("qty_") else None
+            if product_id is not None:
                 try:
                     qty = int(value)
                 except (TypeError, ValueError):
                     continue
                 if 0 < qty <= 500:
-                    result[int(key[4:])] = qty
+                    result[product_id] = qty
         return result

@@ -18,7 +18,7 @@ from accounts.selectors import reps_for
 from consignment.models import Facility, FacilityContact
 from consignment.services import facility_contact_create
 from core.forms import add_service_errors
-from core.http import int_ids
+from core.http import int_id, int_ids
 from core.tables import BoundedPaginator
 from events import selectors, services
 from events.filters import EventFilter
@@ -123,7 +123,7 @@ def _options(request, queryset):
 def product_line_options(request):
     """<option>s of the chosen manufacturer's product lines (Create Event, via htmx)."""
     lines = ProductLine.objects.for_user(request.user).filter(
-        manufacturer_id=_int(request.GET.get("manufacturer"))
+        manufacturer_id=int_id(request.GET.get("manufacturer"))
     )
     return _options(request, lines)
 
@@ -133,7 +133,7 @@ def product_line_options(request):
 def contact_options(request):
     """<option>s of the chosen facility's contacts (Create Event, via htmx)."""
     contacts = FacilityContact.objects.for_user(request.user).filter(
-        facility_id=_int(request.GET.get("facility"))
+        facility_id=int_id(request.GET.get("facility"))
     )
     return _options(request, contacts)
 
@@ -170,7 +170,7 @@ def contact_create(request):
         facility = form.cleaned_data.get("facility") if form.is_bound else None
     else:
         facility = Facility.objects.for_user(request.user).filter(
-            pk=_int(request.GET.get("facility"))
+            pk=int_id(request.GET.get("facility"))
         ).first()
         form = FacilityContactForm(
             user=request.user, initial={"facility": facility.pk if facility else None}
@@ -180,12 +180,6 @@ def contact_create(request):
                                                            "facility": facility},
     )
 
-
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 # --- the event page ------------------------------------------------------------------------------
@@ -289,7 +283,7 @@ def _panel_response(request, event: Event, *, notice: str = "", **extra):
 def event_add_device(request, pk: int):
     event = _get_event(request, pk)
     device = Device.objects.filter(
-        organization_id=event.organization_id, pk=_int(request.POST.get("device"))
+        organization_id=event.organization_id, pk=int_id(request.POST.get("device"))
     ).select_related("product").first()
     if device is None:
         return _panel_response(request, event, add_errors=["That device no longer exists."])

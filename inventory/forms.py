@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from accounts.models import User
 from consignment.models import Facility
 from core.forms import BootstrapForm
+from core.http import int_id
 from inventory import selectors
 from inventory.importing import CSV_COLUMNS
 from inventory.models import Device, Manufacturer, Product, StockAdjustment, StockAdjustmentLine
@@ -28,6 +29,14 @@ class CustodianChoiceField(forms.ModelChoiceField):
 
 class DeviceCheckboxes(forms.ModelMultipleChoiceField):
     widget = forms.CheckboxSelectMultiple
+
+    def clean(self, value):
+        # Only ids reach the query: SQLite cannot even bind an integer over 64 bits (a 500).
+        for pk in value if isinstance(value, (list, tuple)) else ():
+            if int_id(pk) is None:
+                raise ValidationError(self.error_messages["invalid_choice"],
+                                      code="invalid_choice", params={"value": pk})
+        return super().clean(value)
 
     def label_from_instance(self, obj):
         return f"{obj.label} · {obj.product.reference} · lot {obj.lot} · exp {obj.expiration_date}"

@@ -102,6 +102,22 @@ CONTACT_NAMES = ["Dana Whitfield", "Chris Alvarez", "Taylor Nguyen", "Robin Okaf
                  "Harper Singh", "Emerson Cole", "Rowan Fischer"]
 
 
+# Demo products labelled the HIBC way (issue 30): every third product also carries a HIBC
+# labeler code + catalogue number + unit of measure, and every tenth has only those (no GTIN),
+# so a scan box meets both agencies' labels on demo devices.
+DEMO_HIBC_LABELER = "H703"
+
+
+def _identifiers(prefix: str, counter: int) -> dict:
+    identifiers = {}
+    if counter % 10 != 0:
+        identifiers["gtin"] = make_gtin(f"0{7640123000000 + counter:012d}"[-13:])
+    if counter % 3 == 0 or counter % 10 == 0:
+        identifiers.update(hibc_labeler=DEMO_HIBC_LABELER,
+                           hibc_product=f"{prefix}{counter:05d}", hibc_unit=0)
+    return identifiers
+
+
 def _bar(iterable, progress: bool, desc: str, total: int | None = None):
     return tqdm(iterable, desc=desc, total=total, disable=not progress, leave=False)
 
@@ -164,9 +180,9 @@ def seed_organisation_base(progress: bool = True) -> dict:
                 organization=org, reference=f"{prefix}-{counter:05d}",
                 defaults={
                     "product_line": line,
-                    "gtin": make_gtin(f"0{7640123000000 + counter:012d}"[-13:]),
                     "description": f"{family}, {size}",
                     "unit_price": Decimal(price),
+                    **_identifiers(prefix, counter),
                 },
             )
             products.append(product)

@@ -28,6 +28,7 @@ from events.models import (
     EventStatus,
     EventType,
 )
+from inventory.labels import parse_label
 from inventory.models import (
     Device,
     DeviceStatus,
@@ -35,8 +36,7 @@ from inventory.models import (
     Product,
     ProductLine,
 )
-from inventory.selectors import pick_per_product, sellable_devices
-from inventory.udi import parse_udi
+from inventory.selectors import pick_per_product, product_for_label, sellable_devices
 
 CENT = Decimal("0.01")
 
@@ -346,20 +346,20 @@ def event_add_devices(
 def event_add_by_udi(
     *, actor: User, event: Event, label: str, today: datetime.date | None = None
 ) -> EventLine:
-    """Add the device a scanned GS1 UDI label names, or say clearly why not."""
-    udi = parse_udi(label)
+    """Add the device a scanned UDI label (GS1, GS1 Digital Link or HIBC) names, or say clearly
+    why not."""
+    udi = parse_label(label)
     ensure_same_organization(actor, event)
-    if not Product.objects.filter(organization_id=event.organization_id, gtin=udi.gtin).exists():
-        raise ValidationError(f"Unknown GTIN {udi.gtin}: no product in your catalogue has it.")
+    product = product_for_label(organization_id=event.organization_id, label=udi)
     candidates = list(
         Device.objects.filter(
-            organization_id=event.organization_id, product__gtin=udi.gtin
+            organization_id=event.organization_id, product=product
         ).select_related("product__product_line", "facility", "custodian")
         .filter(**({"serial": udi.serial} if udi.serial else {"lot": udi.lot}))
     )
     if not candidates:
         what = f"SN {udi.serial}" if udi.serial else f"lot {udi.lot}"
-        raise ValidationError(f"No device {what} with GTIN {udi.gtin} is in your inventory.")
+        raise ValidationError(f"No device {what} with {udi.identifier} is in your inventory.")
     if udi.lot:
         matching_lot = [d for d in candidates if d.lot == udi.lot]
         if not matching_lot:

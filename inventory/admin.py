@@ -27,9 +27,9 @@ class ProductLineAdmin(TenantAdmin):
 
 @admin.register(Product)
 class ProductAdmin(TenantAdmin):
-    list_display = ["reference", "description", "gtin", "product_line", "unit_price"]
+    list_display = ["reference", "description", "gtin", "hibc_code", "product_line", "unit_price"]
     list_filter = ["product_line__manufacturer", "product_line"]
-    search_fields = ["reference", "description", "gtin"]
+    search_fields = ["reference", "description", "gtin", "hibc_product"]
     list_select_related = ["product_line"]
 
 

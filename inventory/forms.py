@@ -11,8 +11,8 @@ from core.forms import BootstrapForm
 from core.http import int_id
 from inventory import selectors
 from inventory.importing import CSV_COLUMNS
+from inventory.labels import looks_like_label, parse_label, parse_product_code
 from inventory.models import Device, Manufacturer, Product, StockAdjustment, StockAdjustmentLine
-from inventory.udi import parse_udi
 
 # The one empty option of a select that needs an answer (filters say "Any …" instead).
 CHOOSE = "Choose…"
@@ -110,6 +110,7 @@ class AdjustmentForm(BootstrapForm, forms.Form):
     devices = forms.CharField(
         label="Devices",
         widget=forms.Textarea(attrs={"rows": 5, "class": "scan-input",
+                                     "data-scan-camera": "append", "data-scan-continuous": "",
                                      "placeholder": "One serial number or scanned label a line"}),
         help_text="Scan labels or type serial numbers, one a line. Facility stock included.",
     )
@@ -134,6 +135,12 @@ class AdjustmentForm(BootstrapForm, forms.Form):
     def clean_devices(self):
         found, errors = [], []
         for number, text in enumerate(_lines(self.cleaned_data["devices"]), start=1):
+            if looks_like_label(text):
+                try:
+                    parse_label(text)
+                except ValidationError as exc:
+                    errors.extend(f"Line {number}: {m}" for m in exc.messages)
+                    continue
             matches = selectors.device_resolve(user=self.user, text=text)
             if not matches:
                 errors.append(f"Line {number}: no device {text!r} in your inventory.")
@@ -220,30 +227,50 @@ class RecallForm(BootstrapForm, forms.Form):
         queryset=Manufacturer.objects.none(), required=False, empty_label="Any manufacturer"
     )
     lot = forms.CharField(max_length=64, required=False)
-    gtin = forms.CharField(label="GTIN", max_length=14, required=False)
+    gtin = forms.CharField(label="GTIN or HIBC code", max_length=24, required=False,
+                           help_text="14 digits, or + labeler code, catalogue number, unit")
     label = forms.CharField(
         label="Or scan a label", required=False,
-        widget=forms.TextInput(attrs={"class": "scan-input", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"class": "scan-input", "autocomplete": "off",
+                                      "data-scan-camera": "submit"}),
     )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        self.user = user
         self.fields["manufacturer"].queryset = Manufacturer.objects.for_user(user)
 
     def clean(self):
         cleaned = super().clean()
         label = cleaned.get("label")
+        org = self.user.organization_id
         if label:
             try:
-                udi = parse_udi(label)
+                parsed = parse_label(label)
+                cleaned["product"] = selectors.product_for_label(organization_id=org,
+                                                                 label=parsed)
             except ValidationError as exc:
                 self.add_error("label", exc)
                 return cleaned
-            cleaned["gtin"] = udi.gtin
-            cleaned["lot"] = udi.lot or cleaned.get("lot", "")
-        if not cleaned.get("gtin") and not cleaned.get("lot"):
+            cleaned["gtin"] = ""
+            cleaned["lot"] = parsed.lot or cleaned.get("lot", "")
+        elif (cleaned.get("gtin") or "").startswith("+"):  # a HIBC product code
+            code = cleaned["gtin"]
+            try:
+                parse_product_code(code)
+            except ValidationError as exc:
+                self.add_error("gtin", exc)
+                return cleaned
+            product = selectors.products_for_codes(organization_id=org, codes=[code]).get(code)
+            if product is None:
+                self.add_error("gtin", f"Unknown HIBC product {code}: no product in your "
+                               "catalogue has it.")
+                return cleaned
+            cleaned["gtin"], cleaned["product"] = "", product
+        if not cleaned.get("gtin") and not cleaned.get("lot") and not cleaned.get("product"):
             raise ValidationError("Enter a lot (with its manufacturer), a GTIN, or scan a label.")
-        if cleaned.get("lot") and not cleaned.get("gtin") and not cleaned.get("manufacturer"):
+        if (cleaned.get("lot") and not cleaned.get("gtin") and not cleaned.get("product")
+                and not cleaned.get("manufacturer")):
             self.add_error("manufacturer", "Choose the manufacturer of this lot.")
         return cleaned
 

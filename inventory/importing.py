@@ -1,10 +1,13 @@
-"""Receiving many devices at once: a CSV file or a list of scanned UDI labels.
+"""Receiving many devices at once: a CSV file or a list of scanned UDI labels (GS1, GS1 Digital
+Link or HIBC).
 
 Every row is validated BEFORE anything is written; a file with any problem is refused whole
 (``ImportRefused`` lists every problem with its row number). A clean file is written in one
 transaction through ``devices_receive``, one call per (product, lot, expiry, custodian) group.
 
 CSV format: UTF-8, a header row ``gtin,lot,serial,expiration_date,custodian``;
+``gtin`` names the product: a 14-digit GTIN, or a HIBC product code (``+`` labeler code,
+catalogue number, unit of measure, without the check character, e.g. ``+A123BJC5D6E71``);
 ``expiration_date`` is YYYY-MM-DD; ``custodian`` is a username of the organisation.
 """
 
@@ -24,16 +27,19 @@ from django.utils import timezone
 from accounts.models import User
 from core.db import service_transaction
 from core.permissions import ensure_role
+from inventory.labels import describe_product_code, parse_label
 from inventory.models import Device, Product
+from inventory.selectors import products_for_codes
 from inventory.services import LOT_MAX, SERIAL_MAX, devices_receive
-from inventory.udi import parse_udi
 
 CSV_COLUMNS = ("gtin", "lot", "serial", "expiration_date", "custodian")
 MAX_ERRORS_SHOWN = 200
 RECEIVE_BATCH = 1000
 # A receiving row is a few dozen characters; a longer line is refused (by row), never parsed.
 MAX_LINE_CHARS = 4096
-FIELD_MAX = {"gtin": 14, "lot": LOT_MAX, "serial": SERIAL_MAX, "custodian": 150}
+# A product code is a GTIN (14) or a HIBC primary: + labeler (4), catalogue number (18), unit.
+FIELD_MAX = {"product_code": 24, "lot": LOT_MAX, "serial": SERIAL_MAX, "custodian": 150}
+FIELD_NAMES = {"product_code": "GTIN or HIBC product code"}
 # C0 control characters and DEL, except tab and line breaks.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -43,7 +49,7 @@ class ReceiptRow:
     """One unit to receive, as read from a file or a label (``row`` counts from 1 = header)."""
 
     row: int
-    gtin: str
+    product_code: str  # a GTIN or a HIBC product code (see the module's docstring)
     lot: str
     serial: str
     expiration_date: str | datetime.date | None
@@ -81,13 +87,13 @@ def labels_to_rows(labels: Sequence[str], custodian: str = "") -> list[ReceiptRo
     rows = []
     for number, label in enumerate(labels, start=1):
         try:
-            udi = parse_udi(label)
+            parsed = parse_label(label)
         except ValidationError as exc:
             rows.append(ReceiptRow(number, "", "", "", None, custodian,
                                    problem=" ".join(exc.messages)))
             continue
-        rows.append(ReceiptRow(number, udi.gtin, udi.lot, udi.serial, udi.expiration_date,
-                               custodian))
+        rows.append(ReceiptRow(number, parsed.product_code, parsed.lot, parsed.serial,
+                               parsed.expiration_date, custodian))
     return rows
 
 
@@ -108,7 +114,7 @@ def scan_list_step(
     elif action == "add":
         label = label.strip()
         with contextlib.suppress(ValidationError):
-            label = parse_udi(label).hri if label else ""
+            label = parse_label(label).hri if label else ""
         if label in labels:
             errors.append("This label is already in the list.")
         elif label:
@@ -185,7 +191,7 @@ def read_csv(data: bytes | str | Iterable[str]) -> Iterator[ReceiptRow]:
             continue
         yield ReceiptRow(
             row=number,
-            gtin=cells[index["gtin"]].strip(),
+            product_code=cells[index["gtin"]].strip(),
             lot=cells[index["lot"]].strip(),
             serial=cells[index["serial"]].strip(),
             expiration_date=cells[index["expiration_date"]].strip(),
@@ -222,32 +228,32 @@ def validate_rows(
 ) -> tuple[list[_Checked], list[RowError]]:
     """Check every row; return the clean rows and every problem found (row numbers kept).
 
-    Three queries whatever the size: products by GTIN, custodians by username, and the serials
-    already received for those products.
+    Three queries whatever the size: products by GTIN or HIBC code, custodians by username, and
+    the serials already received for those products.
     """
     today = today or timezone.localdate()
     rows = list(rows)
     org = actor.organization_id
-    gtins = {r.gtin for r in rows if r.gtin}
-    products = {p.gtin: p for p in Product.objects.filter(organization_id=org, gtin__in=gtins)}
+    products = products_for_codes(
+        organization_id=org, codes={r.product_code for r in rows if r.product_code})
     usernames = {r.custodian for r in rows if r.custodian}
     custodians = {u.username: u for u in User.objects.filter(organization_id=org,
                                                               username__in=usernames)}
     existing = set(
         Device.objects.filter(product__in=products.values(),
                               serial__in={r.serial for r in rows if r.serial})
-        .values_list("product__gtin", "serial")
+        .values_list("product_id", "serial")
     ) if products else set()
 
     errors: list[RowError] = []
     checked: list[_Checked] = []
-    seen: dict[tuple[str, str], int] = {}
+    seen: dict[tuple[int, str], int] = {}
     for r in progress(rows, "Validating") if progress else rows:
         if r.problem:
             errors.append(RowError(r.row, r.problem))
             continue
         too_long = [
-            f"the {name} is longer than {limit} characters"
+            f"the {FIELD_NAMES.get(name, name)} is longer than {limit} characters"
             for name, limit in FIELD_MAX.items()
             if len(getattr(r, name) or "") > limit
         ]
@@ -255,21 +261,22 @@ def validate_rows(
             errors.append(RowError(r.row, "; ".join(too_long) + "."))
             continue
         problems = []
-        product = products.get(r.gtin)
-        if not r.gtin:
+        product = products.get(r.product_code)
+        named = describe_product_code(r.product_code)
+        if not r.product_code:
             problems.append("the GTIN is missing")
         elif product is None:
-            problems.append(f"unknown GTIN {r.gtin} (not in your catalogue)")
+            problems.append(f"unknown {named} (not in your catalogue)")
         if not r.lot:
             problems.append("the lot is missing")
         if not r.serial:
             problems.append("the serial number is missing")
-        elif r.gtin:
-            key = (r.gtin, r.serial)
+        elif product is not None:
+            key = (product.pk, r.serial)
             if key in existing:
-                problems.append(f"serial {r.serial} of GTIN {r.gtin} was already received")
+                problems.append(f"serial {r.serial} of {named} was already received")
             elif key in seen:
-                problems.append(f"serial {r.serial} of GTIN {r.gtin} repeats row {seen[key]}")
+                problems.append(f"serial {r.serial} of {named} repeats row {seen[key]}")
             else:
                 seen[key] = r.row
         expiry = r.expiration_date

@@ -4,14 +4,15 @@ Device.status changes only through ``inventory.lifecycle`` (its transition table
 writes one DeviceMovement.
 """
 
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 
 from core.tenancy import TenantManager, TenantQuerySet
-from inventory.udi import udi_hri, validate_gtin
+from inventory.labels import gs1_hri, hibc_primary, hibc_text
+from inventory.udi import validate_gtin
 
 
 class Manufacturer(models.Model):
@@ -63,7 +64,23 @@ class Product(models.Model):
         ProductLine, on_delete=models.PROTECT, related_name="products"
     )
     reference = models.CharField("catalogue number", max_length=64)
-    gtin = models.CharField("GTIN", max_length=14, validators=[validate_gtin])
+    # A product is keyed by its GTIN (GS1), its HIBC labeler code + catalogue number + unit of
+    # measure (HIBCC), or both; a scanned label of either agency names exactly one product.
+    gtin = models.CharField("GTIN", max_length=14, blank=True, validators=[validate_gtin])
+    hibc_labeler = models.CharField(
+        "HIBC labeler code", max_length=4, null=True, blank=True,
+        validators=[RegexValidator(r"^[A-Z][A-Z0-9]{3}$", "A HIBC labeler code is a capital "
+                                   "letter and three capital letters or digits (e.g. H703).")],
+    )
+    hibc_product = models.CharField(
+        "HIBC catalogue number", max_length=18, null=True, blank=True,
+        validators=[RegexValidator(r"^[A-Z0-9]{1,18}$", "A HIBC catalogue number is 1–18 "
+                                   "capital letters or digits.")],
+    )
+    hibc_unit = models.PositiveSmallIntegerField(
+        "HIBC unit of measure", null=True, blank=True, validators=[MaxValueValidator(9)],
+        help_text="0 for a single unit, 1–8 for packaging levels, 9 for variable quantities.",
+    )
     description = models.CharField(max_length=300)
     unit_price = models.DecimalField(
         max_digits=12, decimal_places=2, validators=[MinValueValidator(0)]
@@ -74,7 +91,32 @@ class Product(models.Model):
     class Meta:
         ordering = ["reference"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "gtin"], name="product_gtin_unique"),
+            models.UniqueConstraint(
+                fields=["organization", "gtin"], condition=~Q(gtin=""),
+                name="product_gtin_unique",
+                violation_error_message="Another product of your catalogue has this GTIN.",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "hibc_labeler", "hibc_product", "hibc_unit"],
+                condition=Q(hibc_labeler__isnull=False), name="product_hibc_unique",
+                violation_error_message="Another product of your catalogue has this HIBC labeler "
+                "code, catalogue number and unit of measure.",
+            ),
+            models.CheckConstraint(
+                condition=Q(hibc_labeler__isnull=True, hibc_product__isnull=True,
+                            hibc_unit__isnull=True)
+                | Q(hibc_labeler__regex=r"^[A-Z][A-Z0-9]{3}$",
+                    hibc_product__regex=r"^[A-Z0-9]{1,18}$", hibc_unit__lte=9),
+                name="product_hibc_complete",
+                violation_error_message="A HIBC identifier needs all three parts: the labeler "
+                "code (e.g. H703), the catalogue number and the unit of measure (0–9).",
+            ),
+            models.CheckConstraint(
+                condition=~Q(gtin="") | Q(hibc_labeler__isnull=False),
+                name="product_has_identifier",
+                violation_error_message="A product needs a GTIN or a HIBC identifier (labeler "
+                "code, catalogue number and unit of measure).",
+            ),
             models.UniqueConstraint(
                 fields=["organization", "reference"], name="product_reference_unique"
             ),
@@ -85,6 +127,28 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} – {self.description}"
+
+    @property
+    def hibc_code(self) -> str:
+        """The HIBC primary data (``+`` labeler, catalogue number, unit), or ""."""
+        if self.hibc_labeler is None:
+            return ""
+        return hibc_primary(self.hibc_labeler, self.hibc_product, self.hibc_unit)
+
+    @property
+    def identifiers(self) -> str:
+        """"GTIN …", "HIBC …" or both, for pages and messages."""
+        return " · ".join(
+            part for part in (f"GTIN {self.gtin}" if self.gtin else "",
+                              f"HIBC {self.hibc_code}" if self.hibc_code else "") if part
+        )
+
+    def label_text(self, expiration_date, lot: str, serial: str | None) -> str:
+        """The UDI of one unit in printable form: GS1 when the product has a GTIN, else HIBC."""
+        if self.gtin:
+            return gs1_hri(self.gtin, expiration_date, lot, serial)
+        return hibc_text(self.hibc_labeler, self.hibc_product, self.hibc_unit,
+                         expiration_date, lot, serial)
 
 
 class DeviceStatus(models.TextChoices):
@@ -270,7 +334,7 @@ class Device(models.Model):
         return self.expiration_date < (today or timezone.localdate())
 
     def build_udi(self) -> str:
-        return udi_hri(self.product.gtin, self.expiration_date, self.lot, self.serial)
+        return self.product.label_text(self.expiration_date, self.lot, self.serial)
 
 
 class MovementKind(models.TextChoices):

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import OrderBy, RawSQL
@@ -14,6 +15,13 @@ from django.utils import timezone
 
 from accounts.models import User
 from consignment.models import Facility
+from inventory.labels import (
+    Label,
+    hibc_primary,
+    looks_like_label,
+    parse_label,
+    parse_product_code,
+)
 from inventory.lifecycle import movement_problem
 from inventory.models import (
     ACTIVE_STATUSES,
@@ -388,13 +396,13 @@ def device_search(*, user, text: str, limit: int = 25) -> QuerySet[Device]:
     text = (text or "").strip()
     if not text:
         return qs.none()
-    udi = _try_udi(text)
-    if udi is not None:
-        qs = qs.filter(product__gtin=udi.gtin)
-        if udi.serial:
-            qs = qs.filter(serial=udi.serial)
-        elif udi.lot:
-            qs = qs.filter(lot=udi.lot)
+    label = _try_label(text)
+    if label is not None:
+        qs = qs.filter(label_product_q(label, "product__"))
+        if label.serial:
+            qs = qs.filter(serial=label.serial)
+        elif label.lot:
+            qs = qs.filter(lot=label.lot)
         return qs.order_by("pk")[:limit]
     order = ("product__reference", "serial", "pk")
     serial = (Q(serial__istartswith=text) if len(text) >= SERIAL_PREFIX_MIN
@@ -403,7 +411,8 @@ def device_search(*, user, text: str, limit: int = 25) -> QuerySet[Device]:
                  .values_list("pk", flat=True)[:limit])
     products = list(
         Product.objects.filter(organization_id=user.organization_id)
-        .filter(Q(reference__iexact=text) | Q(gtin=text) | Q(description__icontains=text))
+        .filter(Q(reference__iexact=text) | Q(gtin=text) | Q(hibc_product__iexact=text)
+                | Q(description__icontains=text))
         .order_by("reference").values_list("pk", flat=True)
     )
     named = []  # the first devices of the named products, in order: later products sort after
@@ -416,36 +425,34 @@ def device_search(*, user, text: str, limit: int = 25) -> QuerySet[Device]:
     return qs.filter(pk__in={*found, *named}).order_by(*order)[:limit]
 
 
-def _try_udi(text: str):
-    from django.core.exceptions import ValidationError
-
-    from inventory.udi import GS, parse_udi
-
-    looks_like_label = text.startswith("(01)") or text.startswith("]") or GS in text or (
-        text.startswith("01") and len(text) > 16 and text[2:16].isdigit()
-    )
-    if not looks_like_label:
+def _try_label(text: str) -> Label | None:
+    """The label a search text is, if it is one (a serial or a word is not)."""
+    if not looks_like_label(text):
         return None
     try:
-        return parse_udi(text)
+        return parse_label(text)
     except ValidationError:
         return None
 
 
 def recall_devices(
-    *, user, manufacturer=None, lot: str = "", gtin: str = "", serial: str = ""
+    *, user, manufacturer=None, lot: str = "", gtin: str = "", serial: str = "",
+    product: Product | None = None,
 ) -> QuerySet[Device]:
-    """Every unit of a lot (of a manufacturer) or of a GTIN, whatever its status."""
+    """Every unit of a lot (of a manufacturer) or of a product (a GTIN, or the product a scanned
+    label names), whatever its status."""
     qs = Device.objects.for_user(user)
     if gtin:
         qs = qs.filter(product__gtin=gtin)
+    if product is not None:
+        qs = qs.filter(product=product)
     if manufacturer is not None:
         qs = qs.filter(product__product_line__manufacturer=manufacturer)
     if lot:
         qs = qs.filter(lot=lot)
     if serial:
         qs = qs.filter(serial=serial)
-    if not (gtin or lot):
+    if not (gtin or lot or product):
         return qs.none()
     # The latest return of each unit (a Return event): where it came back from.
     last_return = DeviceMovement.objects.filter(
@@ -466,13 +473,13 @@ def device_resolve(*, user, text: str, queryset: QuerySet[Device] | None = None)
     text = (text or "").strip()
     if not text:
         return []
-    udi = _try_udi(text)
-    if udi is not None:
-        qs = qs.filter(product__gtin=udi.gtin)
-        if udi.serial:
-            qs = qs.filter(serial=udi.serial)
-        elif udi.lot:
-            qs = qs.filter(lot=udi.lot, serial__isnull=True)
+    label = _try_label(text)
+    if label is not None:
+        qs = qs.filter(label_product_q(label, "product__"))
+        if label.serial:
+            qs = qs.filter(serial=label.serial)
+        elif label.lot:
+            qs = qs.filter(lot=label.lot, serial__isnull=True)
         else:
             return []
     else:
@@ -546,3 +553,68 @@ def pick_per_product(
     missing = {pid: qty - taken.get(pid, 0) for pid, qty in quantities.items()
                if qty > taken.get(pid, 0)}
     return picked, missing
+
+
+def label_product_q(label: Label, prefix: str = "") -> Q:
+    """The products (``prefix="product__"``: the devices) a parsed label names."""
+    if label.is_hibc:
+        return Q(**{f"{prefix}hibc_labeler": label.hibc_labeler,
+                    f"{prefix}hibc_product": label.hibc_product,
+                    f"{prefix}hibc_unit": label.hibc_unit})
+    return Q(**{f"{prefix}gtin": label.gtin})
+
+
+def product_for_label(*, organization_id: int, label: Label) -> Product:
+    """The one catalogue product a label names, or a ValidationError saying why there is none."""
+    found = list(Product.objects.filter(label_product_q(label), organization_id=organization_id)
+                 .select_related("product_line")[:2])
+    if len(found) == 1:
+        return found[0]
+    if found:  # the unique constraints rule this out; say so rather than pick one
+        raise ValidationError(
+            f"{label.identifier} names more than one product in your catalogue "
+            f"({found[0].reference}, {found[1].reference}): ask an admin to correct the catalogue."
+        )
+    if label.is_hibc:
+        units = sorted(Product.objects.filter(
+            organization_id=organization_id, hibc_labeler=label.hibc_labeler,
+            hibc_product=label.hibc_product,
+        ).values_list("hibc_unit", flat=True))
+        if units:
+            raise ValidationError(
+                f"Unknown HIBC product {label.product_code}: your catalogue has HIBC "
+                f"{label.hibc_labeler} {label.hibc_product} only with unit of measure "
+                f"{', '.join(map(str, units))}, but the label says unit of measure "
+                f"{label.hibc_unit}."
+            )
+        raise ValidationError(
+            f"Unknown HIBC product {label.product_code} (labeler {label.hibc_labeler}, catalogue "
+            f"number {label.hibc_product}): no product in your catalogue has it."
+        )
+    raise ValidationError(f"Unknown GTIN {label.gtin}: no product in your catalogue has it.")
+
+
+def products_for_codes(*, organization_id: int, codes: Iterable[str]) -> dict[str, Product]:
+    """The organisation's products named by receiving-file product codes (GTINs or HIBC
+    primary data), keyed by code; codes that are malformed or unknown are left out. One query."""
+    gtins, hibc = set(), set()
+    for code in codes:
+        try:
+            agency, key = parse_product_code(code)
+        except ValidationError:
+            continue
+        (hibc if agency == "HIBC" else gtins).add(key if agency == "HIBC" else key[0])
+    if not gtins and not hibc:
+        return {}
+    found = Product.objects.filter(organization_id=organization_id).filter(
+        Q(gtin__in=gtins) | Q(hibc_labeler__in={k[0] for k in hibc},
+                              hibc_product__in={k[1] for k in hibc})
+    )
+    wanted = {hibc_primary(*k) for k in hibc}
+    result: dict[str, Product] = {}
+    for product in found:
+        if product.gtin in gtins:
+            result[product.gtin] = product
+        if product.hibc_code in wanted:
+            result[product.hibc_code] = product
+    return result

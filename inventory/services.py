@@ -39,7 +39,6 @@ from inventory.models import (
     StockAdjustmentLine,
     Transfer,
 )
-from inventory.udi import udi_hri
 
 LOT_MAX = Device._meta.get_field("lot").max_length
 SERIAL_MAX = Device._meta.get_field("serial").max_length
@@ -139,7 +138,7 @@ def devices_receive(
                 serial=serial,
                 lot=lot,
                 expiration_date=expiration_date,
-                udi=udi_hri(product.gtin, expiration_date, lot, serial),
+                udi=product.label_text(expiration_date, lot, serial),
                 created_at=now,
             ),
             MovementKind.RECEIVED, status=DeviceStatus.AVAILABLE, custodian=custodian,

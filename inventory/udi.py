@@ -1,20 +1,17 @@
-"""GS1 identifiers: GTIN check digits and UDI labels (GS1 DataMatrix / GS1-128).
+"""GS1 identifiers: GTIN check digits and GS1 UDI strings (raw and bracketed).
 
-A scanner types a label either raw, with GS (\\x1d) separators and an optional ``]d2``/``]C1``
-symbology prefix, or in the bracketed human-readable form ``(01)…(17)…(10)…(21)…``.
+Reading a scanned label (GS1, GS1 Digital Link, HIBC) is ``inventory.labels.parse_label``.
 """
 
 from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass
 
-import biip
-from biip.gs1_messages import GS1Message
 from django.core.exceptions import ValidationError
 
-GS = "\x1d"
+from inventory.labels import GS, gs1_hri
+
 _GTIN_RE = re.compile(r"^\d{14}$")
 
 
@@ -43,29 +40,8 @@ def make_gtin(body13: str) -> str:
     return body13 + str(gtin_check_digit(body13))
 
 
-@dataclass(frozen=True)
-class Udi:
-    gtin: str
-    lot: str = ""
-    serial: str = ""
-    expiration_date: datetime.date | None = None
-
-    @property
-    def hri(self) -> str:
-        return udi_hri(self.gtin, self.expiration_date, self.lot, self.serial)
-
-
-def udi_hri(
-    gtin: str, expiration_date: datetime.date | None, lot: str, serial: str | None
-) -> str:
-    parts = [f"(01){gtin}"]
-    if expiration_date:
-        parts.append(f"(17){expiration_date:%y%m%d}")
-    if lot:
-        parts.append(f"(10){lot}")
-    if serial:
-        parts.append(f"(21){serial}")
-    return "".join(parts)
+# The bracketed, human-readable form of a GS1 UDI.
+udi_hri = gs1_hri
 
 
 def udi_raw(gtin: str, expiration_date: datetime.date | None, lot: str, serial: str | None) -> str:
@@ -79,58 +55,3 @@ def udi_raw(gtin: str, expiration_date: datetime.date | None, lot: str, serial: 
     if serial:
         variable.append(f"21{serial}")
     return raw + GS.join(variable)
-
-
-# What a rep reads when a scan is not a UDI (the parser's own wording means nothing to them).
-UNREADABLE = (
-    "That is not a UDI label. Scan the device's GS1 barcode (it starts with (01) and the GTIN), "
-    "or type it as (01)…(17)…(10)…(21)…; to find a device by serial or lot, use the search box."
-)
-
-
-def parse_udi(text: str) -> Udi:
-    """Parse a scanned label; raise ValidationError saying what is wrong with it."""
-    text = (text or "").strip().replace("\\x1d", GS).replace("<GS>", GS)
-    if not text:
-        raise ValidationError("The label is empty: scan or type a UDI.", code="udi_empty")
-    try:
-        if text.startswith("("):
-            message = GS1Message.parse_hri(text)
-        else:
-            result = biip.parse(text)
-            if result.gs1_message is None:
-                raise ValidationError(UNREADABLE, code="udi_unreadable")
-            message = result.gs1_message
-    except ValidationError:
-        raise
-    except Exception as exc:  # biip raises its own ParseError family
-        raise ValidationError(UNREADABLE, code="udi_unreadable") from exc
-
-    elements = message.element_strings
-    gtin_el = elements.get(ai="01")
-    if gtin_el is None:
-        raise ValidationError("The label has no GTIN (01).", code="udi_no_gtin")
-    if gtin_el.gtin_error:
-        raise ValidationError(
-            "The label's GTIN %(gtin)s has a wrong check digit.",
-            code="gtin_check_digit",
-            params={"gtin": gtin_el.value},
-        )
-    expiry_el = elements.get(ai="17")
-    lot_el = elements.get(ai="10")
-    serial_el = elements.get(ai="21")
-    expiry = None
-    if expiry_el is not None:
-        expiry = expiry_el.date
-        if expiry is None:
-            raise ValidationError(
-                "The label's expiry date %(value)s is not a date.",
-                code="udi_bad_date",
-                params={"value": expiry_el.value},
-            )
-    return Udi(
-        gtin=gtin_el.value,
-        lot=lot_el.value if lot_el else "",
-        serial=serial_el.value if serial_el else "",
-        expiration_date=expiry,
-    )

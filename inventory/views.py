@@ -404,7 +404,7 @@ def _recall_devices(request):
     data = form.cleaned_data
     return form, selectors.recall_devices(
         user=request.user, manufacturer=data.get("manufacturer"), lot=data.get("lot", ""),
-        gtin=data.get("gtin", ""),
+        gtin=data.get("gtin", ""), product=data.get("product"),
     )
 
 

@@ -160,7 +160,8 @@ def test_pages_pdfs_and_csvs_with_patient_ids_are_not_stored(client, world, case
     ]:
         response = client.get(url)
         assert "no-store" in response["Cache-Control"], url
-        assert "camera=()" in response["Permissions-Policy"]
+        # The camera only for our own origin (the "Scan with camera" button), nothing else.
+        assert "camera=(self)" in response["Permissions-Policy"]
 
 
 def test_the_login_page_carries_a_permissions_policy(client):

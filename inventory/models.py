@@ -105,7 +105,8 @@ class Product(models.Model):
             models.CheckConstraint(
                 condition=Q(hibc_labeler__isnull=True, hibc_product__isnull=True,
                             hibc_unit__isnull=True)
-                | Q(hibc_labeler__regex=r"^[A-Z][A-Z0-9]{3}$",
+                | Q(hibc_labeler__isnull=False, hibc_product__isnull=False,
+                    hibc_unit__isnull=False, hibc_labeler__regex=r"^[A-Z][A-Z0-9]{3}$",
                     hibc_product__regex=r"^[A-Z0-9]{1,18}$", hibc_unit__lte=9),
                 name="product_hibc_complete",
                 violation_error_message="A HIBC identifier needs all three parts: the labeler "

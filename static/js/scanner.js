@@ -112,9 +112,12 @@
     if (form.hasAttribute("hx-post")) {
       // htmx posts it and swaps the panel in: report what the new panel says.
       const settled = new Promise(function (resolve) {
-        document.addEventListener("htmx:afterSettle", function (event) {
-          const alert = event.target.querySelector("[role=alert]");
-          resolve(alert ? alert.textContent.trim() : "Added.");
+        document.addEventListener("htmx:afterSettle", function () {
+          const fresh = document.getElementById(box.id);
+          const scope = (fresh && fresh.form) || document;
+          const said = scope.querySelector(".invalid-feedback") ||
+            document.querySelector(".alert[role=status]");
+          resolve(said ? said.textContent.trim() : "Added.");
         }, { once: true });
       });
       form.requestSubmit(button || undefined);

@@ -110,7 +110,8 @@ class ScanForm(BootstrapForm, forms.Form):
     label = forms.CharField(label="Scan a UDI label", max_length=400, strip=False)
 
     def clean_label(self):
-        label = self.cleaned_data["label"].strip(" \r\n\t")
+        # A trailing space may be a HIBC label's check character: the label parser decides.
+        label = self.cleaned_data["label"].strip("\r\n\t").lstrip(" ")
         if not label:
             raise forms.ValidationError("Scan or type a UDI label.")
         return label

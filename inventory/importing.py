@@ -112,7 +112,8 @@ def scan_list_step(
         if index.isdigit() and int(index) < len(labels):
             labels.pop(int(index))
     elif action == "add":
-        label = label.strip()
+        # Keep a trailing space: it may be a HIBC label's check character (the parser decides).
+        label = label.strip("\r\n\t").lstrip(" ")
         with contextlib.suppress(ValidationError):
             label = parse_label(label).hri if label else ""
         if label in labels:

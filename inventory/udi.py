@@ -11,6 +11,9 @@ import re
 from django.core.exceptions import ValidationError
 
 from inventory.labels import GS, gs1_hri
+from inventory.labels import UNREADABLE as UNREADABLE  # older names, kept for code written
+from inventory.labels import Label as Udi  # noqa: F401  (before inventory.labels: they now
+from inventory.labels import parse_label as parse_udi  # noqa: F401  read every agency's label)
 
 _GTIN_RE = re.compile(r"^\d{14}$")
 

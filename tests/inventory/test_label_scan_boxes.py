@@ -1,10 +1,13 @@
 """Every scan box takes GS1, GS1 Digital Link and HIBC labels of the catalogue's products, and
 says what is wrong with a label it refuses; products carry a GTIN, a HIBC identifier or both."""
 
+import datetime
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from demo.seed import DEMO_HIBC_LABELER, _identifiers
 from events.models import EventLine
@@ -241,3 +244,19 @@ def test_the_camera_is_allowed_for_our_own_origin_and_every_scan_box_offers_it(c
     client.force_login(world.manager)
     html = client.get(reverse("inventory:recall_trace")).content.decode()
     assert 'data-scan-camera="submit"' in html
+
+
+def test_the_issues_hibc_label_with_its_space_check_character_and_the_scanners_enter(
+        client, world):
+    # Issue 30's "+H703420500/$$3271231LOT123" + the check character its data gives: a space,
+    # which the scanner's Enter follows. The scan box must not trim it away.
+    product = ProductFactory(product_line=world.line, organization=world.org, gtin="",
+                             hibc_labeler="H703", hibc_product="42050", hibc_unit=0)
+    days = (datetime.date(2027, 12, 31) - timezone.localdate()).days
+    (device,) = world.devices(1, product=product, lot="LOT123", expires_in_days=days)
+    case = world.event("case")
+    client.force_login(world.rep)
+    html = client.post(reverse("events:scan", args=[case.pk]),
+                       {"label": "+H703420500/$$3271231LOT123 \r\n"},
+                       headers={"HX-Request": "true"}).content.decode()
+    assert f"Scanned and added {device.label}" in html

@@ -8,6 +8,7 @@ urlpatterns = [
     path("export.csv", views.device_export, name="device_export"),
     path("devices/<int:pk>/", views.device_detail, name="device_detail"),
     path("devices/search/", views.device_search, name="device_search"),
+    path("devices/by-label/", views.devices_by_label, name="devices_by_label"),
     path("transfers/", views.transfer_list, name="transfer_list"),
     path("transfers/new/", views.transfer_create, name="transfer_create"),
     path("transfers/<int:pk>/", views.transfer_detail, name="transfer_detail"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -40,6 +41,7 @@ from inventory.importing import (
     scan_list_preview,
     scan_list_step,
 )
+from inventory.labels import looks_like_label, parse_label
 from inventory.models import DeviceStatus, Transfer
 from inventory.tables import CappedPaginator, DeviceTable
 
@@ -295,6 +297,23 @@ def device_search(request):
     results = selectors.device_search(user=request.user, text=request.GET.get("q", ""))
     return render(request, "inventory/adjustment_form.html#search_results", {
         "results": results, "q": request.GET.get("q", ""),
+    })
+
+
+@member_required
+def devices_by_label(request):
+    """JSON for a scan box that picks from a list (the transfer form): the devices a scanned
+    label or a typed serial names, or what is wrong with the label."""
+    text = request.GET.get("q", "")
+    if looks_like_label(text):
+        try:
+            parse_label(text)
+        except ValidationError as exc:
+            return JsonResponse({"devices": [], "message": " ".join(exc.messages)})
+    found = selectors.device_resolve(user=request.user, text=text)
+    return JsonResponse({
+        "devices": [{"id": d.pk, "label": d.label} for d in found],
+        "message": "" if found else f"No device {text.strip()!r} in your inventory.",
     })
 
 

@@ -87,8 +87,39 @@
     return text.replace(/[\r\n]+$/, "");
   }
 
+  // A scan box that picks from a list (the transfer form): the server names the devices the
+  // label names; their checkboxes in the list are ticked.
+  async function pick(box, text) {
+    const status = box.parentElement.querySelector("[role=status]");
+    const url = box.getAttribute("data-scan-resolve") + "?q=" + encodeURIComponent(text);
+    const answer = await (await fetch(url, { credentials: "same-origin" })).json();
+    const list = document.querySelector(box.getAttribute("data-scan-list"));
+    let said = answer.message;
+    answer.devices.forEach(function (device) {
+      const tick = list && list.querySelector("input[type=checkbox][value='" + device.id + "']");
+      if (tick) {
+        tick.checked = true;
+        tick.closest("[data-filter-item]").classList.remove("d-none");
+        said = "Selected " + device.label + ".";
+      } else if (!said) {
+        said = device.label + " is not among the devices listed here.";
+      }
+    });
+    if (status) { status.textContent = said; }
+    box.value = "";
+    return said;
+  }
+
+  document.addEventListener("keydown", function (event) {
+    const box = event.target.closest && event.target.closest("[data-scan-camera=pick]");
+    if (!box || event.key !== "Enter") { return; }
+    event.preventDefault(); // a handheld scanner's Enter selects, it does not submit the form
+    if (box.value.trim()) { pick(box, box.value); }
+  });
+
   function deliver(box, text, keepOpen) {
     const mode = box.getAttribute("data-scan-camera");
+    if (mode === "pick") { return pick(box, text); }
     if (mode === "append") {
       const lines = box.value.split("\n").filter(function (l) { return l.trim() !== ""; });
       if (!lines.includes(text)) { lines.push(text); }

@@ -153,3 +153,27 @@ def assert_fits(page):
         .filter(e => e.getBoundingClientRect().right > 391 && !e.closest('.table-responsive'))
         .map(e => e.tagName + '.' + e.className)""")
     assert wide == []
+
+
+def test_a_transfer_picks_the_device_a_scanned_hibc_label_names(page, live_server):
+    line, org, admin, rep, case = _case_world()
+    screw = ProductFactory(product_line=line, organization=org, reference="PS-6550", gtin="",
+                           hibc_labeler="H703", hibc_product="PS6550", hibc_unit=0)
+    first, second = receive(custodian=rep, product=screw, lot="L-T", actor=admin,
+                            serials=["SN-T-1", "SN-T-2"])
+    UserFactory(organization=org, username="rep2", first_name="Sam", last_name="Two")
+    page.set_viewport_size({"width": 390, "height": 844})
+    login(page, live_server, "rep1", PASSWORD)
+    page.goto(f"{live_server.url}/inventory/transfers/new/")
+    box = page.get_by_label("Scan a label to select its device")
+    box.fill(second.build_udi())  # a handheld scanner types the label, then Enter
+    box.press("Enter")
+    expect(page.get_by_test_id("transfer-scan-status")).to_have_text("Selected SN SN-T-2.")
+    expect(page.get_by_role("checkbox", name="SN-T-2")).to_be_checked()
+    expect(page.get_by_role("checkbox", name="SN-T-1")).not_to_be_checked()
+    box.fill("+A123BJC5D6E71H")
+    box.press("Enter")
+    expect(page.get_by_test_id("transfer-scan-status")).to_contain_text(
+        "check character is wrong")
+    expect(page.get_by_role("button", name="Scan with camera")).to_be_visible()
+    assert_fits(page)

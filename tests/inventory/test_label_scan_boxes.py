@@ -15,7 +15,7 @@ from inventory.importing import devices_import, read_csv
 from inventory.labels import hibc_check_character, hibc_text, parse_label
 from inventory.models import Device, DeviceStatus, Product
 from inventory.selectors import product_for_label
-from tests.events.conftest import in_days
+from tests.events.conftest import build_world, in_days
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -260,3 +260,21 @@ def test_the_issues_hibc_label_with_its_space_check_character_and_the_scanners_e
                        {"label": "+H703420500/$$3271231LOT123 \r\n"},
                        headers={"HX-Request": "true"}).content.decode()
     assert f"Scanned and added {device.label}" in html
+
+
+def test_transfer_scan_box_names_the_devices_of_a_label(client, world, hibc_product,
+                                                        django_assert_max_num_queries):
+    device, other = world.devices(2, product=hibc_product)
+    theirs = build_world().devices(1)[0]
+    client.force_login(world.rep)
+    url = reverse("inventory:devices_by_label")
+    with django_assert_max_num_queries(6):
+        answer = client.get(url, {"q": hibc_label(device)}).json()
+    assert answer == {"devices": [{"id": device.pk, "label": device.label}], "message": ""}
+    assert client.get(url, {"q": other.serial}).json()["devices"][0]["id"] == other.pk
+    assert "check character is wrong" in client.get(url, {"q": "+A123BJC5D6E71H"}).json()[
+        "message"]
+    answer = client.get(url, {"q": theirs.serial}).json()
+    assert answer["devices"] == [] and "No device" in answer["message"]
+    html = client.get(reverse("inventory:transfer_create")).content.decode()
+    assert 'data-scan-camera="pick"' in html  # a rep transfers from their own stock

@@ -32,6 +32,7 @@ from consignment.models import Facility, FacilityContact, ParLevel
 from demo import seed as demo
 from events.models import Event, EventLine, EventStatus
 from events.services import event_line_summary_rebuild
+from inventory.labels import hibc_text
 from inventory.ledger import CONTENT_FIELDS, ledger_key, movement_hash
 from inventory.models import (
     Device,
@@ -166,7 +167,8 @@ class OrgBase:
     warehouse: User
     reps: list[User]
     facilities: list[Facility]
-    products: list[tuple]  # (id, product_line_id, manufacturer_id, gtin, unit_price)
+    # (id, product_line_id, manufacturer_id, gtin, unit_price, hibc labeler, catalogue, unit)
+    products: list[tuple]
     plans: list[CommissionPlan]
     code: str
     contacts: dict[int, int] = field(default_factory=dict)  # facility id -> a contact id
@@ -237,7 +239,8 @@ def _org_base(index: int, org: Organization, rng: random.Random, password: str) 
                             description=f"{family}, {size}", unit_price=Decimal(price)))
         Product.objects.bulk_create(new_products)
     products = list(Product.objects.filter(organization=org).order_by("pk").values_list(
-        "pk", "product_line_id", "product_line__manufacturer_id", "gtin", "unit_price"))
+        "pk", "product_line_id", "product_line__manufacturer_id", "gtin", "unit_price",
+        "hibc_labeler", "hibc_product", "hibc_unit"))
 
     have = Facility.objects.filter(organization=org).count()
     new_facilities = []
@@ -283,6 +286,13 @@ def _org_base(index: int, org: Organization, rng: random.Random, password: str) 
         base.contacts.setdefault(contact_facility, contact)
     base.terms = {f.pk: f.payment_terms_days for f in facilities}
     return base
+
+
+def _udi(product: tuple, expiry, lot: str, serial: str) -> str:
+    """A device's UDI as ``Product.label_text`` prints it: GS1 with a GTIN, else HIBC."""
+    if product[3]:
+        return udi_hri(product[3], expiry, lot, serial)
+    return hibc_text(product[5], product[6], product[7], expiry, lot, serial)
 
 
 # --- devices, events, ledger (COPY) ------------------------------------------------------------
@@ -476,7 +486,7 @@ class ChunkWriter:
             facility = dev.facility.pk if dev.facility else None
             devices.add(
                 dev.id, org_id, dev.product[0], serial, dev.lot, dev.expiry,
-                udi_hri(dev.product[3], dev.expiry, dev.lot, serial), status, custodian, facility,
+                _udi(dev.product, dev.expiry, dev.lot, serial), status, custodian, facility,
                 dev.sold_on.id if dev.sold_on else None, dev.used_in.id if dev.used_in else None,
                 None, _at(dev.received, 8, dev.id))
             state = (DeviceStatus.AVAILABLE, dev.custodian.pk, None)

@@ -177,3 +177,8 @@ def test_a_transfer_picks_the_device_a_scanned_hibc_label_names(page, live_serve
         "check character is wrong")
     expect(page.get_by_role("button", name="Scan with camera")).to_be_visible()
     assert_fits(page)
+    shots = os.environ.get("SCREENSHOT_DIR")
+    if shots:
+        page.screenshot(path=str(Path(shots) / "transfer-scan-phone.png"), full_page=True)
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.screenshot(path=str(Path(shots) / "transfer-scan-desktop.png"))

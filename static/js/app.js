@@ -17,10 +17,11 @@
       form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
     }
   });
-  // A box ticked (or a choice changed) while the page was still loading, before htmx had bound
-  // its hx-trigger="change" elements, was lost: nothing was sent and the page said nothing.
-  // htmx binds them on DOMContentLoaded, before this handler (its script comes first); here
-  // each one whose field the person already changed from what the server rendered is sent now.
+  // A box ticked, a choice made or a search typed while the page was still loading, before
+  // htmx had bound the element's hx-trigger, was lost: nothing was sent and the page said
+  // nothing. htmx binds on DOMContentLoaded, before this handler (its script comes first); here
+  // each such element whose field the person already changed from what the server rendered
+  // gets the event it waits for.
   function changedByHand(field) {
     if (field.type === "checkbox" || field.type === "radio") {
       return field.checked !== field.defaultChecked;
@@ -37,13 +38,16 @@
         return option.selected !== option.defaultSelected;
       });
     }
-    return false;
+    return "defaultValue" in field && field.value !== field.defaultValue;
   }
   document.addEventListener("DOMContentLoaded", function () {
     if (!window.htmx) { return; }
-    document.querySelectorAll("[hx-trigger~=change]").forEach(function (el) {
+    document.querySelectorAll("[hx-trigger~=change], [hx-trigger^=input]").forEach(function (el) {
       const fields = el.elements ? Array.prototype.slice.call(el.elements) : [el];
-      if (fields.some(changedByHand)) { window.htmx.trigger(el, "change"); }
+      if (fields.some(changedByHand)) {
+        const trigger = el.getAttribute("hx-trigger");
+        window.htmx.trigger(el, /^input\b/.test(trigger) ? "input" : "change");
+      }
     });
   });
 })();

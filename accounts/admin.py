@@ -1,5 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 
 from accounts.admin_base import ReadOnlyTenantAdmin, TenantAdmin
 from accounts.models import Organization, PatientAccess, User
@@ -38,13 +42,54 @@ class UserAdmin(TenantAdmin, BaseUserAdmin):
 
     @admin.action(description="Unlock login (clear failed attempts)")
     def unlock_login(self, request, queryset):
-        from axes.utils import reset
+        from accounts.lockout import unlock
 
         usernames = list(queryset.values_list("username", flat=True))
-        cleared = sum(reset(username=username) or 0 for username in usernames)
+        cleared = sum(unlock(username=username) for username in usernames)
         self.message_user(
             request, f"Unlocked {len(usernames)} user(s); {cleared} failed-login record(s) cleared."
         )
+
+    def get_urls(self):
+        return [
+            path("login-locks/", self.admin_site.admin_view(self.login_locks_view),
+                 name="accounts_user_login_locks"),
+            *super().get_urls(),
+        ]
+
+    def login_locks_view(self, request):
+        """The login locks in force: an organisation's admins see (and unlock) their own users';
+        superusers every lock, addresses locked across usernames included. Managers read."""
+        from accounts.lockout import current_locks, unlock
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        own = None if request.user.is_superuser else set(
+            self.get_queryset(request).values_list("username", flat=True))
+        if request.method == "POST":
+            if not self.has_change_permission(request):
+                raise PermissionDenied
+            username = request.POST.get("username") or None
+            address = request.POST.get("address") or None
+            if username is not None and (own is None or username in own):
+                count = unlock(username=username)
+                self.message_user(request, f"Unlocked {username}: {count} failed-login "
+                                           "record(s) cleared.")
+            elif username is None and address and own is None:
+                count = unlock(address=address)
+                self.message_user(request, f"Unlocked address {address}: {count} failed-login "
+                                           "record(s) cleared.")
+            else:
+                self.message_user(request, "Nothing to unlock.", messages.WARNING)
+            return redirect("admin:accounts_user_login_locks")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Login locks",
+            "opts": self.model._meta,
+            "locks": current_locks(own),
+            "may_unlock": self.has_change_permission(request),
+        }
+        return TemplateResponse(request, "admin/accounts/login_locks.html", context)
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)

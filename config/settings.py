@@ -80,6 +80,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # The security headers come before every middleware that may answer early (the 413 of an
+    # oversized body, the 400 of refused input), so every response carries them.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "accounts.middleware.SecurityHeadersMiddleware",
+    "accounts.middleware.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -87,10 +93,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.SessionIdleTimeoutMiddleware",
     "accounts.middleware.HostileInputMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "accounts.middleware.SecurityHeadersMiddleware",
     # Last, as django-axes asks: turns a locked-out login into its lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -188,6 +191,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Uploaded purchase orders: PDF only, at most this many bytes.
 PO_UPLOAD_MAX_BYTES = int(os.environ.get("PO_UPLOAD_MAX_BYTES", str(5 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Any request body larger than this is refused with 413 before it is read
+# (accounts.middleware.RequestSizeLimitMiddleware), as nginx's client_max_body_size 12m does.
+REQUEST_MAX_BYTES = int(os.environ.get("REQUEST_MAX_BYTES", str(12 * 1024 * 1024)))
 
 # Content Security Policy: our own static files, and nonces; no inline scripts.
 SECURE_CSP = {
@@ -244,14 +250,19 @@ PERMISSIONS_POLICY = (
 # Sessions end after SESSION_IDLE_MINUTES without a request (accounts.middleware), and at the
 # latest SESSION_MAX_HOURS after login.
 SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
-SESSION_COOKIE_AGE = int(os.environ.get("SESSION_MAX_HOURS", "12")) * 3600
+SESSION_MAX_HOURS = int(os.environ.get("SESSION_MAX_HOURS", "12"))
+SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
 
-# Login lockout (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one username, or
-# from one address, that username / address is refused for LOGIN_COOLOFF_MINUTES, even with the
-# right password. Admins unlock with the "Unlock login" action on Users (or axes_reset_username).
+# Login lockout (django-axes, policy in accounts.lockout): after LOGIN_FAILURE_LIMIT wrong
+# passwords for one username from one address, that username is refused from that address for
+# LOGIN_COOLOFF_MINUTES, even with the right password; an address alone is locked only after
+# LOGIN_ADDRESS_FAILURE_LIMIT wrong passwords across usernames. Admins unlock in Admin → Users →
+# Login locks, or with `manage.py unlock_login USERNAME` (works when every admin is locked out).
 AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("LOGIN_ADDRESS_FAILURE_LIMIT", "50"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "accounts.lockout.FieldstockAxesHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "accounts.security.client_ip"

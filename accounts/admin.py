@@ -5,14 +5,15 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from accounts.admin_base import ReadOnlyTenantAdmin, TenantAdmin
+from accounts.admin_base import ReadOnlyTenantAdmin, SafeAdminMixin, TenantAdmin
 from accounts.models import Organization, PatientAccess, User
+from accounts.security import client_ip
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(SafeAdminMixin, admin.ModelAdmin):
     list_display = ["name", "currency", "created_at"]
-    search_fields = ["name"]
+    search_fields = ["^name"]
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
@@ -29,6 +30,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 class UserAdmin(TenantAdmin, BaseUserAdmin):
     list_display = ["username", "first_name", "last_name", "email", "role", "is_active"]
     list_filter = ["role", "is_active"]
+    search_fields = ["^username", "^first_name", "^last_name", "=email"]
     fieldsets = (
         *BaseUserAdmin.fieldsets,
         ("Fieldstock", {"fields": ("organization", "role")}),
@@ -107,14 +109,43 @@ class UserAdmin(TenantAdmin, BaseUserAdmin):
 
 @admin.register(PatientAccess)
 class PatientAccessAdmin(ReadOnlyTenantAdmin):
+    """The one admin page that shows patient IDs (admins only): its search takes a whole patient
+    ID or username, never a part, and every page of it that shows IDs is itself logged."""
+
     list_display = ["at", "user", "patient_id", "what", "subject", "address"]
     list_filter = ["what"]
-    search_fields = ["patient_id", "user__username", "subject"]
+    search_fields = ["=patient_id", "=user__username"]
     date_hierarchy = "at"
     list_select_related = ["user"]
+    WHAT = "admin: patient ID access log"
+
+    def _log(self, request, rows) -> None:
+        entries = [
+            PatientAccess(organization_id=row.organization_id, user=request.user,
+                          patient_id=row.patient_id, what=self.WHAT,
+                          subject=f"access #{row.pk}"[:200],
+                          path=request.get_full_path()[:500], address=client_ip(request) or "")
+            for row in rows if row.patient_id
+        ]
+        PatientAccess.objects.bulk_create(entries)
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            self._log(request, changelist.result_list)
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        original = getattr(response, "context_data", {}).get("original")
+        if original is not None:
+            self._log(request, [original])
+        return response
 
     def has_module_permission(self, request):
         # Only admins see who looked at patient data (managers do not).
         return request.user.is_superuser or (
             self._is_member(request) and request.user.is_admin
         )
+

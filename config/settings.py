@@ -195,6 +195,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # (accounts.middleware.RequestSizeLimitMiddleware), as nginx's client_max_body_size 12m does.
 REQUEST_MAX_BYTES = int(os.environ.get("REQUEST_MAX_BYTES", str(12 * 1024 * 1024)))
 
+# The Django admin's search box: at most this many words are searched (accounts.admin_base).
+ADMIN_SEARCH_MAX_TERMS = int(os.environ.get("ADMIN_SEARCH_MAX_TERMS", "5"))
+
 # Content Security Policy: our own static files, and nonces; no inline scripts.
 SECURE_CSP = {
     "default-src": [CSP.SELF],

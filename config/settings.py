@@ -190,6 +190,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Uploaded purchase orders: PDF only, at most this many bytes.
 PO_UPLOAD_MAX_BYTES = int(os.environ.get("PO_UPLOAD_MAX_BYTES", str(5 * 1024 * 1024)))
+# Its streams may expand to at most this many bytes, and this many times the file's size (a
+# compression bomb is refused; billing.po_checks decompresses with these caps).
+PO_DECOMPRESSED_MAX_BYTES = int(os.environ.get("PO_DECOMPRESSED_MAX_BYTES",
+                                               str(64 * 1024 * 1024)))
+PO_DECOMPRESSION_RATIO_MAX = int(os.environ.get("PO_DECOMPRESSION_RATIO_MAX", "100"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # Any request body larger than this is refused with 413 before it is read
 # (accounts.middleware.RequestSizeLimitMiddleware), as nginx's client_max_body_size 12m does.

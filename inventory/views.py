@@ -13,12 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
-from accounts.decorators import (
-    admin_required,
-    member_required,
-    oversight_required,
-    writer_required,
-)
+from accounts.decorators import permission_required
 from accounts.security import patient_access_record, safe_next
 from core.exports import Column, csv_download, field
 from core.forms import add_service_errors
@@ -76,7 +71,7 @@ def device_table(request) -> tuple[DeviceFilter, DeviceTable]:
     return devices, table
 
 
-@member_required
+@permission_required("view_inventory")
 def device_list(request):
     devices, table = device_table(request)
     query = request.GET.copy()
@@ -114,7 +109,7 @@ DEVICE_EXPORT_FIELDS = [
 ]
 
 
-@member_required
+@permission_required("view_inventory")
 def device_export(request):
     """The filtered rows as CSV, streamed from the database cursor (constant memory)."""
     devices = DeviceFilter(request.GET, queryset=selectors.device_list(user=request.user),
@@ -126,7 +121,7 @@ def device_export(request):
                         DEVICE_EXPORT_COLUMNS, rows)
 
 
-@member_required
+@permission_required("view_inventory")
 def device_detail(request, pk: int):
     device = get_object_or_404(selectors.device_detail_qs(user=request.user), pk=pk)
     movements = list(selectors.device_movements(device=device))
@@ -149,10 +144,10 @@ def device_detail(request, pk: int):
 # --- Transfers ---------------------------------------------------------------------------------
 
 
-@member_required
+@permission_required("view_inventory")
 def transfer_list(request):
     awaiting = list(selectors.transfers_awaiting(user=request.user)) if (
-        request.user.can_write) else []
+        request.user.can("transfer_devices")) else []
     page = Paginator(selectors.transfer_list(user=request.user), PER_PAGE).get_page(
         request.GET.get("page")
     )
@@ -161,7 +156,7 @@ def transfer_list(request):
     })
 
 
-@writer_required
+@permission_required("transfer_devices")
 def transfer_create(request):
     user = request.user
     if request.method == "POST":
@@ -198,7 +193,7 @@ def _transfer_for(request, pk):
     return get_object_or_404(selectors.transfer_list(user=request.user), pk=pk)
 
 
-@member_required
+@permission_required("view_inventory")
 def transfer_detail(request, pk: int):
     transfer = _transfer_for(request, pk)
     return render(request, "inventory/transfer_detail.html", {
@@ -208,7 +203,7 @@ def transfer_detail(request, pk: int):
 
 
 @require_POST
-@writer_required
+@permission_required("transfer_devices")
 def transfer_accept(request, pk: int):
     transfer = _transfer_for(request, pk)
     try:
@@ -224,7 +219,7 @@ def transfer_accept(request, pk: int):
 
 
 @require_POST
-@writer_required
+@permission_required("transfer_devices")
 def transfer_decline(request, pk: int):
     transfer = _transfer_for(request, pk)
     form = DeclineForm(request.POST)
@@ -245,7 +240,7 @@ def transfer_decline(request, pk: int):
 # --- Stock Adjustments -------------------------------------------------------------------------
 
 
-@member_required
+@permission_required("view_inventory")
 def adjustment_list(request):
     if request.user.is_rep:
         page = None  # admins make adjustments; reps see none
@@ -256,7 +251,7 @@ def adjustment_list(request):
     return render(request, "inventory/adjustment_list.html", {"page": page})
 
 
-@oversight_required
+@permission_required("view_adjustments")
 def adjustment_detail(request, pk: int):
     adjustment = get_object_or_404(selectors.adjustment_list(user=request.user), pk=pk)
     return render(request, "inventory/adjustment_detail.html", {
@@ -265,7 +260,7 @@ def adjustment_detail(request, pk: int):
     })
 
 
-@admin_required
+@permission_required("adjust_stock")
 def adjustment_create(request):
     form = AdjustmentForm(request.POST or None, user=request.user,
                           initial={"devices": request.GET.get("devices", "")})
@@ -291,7 +286,7 @@ def adjustment_create(request):
     return render(request, "inventory/adjustment_form.html", {"form": form})
 
 
-@member_required
+@permission_required("view_inventory")
 def device_search(request):
     """htmx: devices matching a serial, lot, reference, description or scanned label."""
     results = selectors.device_search(user=request.user, text=request.GET.get("q", ""))
@@ -300,7 +295,7 @@ def device_search(request):
     })
 
 
-@member_required
+@permission_required("view_inventory")
 def devices_by_label(request):
     """JSON for a scan box that picks from a list (the transfer form): the devices a scanned
     label or a typed serial names, or what is wrong with the label."""
@@ -320,7 +315,7 @@ def devices_by_label(request):
 # --- Receiving ---------------------------------------------------------------------------------
 
 
-@admin_required
+@permission_required("receive_inventory")
 def receiving(request):
     form = ReceiveForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -341,7 +336,7 @@ def receiving(request):
     return render(request, "inventory/receiving_form.html", {"form": form, "tab": "form"})
 
 
-@admin_required
+@permission_required("receive_inventory")
 def receiving_scan(request):
     """Scan labels one after another; the list accumulates; "Receive" takes them all."""
     user = request.user
@@ -384,7 +379,7 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.split("\n") if line.strip()]
 
 
-@admin_required
+@permission_required("receive_inventory")
 def receiving_import(request):
     form = CsvUploadForm(request.POST or None, request.FILES or None)
     row_errors = []
@@ -427,7 +422,7 @@ def _recall_devices(request):
     )
 
 
-@oversight_required
+@permission_required("trace_recalls")
 def recall_trace(request):
     form, devices = _recall_devices(request)
     page = counts = None
@@ -450,7 +445,7 @@ def _recall_subject(form) -> str:
     return " ".join(f"{k} {v}" for k, v in data.items() if v and isinstance(v, str))
 
 
-@oversight_required
+@permission_required("trace_recalls")
 def recall_export(request):
     form, devices = _recall_devices(request)
     if devices is None:

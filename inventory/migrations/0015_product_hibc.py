@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0003_organization_currency'),
-        ('inventory', '0013_device_index_trim'),
+        ('inventory', '0014_ledger_key_id'),
     ]
 
     operations = [

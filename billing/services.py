@@ -37,6 +37,7 @@ from commissions.services import (
     commission_summary_add,
 )
 from core.db import bulk_insert, service_transaction
+from core.outbox import OutboxKind, emit
 from core.pdf import render_pdf
 from core.permissions import ensure_role, ensure_same_organization
 from events.models import Event, EventLine, EventStatus
@@ -363,6 +364,8 @@ def purchase_order_record(
         ) from None
     set_status(event, EventStatus.READY_TO_INVOICE)
     event.save(update_fields=["status"])
+    emit(kind=OutboxKind.PURCHASE_ORDER_RECORDED, organization_id=event.organization_id,
+         payload={"id": purchase_order.pk})
     return purchase_order
 
 
@@ -405,6 +408,8 @@ def invoice_issue(
     )
     event.save(update_fields=["status"])
     _store_after_commit(Invoice, invoice.pk)
+    emit(kind=OutboxKind.INVOICE_ISSUED, organization_id=event.organization_id,
+         payload={"id": invoice.pk})
     return invoice
 
 
@@ -526,6 +531,10 @@ def event_submit_for_billing(
     _record_signature(event, actor=actor, signature_name=signature_name, at=now,
                       status=EventStatus.PENDING_PO if event.is_billable else EventStatus.CLOSED)
     event.sales_order = sales_order
+    emit(kind=OutboxKind.EVENT_SUBMITTED, organization_id=event.organization_id,
+         payload={"id": event.pk})
+    emit(kind=OutboxKind.SALES_ORDER_ISSUED, organization_id=event.organization_id,
+         payload={"id": sales_order.pk})
     return event
 
 
@@ -608,4 +617,8 @@ def _submit_return(
     _record_signature(event, actor=actor, signature_name=signature_name, at=now,
                       status=EventStatus.CLOSED)
     event.credit_memo = credit_memo
+    emit(kind=OutboxKind.EVENT_SUBMITTED, organization_id=event.organization_id,
+         payload={"id": event.pk})
+    emit(kind=OutboxKind.CREDIT_MEMO_ISSUED, organization_id=event.organization_id,
+         payload={"id": credit_memo.pk})
     return event

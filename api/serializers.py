@@ -308,5 +308,8 @@ class CreditMemoSerializer(serializers.ModelSerializer):
 
 
 class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    errors = serializers.ListField(child=serializers.CharField(), required=False)
+    detail = serializers.CharField(help_text="The message, as the page shows it.")
+    errors = serializers.ListField(child=serializers.CharField(), required=False,
+                                   help_text="Each message on its own.")
+    fields = serializers.DictField(required=False,
+                                   help_text="Messages per request field, when malformed.")

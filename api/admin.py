@@ -3,7 +3,8 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib.admin.options import ActionLocation
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounts.admin_base import ReadOnlyTenantAdmin, TenantAdmin
 from api.models import ApiToken, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -40,6 +41,12 @@ class WebhookEndpointAdmin(TenantAdmin):
     def signing_secret(self, obj):
         return obj.secret if obj and obj.pk else "Generated when you save."
 
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        if not (request.user.is_superuser or request.user.is_admin):
+            fields.remove("signing_secret")  # managers look, but never learn the secret
+        return fields
+
     def save_model(self, request, obj, form, change):
         if not change:
             obj.secret = webhook_secret_new()
@@ -62,6 +69,9 @@ class WebhookAttemptInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_view_permission(self, request, obj=None):
+        return True  # whoever may view the delivery (its admin checked) sees its attempts
+
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(ReadOnlyTenantAdmin):
@@ -80,7 +90,7 @@ class WebhookDeliveryAdmin(ReadOnlyTenantAdmin):
                 sent += 1
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
-            except PermissionError as error:
+            except PermissionDenied as error:
                 messages.error(request, str(error))
         if sent:
             messages.success(request, f"{sent} deliver{'y' if sent == 1 else 'ies'} queued again.")
@@ -88,8 +98,8 @@ class WebhookDeliveryAdmin(ReadOnlyTenantAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
+    def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location)
         if not (request.user.is_superuser or request.user.is_admin):
             actions.pop("send_again", None)
         return actions

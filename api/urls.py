@@ -5,7 +5,7 @@ from rest_framework.routers import SimpleRouter
 
 from api import pages, views
 
-router = SimpleRouter()
+router = SimpleRouter(use_regex_path=False)  # <int:pk>: URL names reverse with converters
 router.register("devices", views.DeviceViewSet, basename="device")
 router.register("events", views.EventViewSet, basename="event")
 router.register("facilities", views.FacilityViewSet, basename="facility")

@@ -33,7 +33,6 @@ from inventory.selectors import device_movements, transfer_list
 logger = logging.getLogger(__name__)
 
 ERRORS = {400: s.ErrorSerializer, 403: s.ErrorSerializer, 404: s.ErrorSerializer}
-ID = r"[0-9]{1,18}"
 
 
 def _devices(request, ids: list[int]) -> list[Device]:
@@ -67,7 +66,7 @@ class DeviceViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = s.DeviceSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = DeviceFilter
-    lookup_value_regex = ID
+    lookup_value_converter = "int"
 
     def get_queryset(self):
         return Device.objects.for_user(self.request.user).select_related(
@@ -93,7 +92,7 @@ class DeviceViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class ReadOnlyScoped(viewsets.ReadOnlyModelViewSet):
-    lookup_value_regex = ID
+    lookup_value_converter = "int"
 
 
 class FacilityViewSet(ReadOnlyScoped):
@@ -116,7 +115,7 @@ class ProductViewSet(ReadOnlyScoped):
     retrieve=extend_schema(summary="An event with its lines"),
 )
 class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    lookup_value_regex = ID
+    lookup_value_converter = "int"
 
     def get_queryset(self):
         qs = Event.objects.for_user(self.request.user).select_related(
@@ -256,7 +255,7 @@ class CreditMemoViewSet(DocumentViewSet):
 @extend_schema_view(list=extend_schema(summary="Transfers (a rep's own)"))
 class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = s.TransferSerializer
-    lookup_value_regex = ID
+    lookup_value_converter = "int"
 
     def get_queryset(self):
         return transfer_list(user=self.request.user).order_by().prefetch_related(

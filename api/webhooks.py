@@ -162,67 +162,77 @@ def _schedule_retry(delivery: WebhookDelivery) -> None:
 
 
 def webhook_attempt(delivery_id: int, *, now: datetime.datetime | None = None) -> WebhookDelivery:
-    """Send one pending delivery once and log what came back."""
+    """Send one pending delivery once and log what came back.
+
+    No transaction is open while the endpoint answers (up to ``TIMEOUT_SECONDS``): the outcome
+    is recorded afterwards, under the delivery's and the endpoint's row locks. Deliveries are
+    at least once: a receiver deduplicates by ``webhook-id``."""
+    delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+    if delivery.status != WebhookDelivery.Status.PENDING:
+        return delivery
+    if not delivery.endpoint.active:
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status=WebhookDelivery.Status.FAILED, next_attempt_at=None)
+        delivery.refresh_from_db()
+        return delivery
+    now = now or timezone.now()
+    body = json.dumps(delivery.payload, separators=(",", ":"))
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Fieldstock-Webhooks/1",
+        "webhook-id": delivery.message_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(delivery.endpoint.secret).sign(
+            delivery.message_id, now, body),
+    }
+    status_code, text, error = None, "", ""
+    try:
+        status_code, text = _post(delivery.endpoint.url, body.encode(), headers)
+    except ValueError as refused:
+        error = str(refused)
+    except (OSError, http.client.HTTPException) as failed:
+        error = f"{type(failed).__name__}: {failed}"[:500]
     with transaction.atomic():
-        delivery = (
-            WebhookDelivery.objects.select_for_update(of=("self",), no_key=True)
-            .select_related("endpoint").get(pk=delivery_id)
-        )
-        endpoint = delivery.endpoint
-        if delivery.status != WebhookDelivery.Status.PENDING:
-            return delivery
-        if not endpoint.active:
-            delivery.status = WebhookDelivery.Status.FAILED
-            delivery.save(update_fields=["status"])
-            return delivery
-        now = now or timezone.now()
-        body = json.dumps(delivery.payload, separators=(",", ":"))
-        signature = Webhook(endpoint.secret).sign(delivery.message_id, now, body)
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "Fieldstock-Webhooks/1",
-            "webhook-id": delivery.message_id,
-            "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": signature,
-        }
-        status_code, text, error = None, "", ""
-        try:
-            status_code, text = _post(endpoint.url, body.encode(), headers)
-        except ValueError as refused:
-            error = str(refused)
-        except (OSError, http.client.HTTPException) as failed:
-            error = f"{type(failed).__name__}: {failed}"[:500]
-        WebhookAttempt.objects.create(delivery=delivery, at=now, status_code=status_code,
-                                      response_body=text, error=error)
-        delivery.attempts += 1
-        if status_code is not None and 200 <= status_code < 300:
-            delivery.status = WebhookDelivery.Status.SUCCEEDED
-            delivery.delivered_at = now
-            delivery.next_attempt_at = None
-            endpoint.consecutive_failures = 0
+        _record(delivery.pk, at=now, status_code=status_code, text=text, error=error)
+    return WebhookDelivery.objects.get(pk=delivery.pk)
+
+
+def _record(delivery_id: int, *, at, status_code, text: str, error: str) -> None:
+    """The attempt's outcome: log it, then succeed, schedule a retry, fail, or disable."""
+    delivery = WebhookDelivery.objects.select_for_update(of=("self",), no_key=True).get(
+        pk=delivery_id)
+    endpoint = WebhookEndpoint.objects.select_for_update(of=("self",), no_key=True).get(
+        pk=delivery.endpoint_id)
+    WebhookAttempt.objects.create(delivery=delivery, at=at, status_code=status_code,
+                                  response_body=text, error=error)
+    delivery.attempts += 1
+    if status_code is not None and 200 <= status_code < 300:
+        delivery.status = WebhookDelivery.Status.SUCCEEDED
+        delivery.delivered_at = at
+        delivery.next_attempt_at = None
+        endpoint.consecutive_failures = 0
+    else:
+        endpoint.consecutive_failures += 1
+        if delivery.attempts <= len(RETRY_SCHEDULE):
+            delivery.status = WebhookDelivery.Status.PENDING
+            delivery.next_attempt_at = at + RETRY_SCHEDULE[delivery.attempts - 1]
         else:
-            endpoint.consecutive_failures += 1
-            if delivery.attempts <= len(RETRY_SCHEDULE):
-                delivery.next_attempt_at = now + RETRY_SCHEDULE[delivery.attempts - 1]
-            else:
-                delivery.status = WebhookDelivery.Status.FAILED
-                delivery.next_attempt_at = None
-            if endpoint.consecutive_failures >= settings.WEBHOOK_DISABLE_AFTER:
-                endpoint.active = False
-                endpoint.disabled_reason = (
-                    f"disabled after {endpoint.consecutive_failures} failed attempts in a row, "
-                    f"{now:%Y-%m-%d %H:%M} UTC")
-                delivery.status = WebhookDelivery.Status.FAILED
-                delivery.next_attempt_at = None
-                WebhookDelivery.objects.filter(
-                    endpoint=endpoint, status=WebhookDelivery.Status.PENDING
-                ).exclude(pk=delivery.pk).update(
-                    status=WebhookDelivery.Status.FAILED, next_attempt_at=None)
-            elif delivery.status == WebhookDelivery.Status.PENDING:
-                _schedule_retry(delivery)
-        endpoint.save(update_fields=["consecutive_failures", "active", "disabled_reason"])
-        delivery.save(update_fields=["status", "attempts", "next_attempt_at", "delivered_at"])
-    return delivery
+            delivery.status = WebhookDelivery.Status.FAILED
+            delivery.next_attempt_at = None
+        if endpoint.active and endpoint.consecutive_failures >= settings.WEBHOOK_DISABLE_AFTER:
+            endpoint.active = False
+            endpoint.disabled_reason = (
+                f"disabled after {endpoint.consecutive_failures} failed attempts in a row, "
+                f"{at:%Y-%m-%d %H:%M} UTC")
+            WebhookDelivery.objects.filter(
+                endpoint=endpoint, status=WebhookDelivery.Status.PENDING
+            ).update(status=WebhookDelivery.Status.FAILED, next_attempt_at=None)
+            delivery.status = WebhookDelivery.Status.FAILED
+            delivery.next_attempt_at = None
+        elif delivery.status == WebhookDelivery.Status.PENDING:
+            _schedule_retry(delivery)
+    endpoint.save(update_fields=["consecutive_failures", "active", "disabled_reason"])
+    delivery.save(update_fields=["status", "attempts", "next_attempt_at", "delivered_at"])
 
 
 def webhooks_due(*, now: datetime.datetime | None = None) -> list[int]:

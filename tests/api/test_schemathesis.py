@@ -26,7 +26,7 @@ from billing.models import SalesOrder
 from events.models import Event
 from tests.events.conftest import build_world
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 SCHEMA = schemathesis.openapi.from_path(Path(settings.BASE_DIR) / "docs" / "openapi.yaml")
 EXAMPLES = 5

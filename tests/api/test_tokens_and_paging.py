@@ -132,3 +132,11 @@ def test_lists_and_details_use_a_bounded_number_of_queries(
     for path in paths:
         with django_assert_max_num_queries(9):
             assert api.get(path).status_code == 200, path
+
+
+def test_an_id_beyond_64_bits_is_a_404_not_a_500(world, api_as):
+    api = api_as(world.admin)
+    for path in ["/api/v1/devices/99999999999999999999999/",
+                 "/api/v1/events/9223372036854775808/submit/"]:
+        response = api.post(path) if path.endswith("submit/") else api.get(path)
+        assert response.status_code == 404, path

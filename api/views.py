@@ -21,6 +21,8 @@ from accounts.security import patient_access_record
 from api import serializers as s
 from api.journal import journal_response
 from billing import services as billing
+from billing.documents import DocumentIntegrityError, document_pdf_bytes
+from billing.submit import event_submit_for_billing
 from billing.models import CreditMemo, Invoice, SalesOrder
 from consignment.models import Facility
 from events import services as events
@@ -177,7 +179,7 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         event = self.get_object()
         data = s.EventSubmitSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        billing.event_submit_for_billing(actor=request.user, event=event,
+        event_submit_for_billing(actor=request.user, event=event,
                                          signature_name=data.validated_data["signature_name"])
         return self._detail(event)
 
@@ -204,10 +206,10 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
 def _pdf(request, document, event: Event, filename: str) -> HttpResponse:
     try:
-        data = billing.document_pdf_bytes(document=document)
+        data = document_pdf_bytes(document=document)
     except ValidationError as error:
         raise NotFound(" ".join(error.messages)) from None
-    except billing.DocumentIntegrityError:
+    except DocumentIntegrityError:
         logger.exception("Stored PDF failed its integrity check: %s", document)
         return HttpResponse("The stored document failed its integrity check.", status=503,
                             content_type="text/plain")

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.decorators import member_required
+from accounts.decorators import permission_required
 from api.models import ApiToken
 from api.services import TOKEN_MAX_DAYS, api_token_create, api_token_revoke
 from core.forms import BootstrapForm, add_service_errors
@@ -21,7 +21,7 @@ class TokenForm(BootstrapForm, forms.Form):
         label="Expires in (days)", min_value=1, max_value=TOKEN_MAX_DAYS, initial=90)
 
 
-@member_required
+@permission_required("use_api")
 def token_list(request):
     form = TokenForm(request.POST or None)
     secret = None
@@ -40,7 +40,7 @@ def token_list(request):
     }, status=400 if form.errors else 200)
 
 
-@member_required
+@permission_required("use_api")
 @require_POST
 def token_revoke(request, pk: int):
     token = get_object_or_404(ApiToken.objects.for_user(request.user), pk=pk,

@@ -1,8 +1,8 @@
 """Who may call the API: an active member of an organisation; writes need a read-write token.
 
 Roles are not checked here: every write calls the same service as the page, and the service
-checks the role (``core.permissions.ensure_role``), so a manager's write is refused with the
-page's message."""
+checks the role (``accounts.permissions.ensure_permission``), so a manager's write is refused
+with the page's message."""
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 

@@ -17,9 +17,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.permissions import ensure_permission
 from api.models import ApiToken, WebhookDelivery, WebhookEndpoint
 from core.outbox import OutboxKind
-from core.permissions import ensure_role, ensure_same_organization
+from core.permissions import ensure_same_organization
 
 TOKEN_MAX_DAYS = 366
 TOKEN_NAME_MAX = ApiToken._meta.get_field("name").max_length
@@ -119,7 +120,7 @@ def webhook_kinds_clean(kinds) -> list[str]:
 def webhook_endpoint_create(
     *, actor: User, url: str, kinds: list[str], description: str = ""
 ) -> WebhookEndpoint:
-    ensure_role(actor, User.Role.ADMIN, action="register webhook endpoints")
+    ensure_permission(actor, "manage_webhooks")
     from api.webhooks import url_problem
 
     problem = url_problem(url, resolve=False)
@@ -134,7 +135,7 @@ def webhook_endpoint_create(
 @transaction.atomic
 def webhook_delivery_send_again(*, actor: User, delivery: WebhookDelivery) -> WebhookDelivery:
     """Queue another attempt of a delivery ("Send again"), whatever its state."""
-    ensure_role(actor, User.Role.ADMIN, action="send webhooks again")
+    ensure_permission(actor, "manage_webhooks")
     ensure_same_organization(actor, delivery)
     delivery = WebhookDelivery.objects.select_for_update(of=("self",), no_key=True).select_related(
         "endpoint").get(pk=delivery.pk)

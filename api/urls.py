@@ -26,3 +26,10 @@ urlpatterns = [
     path("tokens/", pages.token_list, name="token_list"),
     path("tokens/<int:pk>/revoke/", pages.token_revoke, name="token_revoke"),
 ]
+
+# The one permission policy (accounts/permissions.py): every API URL needs "use_api" (what a
+# token may then do is the services' own checks), the journal "export_accounting" (checked in
+# the view too).
+for pattern in [*urlpatterns[1:], *router.urls]:
+    pattern.callback.permission = "use_api"
+urlpatterns[2].callback.permission = views.JournalView.permission

@@ -13,17 +13,18 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import ensure_permission
 from accounts.security import patient_access_record
 from api import serializers as s
 from api.journal import journal_response
 from billing import services as billing
 from billing.documents import DocumentIntegrityError, document_pdf_bytes
-from billing.submit import event_submit_for_billing
 from billing.models import CreditMemo, Invoice, SalesOrder
+from billing.submit import event_submit_for_billing
 from consignment.models import Facility
 from events import services as events
 from events.models import Event, EventLine
@@ -310,12 +311,13 @@ class JournalQuery(serializers.Serializer):
 
 
 class JournalView(APIView):
+    permission = "export_accounting"
+
     @extend_schema(parameters=[JournalQuery],
                    responses={(200, "text/csv"): OpenApiTypes.STR, **ERRORS},
                    summary="Accounting journal: invoices, credit memos, payments (CSV)")
     def get(self, request):
-        if not request.user.is_admin_or_manager:
-            raise PermissionDenied("The accounting journal is for admins and managers.")
+        ensure_permission(request.user, self.permission)
         query = JournalQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         return journal_response(user=request.user, **query.validated_data)

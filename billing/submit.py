@@ -23,7 +23,6 @@ from accounts.models import User
 from billing.documents import document_issue
 from billing.models import CreditMemo, DocumentCounter, SalesOrder
 from billing.tasks import document_store_after_commit
-from core.outbox import OutboxKind, emit
 from commissions.models import CommissionCredit
 from commissions.services import (
     commission_clawbacks,
@@ -32,6 +31,7 @@ from commissions.services import (
     commission_summary_add,
 )
 from core.db import bulk_insert, service_transaction
+from core.outbox import OutboxKind, emit
 from events.models import Event, EventLine, EventStatus
 from events.policy import (
     NOTES,

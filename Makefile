@@ -60,3 +60,6 @@ lint: install
 fmt: install
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
+
+openapi: install  ## regenerate docs/openapi.yaml (the API schema; a test fails when it drifts)
+	DEBUG=1 .venv/bin/python manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml

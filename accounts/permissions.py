@@ -60,6 +60,10 @@ PERMISSIONS: dict[str, Permission] = {p.name: p for p in (
     Permission("mark_paid", ADMINS, "run billing"),
     Permission("edit_commission_plans", ADMINS, "edit commission plans"),
     Permission("pay_commissions", ADMINS, "mark commissions paid"),
+    # Integrations (api/).
+    Permission("use_api", EVERYONE, "use the API"),
+    Permission("export_accounting", OVERSIGHT, "export the accounting journal"),
+    Permission("manage_webhooks", ADMINS, "manage webhooks"),
 )}
 
 

@@ -25,6 +25,7 @@ from billing.documents import document_number_next
 from billing.models import DocumentCounter, Invoice, PurchaseOrder, SalesOrder
 from billing.tasks import document_store_after_commit
 from core.db import service_transaction
+from core.outbox import OutboxKind, emit
 from core.permissions import ensure_same_organization
 from events.models import Event, EventStatus
 from events.services import lock_event, set_status
@@ -139,6 +140,8 @@ def purchase_order_record(
         ) from None
     set_status(event, EventStatus.READY_TO_INVOICE)
     event.save(update_fields=["status"])
+    emit(kind=OutboxKind.PURCHASE_ORDER_RECORDED, organization_id=event.organization_id,
+         payload={"id": purchase_order.pk})
     return purchase_order
 
 
@@ -181,6 +184,8 @@ def invoice_issue(
     )
     event.save(update_fields=["status"])
     document_store_after_commit(invoice)
+    emit(kind=OutboxKind.INVOICE_ISSUED, organization_id=event.organization_id,
+         payload={"id": invoice.pk})
     return invoice
 
 

@@ -31,6 +31,7 @@ from commissions.services import (
     commission_summary_add,
 )
 from core.db import bulk_insert, service_transaction
+from core.outbox import OutboxKind, emit
 from events.models import Event, EventLine, EventStatus
 from events.policy import (
     NOTES,
@@ -144,4 +145,8 @@ def event_submit_for_billing(
     event.signature_name = signature_name
     event.save(update_fields=["status", "submitted_at", "submitted_by", "signature_name"])
     setattr(event, kind.related_name, document)
+    emit(kind=OutboxKind.EVENT_SUBMITTED, organization_id=event.organization_id,
+         payload={"id": event.pk})  # webhooks, after commit (core.outbox)
+    emit(kind=OutboxKind(f"{kind.related_name}.issued"), organization_id=event.organization_id,
+         payload={"id": document.pk})
     return event

@@ -68,6 +68,9 @@ INSTALLED_APPS = [
     "django_filters",
     "django_tables2",
     "django_tasks_db",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "core",
     "axes",
     "accounts",
@@ -77,6 +80,7 @@ INSTALLED_APPS = [
     "commissions",
     "billing",
     "reporting",
+    "api",
     "demo",
 ]
 
@@ -308,6 +312,46 @@ if os.environ.get("EMAIL_HOST"):
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "fieldstock@localhost")
+
+# The REST API (api/): tokens or a signed-in session; JSON only; keyset pages; a rate per token.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.ApiAccess"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.IdCursorPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Fieldstock API",
+    "DESCRIPTION": "Devices, events, billing documents and transfers of your organisation. "
+                   "Writes follow the same rules as the pages. See README \"API\".",
+    "VERSION": "1",
+    "SERVE_PERMISSIONS": ["api.permissions.ApiAccess"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "DeviceStatusEnum": "inventory.models.DeviceStatus",
+        "EventStatusEnum": "events.models.EventStatus",
+        "EventTypeEnum": "events.models.EventType",
+        "TransferStatusEnum": "inventory.models.TransferStatus",
+    },
+}
+# Requests per token (or per signed-in user) per second/min/hour/day.
+API_THROTTLE_RATE = os.environ.get("API_THROTTLE_RATE", "600/min")
+# Webhooks may reach only public addresses unless this is on (local runs and the tests).
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
+# An endpoint failing this many attempts in a row is disabled.
+WEBHOOK_DISABLE_AFTER = int(os.environ.get("WEBHOOK_DISABLE_AFTER", "15"))
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"
 

@@ -12,5 +12,6 @@ urlpatterns = [
     path("facilities/", include("consignment.urls")),
     path("reports/commissions/", include("commissions.urls")),
     path("reports/", include("reporting.urls")),
+    path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

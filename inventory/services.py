@@ -20,6 +20,7 @@ from accounts.models import User
 from accounts.permissions import ensure_permission
 from consignment.models import Facility
 from core.db import service_transaction
+from core.outbox import OutboxKind, emit
 from core.permissions import ensure_same_organization
 from inventory.lifecycle import (
     check_can_leave,
@@ -257,6 +258,8 @@ def transfer_accept(*, actor: User, transfer: Transfer) -> Transfer:
     transfer.decided_at = timezone.now()
     transfer.decided_by = actor
     transfer.save(update_fields=["status", "decided_at", "decided_by"])
+    emit(kind=OutboxKind.TRANSFER_ANSWERED, organization_id=transfer.organization_id,
+         payload={"id": transfer.pk})
     return transfer
 
 
@@ -273,6 +276,8 @@ def transfer_decline(*, actor: User, transfer: Transfer, reason: str) -> Transfe
     transfer.decided_at = timezone.now()
     transfer.decided_by = actor
     transfer.save(update_fields=["status", "decline_reason", "decided_at", "decided_by"])
+    emit(kind=OutboxKind.TRANSFER_ANSWERED, organization_id=transfer.organization_id,
+         payload={"id": transfer.pk})
     return transfer
 
 

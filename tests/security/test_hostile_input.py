@@ -242,7 +242,7 @@ def test_every_url_answers_garbled_forms_without_an_error(client, world, role):
     ids = {"events": [draft.pk, order.pk], "billing": [draft.pk, order.pk],
            "inventory:transfer": [transfer.pk], "inventory:device": [device.pk],
            "inventory:adjustment": [999_999], "consignment": [world.st_marys.pk],
-           "commissions": [plan.pk], "reporting": [order.pk]}
+           "commissions": [plan.pk], "reporting": [order.pk], "api": [draft.pk, order.pk]}
     client.force_login(getattr(world, role))
     for name, arity in url_patterns():
         if arity == 0:

@@ -1,0 +1,70 @@
+"""A transactional outbox: how a service announces what happened without knowing who listens.
+
+A service calls ``emit(kind=..., organization_id=..., payload=...)`` inside its transaction; the
+row commits (or rolls back) with the change it describes. After commit a task
+(``core.tasks.outbox_dispatch``, run by the worker) passes the message to every consumer
+registered with ``register`` — the API app registers its webhook fan-out in its ``ready()``.
+Lower apps never import the consumers, so the import layers stay one way, and no Django signal
+carries a business rule.
+
+The kinds are declared here, once; a consumer offers exactly these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.db import models, transaction
+from django.utils import timezone
+
+
+class OutboxKind(models.TextChoices):
+    EVENT_SUBMITTED = "event.submitted", "Event submitted for billing"
+    SALES_ORDER_ISSUED = "sales_order.issued", "Sales order issued"
+    INVOICE_ISSUED = "invoice.issued", "Invoice issued"
+    CREDIT_MEMO_ISSUED = "credit_memo.issued", "Credit memo issued"
+    PURCHASE_ORDER_RECORDED = "purchase_order.recorded", "Purchase order recorded"
+    TRANSFER_ANSWERED = "transfer.answered", "Transfer accepted or declined"
+    # Declared for integrations to subscribe to; no service emits them yet (recalls and the
+    # stock-low alert's hook are not built: README "API").
+    DEVICE_RECALLED = "device.recalled", "Device recalled (not emitted yet)"
+    STOCK_LOW = "stock.low", "Stock low (not emitted yet)"
+
+
+_consumers: list[Callable] = []
+
+
+def register(consumer: Callable) -> None:
+    """``consumer(message)`` is called for every dispatched message (once per process)."""
+    if consumer not in _consumers:
+        _consumers.append(consumer)
+
+
+def emit(*, kind: str, organization_id: int, payload: dict) -> None:
+    """Write the message in the caller's transaction; dispatch it after commit."""
+    from core.models import OutboxMessage
+    from core.tasks import outbox_dispatch
+
+    OutboxKind(kind)  # an unknown kind is a programming error
+    message = OutboxMessage.objects.create(
+        organization_id=organization_id, kind=kind, payload=payload
+    )
+    transaction.on_commit(lambda: outbox_dispatch.enqueue(message.pk), robust=True)
+
+
+def dispatch(message_id: int) -> bool:
+    """Hand one message to the consumers, once (the row is locked; False if already done)."""
+    from core.models import OutboxMessage
+
+    with transaction.atomic():
+        message = (
+            OutboxMessage.objects.select_for_update(of=("self",), no_key=True)
+            .filter(pk=message_id, dispatched_at__isnull=True).first()
+        )
+        if message is None:
+            return False
+        for consumer in _consumers:
+            consumer(message)
+        message.dispatched_at = timezone.now()
+        message.save(update_fields=["dispatched_at"])
+    return True

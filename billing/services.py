@@ -512,7 +512,7 @@ def event_submit_for_billing(
         devices_transition(
             actor=actor, devices=devices, kind=MovementKind.SOLD_AND_CONSUMED, event=event,
             at=now, status=DeviceStatus.CONSUMED, custodian=None, facility=event.facility,
-            sold_on=event, used_in=event,
+            sold_on=event, used_in=event, kit=None,  # a unit of a loaned kit leaves the kit
         )
     EventLine.objects.filter(event=event).update(committed=True)
     event_line_summary_add(event=event)  # the reports' summary, same transaction

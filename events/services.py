@@ -110,7 +110,11 @@ def event_create(
         actor, facility, representative, manufacturer, product_line, facility_contact
     )
     errors = {}
-    if event_type not in EventType.values:
+    if event_type == EventType.LOAN:
+        errors["event_type"] = (
+            "A loan is made from Kits → Loan kits: it needs kits and a due-back date."
+        )
+    elif event_type not in EventType.values:
         errors["event_type"] = "Choose Case, Stocking Order or Return."
     if not (name or "").strip():
         errors["name"] = "Enter a name for the event."
@@ -250,6 +254,8 @@ def device_problem(event: Event, device: Device, today: datetime.date) -> str | 
                 f"{event.facility}."
             )
         return None
+    if device.status == DeviceStatus.LOANED or device.kit_id:
+        return kit_member_problem(event, device)
     if device.status == DeviceStatus.FACILITY_STOCK:
         hint = " Tick “Show Facility Stock items only” to record its use." if event.is_case else ""
         return (
@@ -263,6 +269,24 @@ def device_problem(event: Event, device: Device, today: datetime.date) -> str | 
         )
     if device.pending_transfer_id:
         return f"{label} is in transit and can't be used until the transfer is accepted."
+    return None
+
+
+def kit_member_problem(event: Event, device: Device) -> str | None:
+    """A unit in a kit goes on an event only from a kit loaned to the facility of a case, in the
+    case's rep's custody (it leaves the kit when the case is submitted)."""
+    label, tag = device.label, device.kit.tag if device.kit_id else "?"
+    if device.status != DeviceStatus.LOANED:
+        return f"{label} is in kit {tag}: take it out of the kit first."
+    if not event.is_case:
+        return (f"{label} is in kit {tag}, on loan to {device.facility}: only a case there can "
+                "use it.")
+    if device.facility_id != event.facility_id:
+        return (f"{label} is on loan to {device.facility} (kit {tag}) and can't be used at "
+                f"{event.facility}.")
+    if device.custodian_id != event.representative_id:
+        return (f"{label} is in kit {tag}, in {device.custodian}'s custody: only their cases can "
+                "use it.")
     return None
 
 
@@ -313,7 +337,7 @@ def event_add_devices(
     fresh = {
         d.pk: d
         for d in Device.objects.filter(pk__in=[d.pk for d in devices]).select_related(
-            "product__product_line", "facility", "custodian"
+            "product__product_line", "facility", "custodian", "kit"
         )
     }
     already = set(event.lines.filter(device_id__in=fresh).values_list("device_id", flat=True))
@@ -354,7 +378,7 @@ def event_add_by_udi(
     candidates = list(
         Device.objects.filter(
             organization_id=event.organization_id, product__gtin=udi.gtin
-        ).select_related("product__product_line", "facility", "custodian")
+        ).select_related("product__product_line", "facility", "custodian", "kit")
         .filter(**({"serial": udi.serial} if udi.serial else {"lot": udi.lot}))
     )
     if not candidates:

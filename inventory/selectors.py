@@ -52,43 +52,46 @@ def ledger_discrepancies(*, organization_id: int | None = None) -> Iterator[Ledg
         movements = movements.filter(organization_id=organization_id)
     moves = movements.values_list(
         "device_id", "from_status", "to_status", "from_custodian_id", "to_custodian_id",
-        "from_facility_id", "facility_id", "kind", "id",
+        "from_facility_id", "facility_id", "kind", "id", "from_kit_id", "kit_id",
     ).iterator(chunk_size=5000)
     pending = next(moves, None)
     for device in devices.values_list(
-        "pk", "serial", "lot", "status", "custodian_id", "facility_id"
+        "pk", "serial", "lot", "status", "custodian_id", "facility_id", "kit_id"
     ).iterator(chunk_size=5000):
-        pk, serial, lot, status, custodian_id, facility_id = device
+        pk, serial, lot, status, custodian_id, facility_id, kit_id = device
         label = f"SN {serial}" if serial else f"lot {lot} (#{pk})"
         # Skip movements of devices outside this listing (none in practice).
         while pending is not None and pending[0] < pk:
             pending = next(moves, None)
-        state = None  # (status, custodian_id, facility_id) after the last movement
+        state = None  # (status, custodian_id, facility_id, kit_id) after the last movement
         problems = []
         while pending is not None and pending[0] == pk:
-            _, from_status, to_status, from_cust, to_cust, from_fac, to_fac, kind, move_id = pending
+            (_, from_status, to_status, from_cust, to_cust, from_fac, to_fac, kind, move_id,
+             from_kit, to_kit) = pending
             illegal = movement_problem(
                 kind=kind, from_status=from_status, to_status=to_status,
                 from_custodian_id=from_cust, to_custodian_id=to_cust,
                 from_facility_id=from_fac, to_facility_id=to_fac,
+                from_kit_id=from_kit, to_kit_id=to_kit,
             )
             if illegal:
                 problems.append(f"movement #{move_id}: {illegal}")
-            expected_from = ("", None, None) if state is None else state
-            if (from_status, from_cust, from_fac) != expected_from:
+            expected_from = ("", None, None, None) if state is None else state
+            if (from_status, from_cust, from_fac, from_kit) != expected_from:
                 problems.append(
                     f"a {to_status} movement starts from ({from_status or 'nothing'}, custodian "
-                    f"{from_cust}, facility {from_fac}) but the ledger had {expected_from}"
+                    f"{from_cust}, facility {from_fac}, kit {from_kit}) but the ledger had "
+                    f"{expected_from}"
                 )
-            state = (to_status, to_cust, to_fac)
+            state = (to_status, to_cust, to_fac, to_kit)
             pending = next(moves, None)
         if state is None:
             problems.append("it has no movements at all")
-        elif state != (status, custodian_id, facility_id):
+        elif state != (status, custodian_id, facility_id, kit_id):
             problems.append(
-                f"the ledger says (status {state[0]}, custodian {state[1]}, facility {state[2]}) "
-                f"but the device is (status {status}, custodian {custodian_id}, "
-                f"facility {facility_id})"
+                f"the ledger says (status {state[0]}, custodian {state[1]}, facility {state[2]}, "
+                f"kit {state[3]}) but the device is (status {status}, custodian {custodian_id}, "
+                f"facility {facility_id}, kit {kit_id})"
             )
         for problem in problems:
             yield LedgerDiscrepancy(device_id=pk, label=label, problem=problem)
@@ -511,6 +514,23 @@ def sellable_devices(
         status=DeviceStatus.AVAILABLE,
         custodian_id=custodian_id,
         pending_transfer__isnull=True,
+        kit__isnull=True,  # a kit member is sold only from a loaned kit (loaned_kit_devices)
+        expiration_date__gte=today,
+    )
+
+
+def loaned_kit_devices(
+    *, organization_id: int, custodian_id: int, facility_id: int,
+    today: datetime.date | None = None,
+) -> QuerySet[Device]:
+    """The units of kits loaned to ``facility_id`` that a case there may use: LOANED, in
+    ``custodian_id``'s custody (the case's rep), not expired on ``today``."""
+    today = today or timezone.localdate()
+    return Device.objects.filter(
+        organization_id=organization_id,
+        status=DeviceStatus.LOANED,
+        custodian_id=custodian_id,
+        facility_id=facility_id,
         expiration_date__gte=today,
     )
 

@@ -20,6 +20,12 @@ from accounts.models import User
 from consignment.models import Facility
 from core.db import service_transaction
 from core.permissions import ensure_role, ensure_same_organization
+from inventory.kit_moves import (
+    kit_fill_complete,
+    kit_transfer_complete,
+    kit_transfer_declined,
+    transfer_lock_kit,
+)
 from inventory.lifecycle import (
     check_can_leave,
     device_transition,
@@ -63,7 +69,7 @@ def lock_devices(device_ids: Iterable[int]) -> list[Device]:
         .filter(pk__in=ids)
         .order_by("pk")
     )
-    prefetch_related_objects(devices, "custodian", "facility")
+    prefetch_related_objects(devices, "custodian", "facility", "kit")
     return devices
 
 
@@ -216,8 +222,14 @@ def devices_transfer(
     return transfer
 
 
-def _apply_transfer(*, actor: User, transfer: Transfer, devices: list[Device]) -> None:
-    """The devices change custody (AVAILABLE → AVAILABLE) and are no longer in transit."""
+def _apply_transfer(*, actor: User, transfer: Transfer, devices: list[Device],
+                    kit=None) -> None:
+    """The devices change custody (AVAILABLE → AVAILABLE) and are no longer in transit; a kit
+    transfer moves the kit with them, a refill packs them into its kit."""
+    if transfer.kit_id:
+        return kit_transfer_complete(actor=actor, transfer=transfer, kit=kit, devices=devices)
+    if transfer.into_kit_id:
+        return kit_fill_complete(actor=actor, transfer=transfer, kit=kit, devices=devices)
     devices_transition(
         actor=actor, devices=devices, kind=MovementKind.TRANSFERRED, transfer=transfer,
         custodian=transfer.to_custodian,
@@ -232,7 +244,7 @@ def can_answer(user: User, transfer: Transfer) -> bool:
     )
 
 
-def _lock_pending_transfer(actor: User, transfer: Transfer) -> tuple[Transfer, list[Device]]:
+def _lock_pending_transfer(actor: User, transfer: Transfer):
     transfer = Transfer.objects.select_for_update(of=("self",), no_key=True).select_related(
         "to_custodian", "from_custodian"
     ).get(pk=transfer.pk)
@@ -243,16 +255,17 @@ def _lock_pending_transfer(actor: User, transfer: Transfer) -> tuple[Transfer, l
         )
     if not can_answer(actor, transfer):
         raise PermissionDenied("Only the recipient (or an admin) can answer this transfer.")
+    kit = transfer_lock_kit(transfer)  # lock order: the kit before its devices
     devices = lock_devices(transfer.devices.values_list("pk", flat=True))
-    return transfer, devices
+    return transfer, devices, kit
 
 
 @service_transaction
 def transfer_accept(*, actor: User, transfer: Transfer) -> Transfer:
     """The recipient accepts: the devices change custody."""
-    transfer, devices = _lock_pending_transfer(actor, transfer)
+    transfer, devices, kit = _lock_pending_transfer(actor, transfer)
     moving = [d for d in devices if d.pending_transfer_id == transfer.pk]
-    _apply_transfer(actor=actor, transfer=transfer, devices=moving)
+    _apply_transfer(actor=actor, transfer=transfer, devices=moving, kit=kit)
     transfer.status = Transfer.Status.ACCEPTED
     transfer.decided_at = timezone.now()
     transfer.decided_by = actor
@@ -266,13 +279,15 @@ def transfer_decline(*, actor: User, transfer: Transfer, reason: str) -> Transfe
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError("Say why you decline this transfer.")
-    transfer, devices = _lock_pending_transfer(actor, transfer)
+    transfer, devices, kit = _lock_pending_transfer(actor, transfer)
     devices_clear_in_transit([d for d in devices if d.pending_transfer_id == transfer.pk])
     transfer.status = Transfer.Status.DECLINED
     transfer.decline_reason = reason
     transfer.decided_at = timezone.now()
     transfer.decided_by = actor
     transfer.save(update_fields=["status", "decline_reason", "decided_at", "decided_by"])
+    if transfer.kit_id:
+        kit_transfer_declined(actor=actor, transfer=transfer, kit=kit)
     return transfer
 
 
@@ -373,7 +388,8 @@ def _adjustment_target(device: Device, line: AdjustmentLine, removal: DeviceMove
     """Where a line's effect puts ``device`` (``device_transition`` checks the move)."""
     Effect = StockAdjustmentLine.Effect
     if line.effect == Effect.REMOVE:
-        return {"status": DeviceStatus.REMOVED, "custodian": None, "facility": None}
+        # A unit of a loaned kit reported lost leaves its kit.
+        return {"status": DeviceStatus.REMOVED, "custodian": None, "facility": None, "kit": None}
     if line.effect == Effect.MOVE_TO_FACILITY:
         if line.to_facility is None:
             raise ValidationError(f"{device.label}: choose the facility to move it to.")

@@ -134,7 +134,6 @@ def test_kit_member_cannot_be_transferred_adjusted_or_sold_alone(kits):
     with pytest.raises(ValidationError, match="is in kit K-1"):
         stock_adjustment_create(actor=w.admin, reason="lost",
                                 lines=[AdjustmentLine(device=unit, effect="remove")])
-    case = w.event("case", actor=w.rep)
     with pytest.raises(ValidationError, match="is in kit K-1: take it out of the kit first"):
         w.add(case, [unit], actor=w.rep)
     assert db_state() == before

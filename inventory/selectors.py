@@ -78,20 +78,23 @@ def ledger_discrepancies(*, organization_id: int | None = None) -> Iterator[Ledg
                 problems.append(f"movement #{move_id}: {illegal}")
             expected_from = ("", None, None, None) if state is None else state
             if (from_status, from_cust, from_fac, from_kit) != expected_from:
+                kits = from_kit or expected_from[3]  # kits named only where one is involved
                 problems.append(
                     f"a {to_status} movement starts from ({from_status or 'nothing'}, custodian "
-                    f"{from_cust}, facility {from_fac}, kit {from_kit}) but the ledger had "
-                    f"{expected_from}"
+                    f"{from_cust}, facility {from_fac}{f', kit {from_kit}' if kits else ''}) "
+                    f"but the ledger had {expected_from if kits else expected_from[:3]}"
                 )
             state = (to_status, to_cust, to_fac, to_kit)
             pending = next(moves, None)
         if state is None:
             problems.append("it has no movements at all")
         elif state != (status, custodian_id, facility_id, kit_id):
+            kits = state[3] or kit_id  # kits named only where one is involved
             problems.append(
-                f"the ledger says (status {state[0]}, custodian {state[1]}, facility {state[2]}, "
-                f"kit {state[3]}) but the device is (status {status}, custodian {custodian_id}, "
-                f"facility {facility_id}, kit {kit_id})"
+                f"the ledger says (status {state[0]}, custodian {state[1]}, facility {state[2]}"
+                f"{f', kit {state[3]}' if kits else ''}) but the device is (status {status}, "
+                f"custodian {custodian_id}, facility {facility_id}"
+                f"{f', kit {kit_id}' if kits else ''})"
             )
         for problem in problems:
             yield LedgerDiscrepancy(device_id=pk, label=label, problem=problem)

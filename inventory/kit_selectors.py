@@ -159,3 +159,57 @@ def kit_by_tag(*, organization_id: int, tag: str) -> Kit | None:
     if not tag or len(tag) > Kit._meta.get_field("tag").max_length:
         return None
     return Kit.objects.filter(organization_id=organization_id, tag__iexact=tag).first()
+
+
+@dataclass
+class KitState:
+    """A kit's state for a list: short by how many units, expired units, earliest expiry."""
+
+    short: int = 0
+    expired: int = 0
+    earliest: datetime.date | None = None
+    today: datetime.date | None = None
+
+    @property
+    def label(self) -> str:
+        if self.expired:
+            return "expired units"
+        if self.short:
+            return "short"
+        if self.earliest and self.today and self.earliest <= self.today + datetime.timedelta(
+                days=EXPIRING_DAYS):
+            return "expiring"
+        return "complete"
+
+    @property
+    def colour(self) -> str:
+        return {"complete": "success", "short": "warning", "expiring": "info",
+                "expired units": "danger"}[self.label]
+
+
+def kit_states(*, kits: list[Kit], today: datetime.date | None = None) -> dict[int, KitState]:
+    """The state of each listed kit in two queries whatever the number of kits and units: the
+    templates' items, and the kits' units counted per kit and product."""
+    from inventory.models import KitTemplateItem
+
+    today = today or timezone.localdate()
+    required: dict[int, dict[int, int]] = {}
+    for item in KitTemplateItem.objects.filter(
+            template_id__in={k.template_id for k in kits}).values("template_id", "product_id",
+                                                                  "quantity"):
+        required.setdefault(item["template_id"], {})[item["product_id"]] = item["quantity"]
+    usable: dict[int, dict[int, int]] = {}
+    states = {kit.pk: KitState(today=today) for kit in kits}
+    for row in (Device.objects.filter(kit_id__in=list(states)).values("kit_id", "product_id")
+                .annotate(n=Count("id"), expired=Count("id", filter=Q(expiration_date__lt=today)),
+                          earliest=Min("expiration_date"))):
+        state = states[row["kit_id"]]
+        state.expired += row["expired"]
+        if row["earliest"] and (state.earliest is None or row["earliest"] < state.earliest):
+            state.earliest = row["earliest"]
+        usable.setdefault(row["kit_id"], {})[row["product_id"]] = row["n"] - row["expired"]
+    for kit in kits:
+        held = usable.get(kit.pk, {})
+        states[kit.pk].short = sum(max(q - held.get(p, 0), 0)
+                                   for p, q in required.get(kit.template_id, {}).items())
+    return states

@@ -305,7 +305,7 @@ def device_page_by_joined_column(queryset: QuerySet[Device], *, user, offset: in
 
 def device_detail_qs(*, user) -> QuerySet[Device]:
     return Device.objects.for_user(user).select_related(
-        *DEVICE_LIST_RELATED, "sold_on", "used_in",
+        *DEVICE_LIST_RELATED, "sold_on", "used_in", "kit",
     )
 
 
@@ -315,7 +315,7 @@ def device_movements(*, device: Device) -> QuerySet[DeviceMovement]:
         DeviceMovement.objects.filter(device=device)
         .select_related(
             "actor", "from_custodian", "to_custodian", "from_facility", "facility",
-            "event__representative", "transfer", "adjustment",
+            "event__representative", "transfer", "adjustment", "from_kit", "kit",
         )
         .order_by("at", "id")
     )
@@ -331,7 +331,7 @@ def may_see_patient_id(user, event) -> bool:
 def transfer_list(*, user) -> QuerySet[Transfer]:
     """Admins and managers: every transfer of the organisation; reps: those they are part of."""
     qs = Transfer.objects.for_user(user).select_related(
-        "from_custodian", "to_custodian", "actor", "decided_by"
+        "from_custodian", "to_custodian", "actor", "decided_by", "kit", "into_kit"
     ).annotate(device_count=Count("devices")).order_by("-created_at", "-id")
     if user.is_rep:
         qs = qs.filter(Q(from_custodian=user) | Q(to_custodian=user) | Q(actor=user))
@@ -459,7 +459,7 @@ def recall_devices(
         kind__in=(MovementKind.RETURNED, MovementKind.RETURNED_FOR_DESTRUCTION),
     ).order_by("-at", "-id")
     return qs.select_related(
-        *DEVICE_LIST_RELATED, "used_in__facility", "used_in__representative", "sold_on",
+        *DEVICE_LIST_RELATED, "used_in__facility", "used_in__representative", "sold_on", "kit",
     ).annotate(
         returned_by_name=Subquery(last_return.values("event__name")[:1]),
         returned_from_name=Subquery(last_return.values("from_facility__name")[:1]),

@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import reps_for
+from consignment.models import Facility
 from core.forms import BootstrapForm
-from events.selectors import facilities_in_scope
 from inventory.forms import CHOOSE, DeviceCheckboxes
 from inventory.models import Device, Kit
 
@@ -40,7 +40,7 @@ class LoanForm(BootstrapForm, forms.Form):
         else:
             self.fields["representative"].queryset = reps_for(user)
         self.fields["kits"].queryset = kits
-        self.fields["facility"].queryset = facilities_in_scope(user)
+        self.fields["facility"].queryset = Facility.objects.for_user(user).order_by("name")
         today = timezone.localdate()
         self.fields["date"].initial = today
         self.fields["due_back"].initial = today + timezone.timedelta(days=7)

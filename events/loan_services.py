@@ -159,7 +159,8 @@ def kit_check_in(
         raise ValidationError(f"{kit} was already checked in.", code="checked_in")
     present_ids = {d.pk for d in present}
     lost_ids = {d.pk for d in lost}
-    members = lock_devices(Device.objects.filter(kit=kit).values_list("pk", flat=True))
+    members = [d for d in lock_devices(Device.objects.filter(kit=kit).values_list("pk", flat=True))
+               if d.kit_id == kit.pk]  # as locked: a case may have used one meanwhile
     member_ids = {d.pk for d in members}
     errors = []
     if present_ids & lost_ids:

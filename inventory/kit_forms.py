@@ -44,6 +44,11 @@ class KitTemplateForm(BootstrapForm, forms.Form):
         return cleaned
 
 
+class KitTemplateItemsForm(BootstrapForm, forms.Form):
+    items = forms.CharField(label="Items", help_text="One product per line: reference,quantity.",
+                            widget=forms.Textarea(attrs={"rows": 6}))
+
+
 class KitCreateForm(BootstrapForm, forms.Form):
     template = forms.ModelChoiceField(queryset=KitTemplate.objects.none(), label="Template",
                                       empty_label=CHOOSE)

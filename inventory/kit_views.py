@@ -20,6 +20,7 @@ from inventory.kit_forms import (
     KitPackForm,
     KitReplenishForm,
     KitTemplateForm,
+    KitTemplateItemsForm,
     KitTransferForm,
 )
 from inventory.models import Kit, KitMovement, KitTemplate, Product, Transfer
@@ -196,9 +197,24 @@ def kit_label(request, pk: int):
 @member_required
 def kit_template_detail(request, pk: int):
     template = get_object_or_404(kit_selectors.kit_template_list(user=request.user), pk=pk)
+    items = list(template.items.select_related("product"))
+    form = None
+    if request.user.is_admin:
+        form = KitTemplateItemsForm(request.POST or None, initial={"items": "\n".join(
+            f"{item.product.reference},{item.quantity}" for item in items)})
+        if request.method == "POST" and form.is_valid():
+            try:
+                rows = kit_services.template_rows_from_csv(
+                    actor=request.user, data="reference,quantity\n" + form.cleaned_data["items"])
+                kit_services.kit_template_set_items(actor=request.user, template=template,
+                                                    items=rows)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, f"{template.name}: items saved.")
+                return redirect("inventory:kit_template_detail", pk=template.pk)
     return render(request, "inventory/kit_template_detail.html", {
-        "template": template,
-        "items": template.items.select_related("product"),
+        "template": template, "items": items, "form": form,
         "kits": template.kits.select_related("custodian", "facility").order_by("tag")[:200],
     })
 

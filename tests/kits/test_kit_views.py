@@ -156,3 +156,17 @@ def test_device_history_and_recall_trace_name_the_kit(client, kits):
     assert 'data-testid="device-kit"' in page and "kit — → HIST-1" in page
     page = client.get(reverse("inventory:recall_trace"), {"gtin": unit.product.gtin}).content
     assert b'data-testid="recall-kit"' in page
+
+
+def test_admin_changes_a_templates_items(client, kits):
+    w = kits.world
+    client.force_login(w.admin)
+    url = reverse("inventory:kit_template_detail", args=[kits.template.pk])
+    assert "SCR-55,3" in client.get(url).content.decode()
+    response = client.post(url, {"items": "SCR-55,5\nPLT-2,1"})
+    assert response.status_code == 302
+    assert sorted(kits.template.items.values_list("product__reference", "quantity")) == [
+        ("PLT-2", 1), ("SCR-55", 5)]
+    client.force_login(w.rep)
+    client.post(url, {"items": "SCR-55,1"})
+    assert kits.template.items.get(product=kits.screw).quantity == 5  # reps only read

@@ -8,17 +8,19 @@ from __future__ import annotations
 import datetime
 
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import Organization, User
-from inventory.models import Device, DeviceStatus, KitTemplate, ProductLine
+from inventory.models import Device, DeviceStatus, KitTemplate, Product, ProductLine
 
 
 def seed_scale_kits(*, org: Organization, kits_per_rep: int = 20, loaned_share: float = 0.3,
                     today: datetime.date | None = None) -> int:
-    """Build up to ``kits_per_rep`` kits for each rep of ``org`` (templates of three products,
-    two units each, from the rep's available units); loan ``loaned_share`` of them to a facility.
-    Returns the number of kits built."""
+    """Build up to ``kits_per_rep`` kits per template for each rep of ``org`` (a template per
+    product line: the three products most reps hold, two units each) from the rep's available
+    units, short where the rep lacks some; loan ``loaned_share`` of them to a facility. Returns
+    the number of kits built."""
     from consignment.models import Facility
     from events.loan_services import loan_create
     from inventory.kit_services import kit_create, kit_template_create
@@ -32,22 +34,38 @@ def seed_scale_kits(*, org: Organization, kits_per_rep: int = 20, loaned_share: 
     if admin is None or not reps or facility is None:
         return 0
     built = 0
-    for line in ProductLine.objects.filter(organization=org).order_by("pk")[:4]:
-        products = list(line.products.order_by("pk")[:3])
-        if len(products) < 3:
+    # The products the reps hold sellable units of, per product line.
+    held: dict[int, dict[int, set[int]]] = {}
+    for rep_id, line_id, product_id, n in (
+        Device.objects.filter(organization=org, status=DeviceStatus.AVAILABLE, kit__isnull=True,
+                              pending_transfer__isnull=True, expiration_date__gte=today,
+                              custodian__in=reps)
+        .values_list("custodian_id", "product__product_line_id", "product_id")
+        .annotate(n=Count("pk")).order_by()
+    ):
+        if n >= 1:
+            held.setdefault(line_id, {}).setdefault(product_id, set()).add(rep_id)
+    lines = ProductLine.objects.in_bulk(list(held))
+    for line_id, products in sorted(held.items()):
+        # The three products most reps hold: the template's items.
+        chosen = sorted(products, key=lambda pid: (-len(products[pid]), pid))[:3]
+        if len(chosen) < 3:
             continue
+        line = lines[line_id]
         template = KitTemplate.objects.filter(organization=org, name=f"{line.name} set").first()
         if template is None:
-            template = kit_template_create(actor=admin, name=f"{line.name} set",
-                                           product_line=line, items=[(p, 2) for p in products])
+            template = kit_template_create(
+                actor=admin, name=f"{line.name} set", product_line=line,
+                items=[(p, 2) for p in Product.objects.filter(pk__in=chosen)])
+        chosen = list(template.items.values_list("product_id", flat=True))
         for rep in reps:
             stock = sellable_devices(organization_id=org.pk, custodian_id=rep.pk, today=today)
-            for n in range(kits_per_rep // 4 or 1):
+            for n in range(kits_per_rep):
                 units = []
-                for product in products:
-                    units += list(stock.filter(product=product).exclude(
-                        pk__in=[u.pk for u in units]).order_by("-expiration_date", "pk")[:2])
-                if len(units) < 6:
+                for product_id in chosen:
+                    units += list(stock.filter(product_id=product_id).order_by(
+                        "-expiration_date", "pk")[:2])
+                if len(units) < 2:  # a short kit is a kit too (its page says what it lacks)
                     break
                 with transaction.atomic():
                     kit = kit_create(actor=admin, template=template,

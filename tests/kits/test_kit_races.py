@@ -22,7 +22,7 @@ from inventory.selectors import ledger_discrepancies
 from tests.events.conftest import build_world
 from tests.kits.conftest import build_kits
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 ROUNDS = 4
 

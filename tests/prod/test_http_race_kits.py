@@ -19,7 +19,7 @@ from tests.events.conftest import build_world
 from tests.kits.conftest import build_kits
 from tests.prod.conftest import logged_in, production_env
 
-pytestmark = [pytest.mark.postgres, pytest.mark.prod]
+pytestmark = pytest.mark.prod
 
 ROUNDS = 3
 CHECK_INS = 4

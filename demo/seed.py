@@ -258,7 +258,7 @@ def _pick(org, custodian, manufacturer, count, rng, used):
 
 def seed_events(base: dict, *, progress: bool) -> None:
     """Transfers, stocking orders, cases of both kinds and an adjustment, through the services."""
-    from billing.services import event_submit_for_billing
+    from billing.submit import event_submit_for_billing
     from commissions.models import CommissionPlan
     from events.models import Event
     from events.services import event_add_devices, event_create
@@ -426,7 +426,7 @@ def seed_kits(base: dict) -> None:
     """Two kit templates and four kits: PSS-001 complete at rep1's, PSS-002 loaned to the
     first facility and overdue, PSS-003 short after a case used two of its units (checked in),
     CAGE-001 at rep2's. Made through the services, with units received for them."""
-    from billing.services import event_submit_for_billing
+    from billing.submit import event_submit_for_billing
     from events.loan_services import kit_check_in, loan_create
     from events.services import event_add_devices, event_create
     from inventory.kit_services import kit_create, kit_template_create

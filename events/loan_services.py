@@ -18,9 +18,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.permissions import ensure_permission
 from consignment.models import Facility
 from core.db import service_transaction
-from core.permissions import ensure_role, ensure_same_organization
+from core.permissions import ensure_same_organization
 from events.models import Event, EventLine, EventStatus, EventType, LoanExtension
 from events.services import ensure_can_edit, lock_event, set_status
 from inventory.kit_moves import kit_movement_add, lock_kit
@@ -49,7 +50,7 @@ def loan_create(
     loan), every kit and every unit in it at the facility (one movement per unit plus the kit's
     own). The kits stay in the representative's custody; nothing is sold."""
     today = today or timezone.localdate()
-    ensure_role(actor, User.Role.ADMIN, User.Role.REP, action="loan kits")
+    ensure_permission(actor, "manage_kits")
     ensure_same_organization(actor, facility, representative, *kits)
     errors = {}
     if representative.role != User.Role.REP or not representative.is_active:

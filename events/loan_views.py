@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.decorators import member_required, writer_required
+from accounts.decorators import permission_required
 from core.exports import Column, csv_download
 from core.forms import add_service_errors
 from events import loan_selectors, loan_services
@@ -28,7 +28,7 @@ def _loan_for(request, pk: int) -> Event:
     return get_object_or_404(loan_selectors.loan_list(user=request.user), pk=pk)
 
 
-@writer_required
+@permission_required("manage_kits")
 def loan_create(request):
     user = request.user
     initial = {}
@@ -52,7 +52,7 @@ def loan_create(request):
     return render(request, "events/loan_form.html", {"form": form})
 
 
-@member_required
+@permission_required("view_events")
 def loan_detail(request, pk: int):
     loan = _loan_for(request, pk)
     kits = list(loan.kits.select_related("template", "custodian", "facility").order_by("tag"))
@@ -68,7 +68,7 @@ def loan_detail(request, pk: int):
 
 
 @require_POST
-@writer_required
+@permission_required("manage_kits")
 def loan_extend(request, pk: int):
     loan = _loan_for(request, pk)
     form = LoanExtendForm(request.POST)
@@ -109,7 +109,7 @@ def _loaned_kit(request, pk: int, kit_pk: int) -> tuple[Event, Kit]:
     return loan, kit
 
 
-@writer_required
+@permission_required("manage_kits")
 def kit_check_in(request, pk: int, kit_pk: int):
     loan, kit = _loaned_kit(request, pk, kit_pk)
     if kit.loan_id != loan.pk:
@@ -146,7 +146,7 @@ def kit_check_in(request, pk: int, kit_pk: int):
 
 
 @require_POST
-@writer_required
+@permission_required("manage_kits")
 def kit_check_in_charge(request, pk: int, kit_pk: int):
     """Charge missing units to a draft case at the loan's facility (they are sold and used when
     the case is submitted)."""
@@ -171,7 +171,7 @@ def kit_check_in_charge(request, pk: int, kit_pk: int):
 # --- kit utilisation report ----------------------------------------------------------------------
 
 
-@member_required
+@permission_required("view_reports")
 def kit_utilisation(request):
     today = timezone.localdate()
     date_from = _date(request.GET.get("from")) or today - timezone.timedelta(days=90)

@@ -19,8 +19,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.permissions import ensure_permission
 from core.db import service_transaction
-from core.permissions import ensure_role, ensure_same_organization
+from core.permissions import ensure_same_organization
 from inventory.kit_moves import kit_movement_add, lock_kit
 from inventory.kit_selectors import kit_contents
 from inventory.lifecycle import devices_set_in_transit, devices_transition, leave_problem
@@ -71,7 +72,7 @@ def _template_items(actor: User, product_line: ProductLine,
 def kit_template_create(*, actor: User, name: str, product_line: ProductLine,
                         items: Sequence[tuple[Product, int]]) -> KitTemplate:
     """A named set definition for a product line: its products and required quantities."""
-    ensure_role(actor, User.Role.ADMIN, action="manage kit templates")
+    ensure_permission(actor, "manage_kit_templates")
     ensure_same_organization(actor, product_line)
     name = (name or "").strip()
     if not name or len(name) > NAME_MAX:
@@ -92,7 +93,7 @@ def kit_template_create(*, actor: User, name: str, product_line: ProductLine,
 def kit_template_set_items(*, actor: User, template: KitTemplate,
                            items: Sequence[tuple[Product, int]]) -> KitTemplate:
     """Replace a template's items (kits built from it are measured against the new list)."""
-    ensure_role(actor, User.Role.ADMIN, action="manage kit templates")
+    ensure_permission(actor, "manage_kit_templates")
     ensure_same_organization(actor, template)
     template = KitTemplate.objects.select_for_update(no_key=True).select_related(
         "product_line").get(pk=template.pk)
@@ -151,7 +152,7 @@ def template_rows_from_csv(*, actor: User, data: str | bytes) -> list[tuple[Prod
 def kit_template_import_csv(*, actor: User, name: str, product_line: ProductLine,
                             data: str | bytes) -> KitTemplate:
     """A template from a CSV file (``reference,quantity``): all rows or none."""
-    ensure_role(actor, User.Role.ADMIN, action="manage kit templates")
+    ensure_permission(actor, "manage_kit_templates")
     items = template_rows_from_csv(actor=actor, data=data)
     return kit_template_create(actor=actor, name=name, product_line=product_line, items=items)
 
@@ -160,7 +161,7 @@ def kit_template_import_csv(*, actor: User, name: str, product_line: ProductLine
 
 
 def _ensure_kit_writer(actor: User, kit: Kit) -> None:
-    ensure_role(actor, User.Role.ADMIN, User.Role.REP, action="change kits")
+    ensure_permission(actor, "manage_kits")
     ensure_same_organization(actor, kit)
     if actor.role == User.Role.REP and kit.custodian_id != actor.pk:
         raise PermissionDenied(f"{kit} is in {kit.custodian}'s custody, not yours.")
@@ -178,7 +179,7 @@ def _ensure_home(kit: Kit, what: str) -> None:
 def kit_create(*, actor: User, template: KitTemplate, tag: str, custodian: User,
                devices: Sequence[Device] = (), today: datetime.date | None = None) -> Kit:
     """A kit with its own tag, in ``custodian``'s custody, built from their units."""
-    ensure_role(actor, User.Role.ADMIN, User.Role.REP, action="build kits")
+    ensure_permission(actor, "manage_kits")
     ensure_same_organization(actor, template, custodian)
     if actor.role == User.Role.REP and custodian.pk != actor.pk:
         raise PermissionDenied("A rep builds kits in their own custody.")

@@ -11,7 +11,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.decorators import admin_required, member_required, writer_required
+from accounts.decorators import permission_required
 from core.forms import add_service_errors
 from core.pdf import render_pdf
 from inventory import kit_selectors, kit_services
@@ -36,7 +36,7 @@ def can_change(user, kit: Kit) -> bool:
     return user.is_admin or (user.is_rep and kit.custodian_id == user.pk)
 
 
-@member_required
+@permission_required("view_inventory")
 def kit_list(request):
     kits = list(kit_selectors.kit_list(user=request.user)[:200])
     states = kit_selectors.kit_states(kits=kits)
@@ -46,7 +46,7 @@ def kit_list(request):
     })
 
 
-@member_required
+@permission_required("view_inventory")
 def kit_detail(request, pk: int):
     kit = _kit_for(request, pk)
     user = request.user
@@ -69,7 +69,7 @@ def kit_detail(request, pk: int):
     return render(request, "inventory/kit_detail.html", context)
 
 
-@writer_required
+@permission_required("manage_kits")
 def kit_create(request):
     user = request.user
     form = KitCreateForm(request.POST or None, user=user)
@@ -88,7 +88,7 @@ def kit_create(request):
 
 
 @require_POST
-@writer_required
+@permission_required("manage_kits")
 def kit_pack(request, pk: int):
     kit = _kit_for(request, pk)
     candidates = kit_selectors.kit_candidate_devices(kit=kit)
@@ -119,7 +119,7 @@ def kit_pack(request, pk: int):
 
 
 @require_POST
-@writer_required
+@permission_required("manage_kits")
 def kit_unpack(request, pk: int, device_pk: int):
     kit = _kit_for(request, pk)
     device = get_object_or_404(kit.devices.all(), pk=device_pk)
@@ -134,7 +134,7 @@ def kit_unpack(request, pk: int, device_pk: int):
 
 
 @require_POST
-@writer_required
+@permission_required("manage_kits")
 def kit_transfer(request, pk: int):
     kit = _kit_for(request, pk)
     form = KitTransferForm(request.POST, user=request.user, kit=kit)
@@ -154,7 +154,7 @@ def kit_transfer(request, pk: int):
 
 
 @require_POST
-@writer_required
+@permission_required("manage_kits")
 def kit_replenish(request, pk: int):
     kit = _kit_for(request, pk)
     form = KitReplenishForm(request.POST, user=request.user)
@@ -177,7 +177,7 @@ def kit_replenish(request, pk: int):
     })
 
 
-@member_required
+@permission_required("view_inventory")
 def kit_label(request, pk: int):
     """The kit's label: its tag as a QR code and in print, the template and the contents list."""
     kit = _kit_for(request, pk)
@@ -194,7 +194,7 @@ def kit_label(request, pk: int):
 # --- templates -----------------------------------------------------------------------------------
 
 
-@member_required
+@permission_required("view_inventory")
 def kit_template_detail(request, pk: int):
     template = get_object_or_404(kit_selectors.kit_template_list(user=request.user), pk=pk)
     items = list(template.items.select_related("product"))
@@ -219,7 +219,7 @@ def kit_template_detail(request, pk: int):
     })
 
 
-@admin_required
+@permission_required("manage_kit_templates")
 def kit_template_create(request):
     user = request.user
     form = KitTemplateForm(request.POST or None, request.FILES or None, user=user)

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from billing.services import document_context
+from billing.documents import document_context
 from events.models import Event, EventStatus
 from inventory.kit_services import kit_template_create
 from inventory.models import Device, DeviceStatus, Kit, StockAdjustment

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from billing.models import SalesOrder
-from billing.services import event_submit_for_billing
+from billing.submit import event_submit_for_billing
 from events.loan_services import kit_check_in
 from events.models import Event, EventLine
 from inventory.kit_services import kit_add_devices, kit_transfer

@@ -232,6 +232,11 @@ POLICIES: tuple[EventPolicy, ...] = (
 
 _BY_KIND = {(p.event_type, p.facility_stock): p for p in POLICIES}
 
+# Event types never submitted for billing, so without a policy row: a Loan sends kits to a
+# facility (events.loan_services), sells nothing and closes when its kits are checked in; no
+# device is marked on it (a loan is never a draft).
+NOT_BILLED = frozenset({EventType.LOAN})
+
 # The ledger note of a device returned expired or damaged.
 RETURNED_FOR_DESTRUCTION = "returned for destruction"
 NOTES = {MovementKind.RETURNED_FOR_DESTRUCTION: RETURNED_FOR_DESTRUCTION}
@@ -259,6 +264,8 @@ def device_problem(event: Event, device: Device, today: datetime.date) -> str | 
     """
     if device.organization_id != event.organization_id:
         return f"{device.label} is not part of your organisation's inventory."
+    if event.event_type in NOT_BILLED:
+        return f"{event} is a loan: its kits are chosen when it is sent; nothing is marked on it."
     return policy_for(event).problem(event, device, today)
 
 

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
         ('accounts', '0003_organization_currency'),
         ('consignment', '0002_initial'),
         ('events', '0011_loans'),
-        ('inventory', '0014_kits'),
+        ('inventory', '0015_kits'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         ('accounts', '0003_organization_currency'),
         ('consignment', '0002_initial'),
         ('events', '0011_loans'),
-        ('inventory', '0013_device_index_trim'),
+        ('inventory', '0014_ledger_key_id'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -30,6 +30,7 @@ from commissions.models import CommissionCredit, CommissionPlan
 from commissions.services import commission_plan_for, commission_summary_rebuild, money
 from consignment.models import Facility, FacilityContact, ParLevel
 from demo import seed as demo
+from demo.scale_kits import kits_summary, seed_scale_kits
 from events.models import Event, EventLine, EventStatus
 from events.services import event_line_summary_rebuild
 from inventory.labels import hibc_text
@@ -641,6 +642,9 @@ def seed_scale(*, devices: int, progress: bool = True, stdout=None,
             remaining -= count
             bar.update(count)
     bar.close()
+    # Kits (through the kit services) among the main organisation's devices: the kit pages'
+    # benchmark reads them at scale.
+    kits = seed_scale_kits(org=orgs[0], today=today)
     # Lines and credits went in with COPY, not through Submit For Billing: summarise them for
     # the reports.
     event_line_summary_rebuild()
@@ -652,4 +656,5 @@ def seed_scale(*, devices: int, progress: bool = True, stdout=None,
     return [f"{table}: {count:,} rows added" for table, count in totals.items()] + [
         f"devices in all: {Device.objects.count():,}; movements: "
         f"{DeviceMovement.objects.count():,}",
+        f"kits built: {kits}; {kits_summary(orgs[0])}",
     ]

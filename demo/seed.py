@@ -438,6 +438,73 @@ def seed_events(base: dict, *, progress: bool) -> None:
         )
 
 
+def seed_kits(base: dict) -> None:
+    """Two kit templates and four kits: PSS-001 complete at rep1's, PSS-002 loaned to the
+    first facility and overdue, PSS-003 short after a case used two of its units (checked in),
+    CAGE-001 at rep2's. Made through the services, with units received for them."""
+    from billing.submit import event_submit_for_billing
+    from events.loan_services import kit_check_in, loan_create
+    from events.services import event_add_devices, event_create
+    from inventory.kit_services import kit_create, kit_template_create
+    from inventory.models import KitTemplate
+    from inventory.services import devices_receive
+
+    org, users, facilities = base["org"], base["users"], base["facilities"]
+    if KitTemplate.objects.filter(organization=org).exists():
+        return
+    admin, today = users["admin"], timezone.localdate()
+    screws = ProductLine.objects.get(organization=org, name="Spine – Pedicle Screws")
+    cages = ProductLine.objects.get(organization=org, name="Spine – Interbody Cages")
+    screw_items = [(p, q) for p, q in zip(screws.products.order_by("reference")[:3], (4, 4, 2),
+                                         strict=False)]
+    cage_items = [(p, 2) for p in cages.products.order_by("reference")[:2]]
+    pss = kit_template_create(actor=admin, name="Pedicle Screw Set 5.5", product_line=screws,
+                              items=screw_items)
+    cage = kit_template_create(actor=admin, name="Interbody Cage Set", product_line=cages,
+                               items=cage_items)
+    serial = [0]
+
+    def units(template, custodian):
+        received = []
+        for item in template.items.select_related("product"):
+            serials = []
+            for _ in range(item.quantity):
+                serial[0] += 1
+                serials.append(f"KT{serial[0]:05d}")
+            received += devices_receive(
+                actor=admin, product=item.product, lot=f"KLOT-{item.product.reference}",
+                expiration_date=today + datetime.timedelta(days=400 + 30 * serial[0] % 200),
+                serials=serials, custodian=custodian)
+        return received
+
+    rep1, rep2 = users["rep1"], users["rep2"]
+    kit_create(actor=admin, template=pss, tag="PSS-001", custodian=rep1, devices=units(pss, rep1))
+    overdue = kit_create(actor=admin, template=pss, tag="PSS-002", custodian=rep1,
+                         devices=units(pss, rep1))
+    loan_create(actor=rep1, kits=[overdue], facility=facilities[0], representative=rep1,
+                date=today - datetime.timedelta(days=6), due_back=today - datetime.timedelta(2),
+                name=f"Loan – {facilities[0].name[:30]} (overdue)",
+                today=today - datetime.timedelta(days=6))
+    short = kit_create(actor=admin, template=pss, tag="PSS-003", custodian=rep2,
+                       devices=units(pss, rep2))
+    loan = loan_create(actor=rep2, kits=[short], facility=facilities[1], representative=rep2,
+                       date=today - datetime.timedelta(days=3), due_back=today,
+                       today=today - datetime.timedelta(days=3))
+    members = list(Device.objects.filter(kit=short).order_by("product__reference", "pk"))
+    case = event_create(
+        actor=rep2, event_type="case", name="Case – L4-L5 fusion (kit PSS-003)",
+        date=loan.date, facility=facilities[1], representative=rep2,
+        manufacturer=screws.manufacturer, product_line=screws, patient_id="PT-K-3003",
+        surgeon="Dr. Ben Carter",
+    )
+    event_add_devices(actor=rep2, event=case, devices=members[:2])
+    event_submit_for_billing(actor=rep2, event=case, signature_name="Sam Ortiz")
+    _as_of_event_date(case)
+    kit_check_in(actor=rep2, kit=short, present=members[2:])
+    kit_create(actor=admin, template=cage, tag="CAGE-001", custodian=rep2,
+               devices=units(cage, rep2))
+
+
 def _as_of_event_date(event) -> None:
     """Demo history: date the submission, sales order and commission credits on the event's
     date (late afternoon), as if it had been submitted then, so a statement for this month
@@ -464,6 +531,8 @@ def seed(*, devices: int = 5000, progress: bool = True, stdout=None) -> list[str
         seed_devices(base, devices=devices, progress=progress)
     with transaction.atomic():
         seed_events(base, progress=progress)
+    with transaction.atomic():
+        seed_kits(base)
     by_status = dict(
         Device.objects.filter(organization=org).values_list("status").annotate(Count("pk"))
     )

@@ -18,7 +18,10 @@ from inventory.selectors import product_lines_for
 
 
 class EventCreateForm(BootstrapForm, forms.Form):
-    event_type = forms.ChoiceField(label="Event Type", choices=EventType.choices)
+    # A Loan needs kits and a due-back date: it is made on its own page (Kits → Loan kits).
+    event_type = forms.ChoiceField(
+        label="Event Type", choices=[c for c in EventType.choices if c[0] != EventType.LOAN]
+    )
     name = forms.CharField(max_length=200)
     date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     facility = forms.ModelChoiceField(queryset=Facility.objects.none(), empty_label=CHOOSE)

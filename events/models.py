@@ -14,6 +14,7 @@ class EventType(models.TextChoices):
     CASE = "case", "Case"
     STOCKING_ORDER = "stocking_order", "Stocking Order"
     RETURN = "return", "Return"
+    LOAN = "loan", "Loan"
 
 
 class EventStatus(models.TextChoices):
@@ -24,6 +25,7 @@ class EventStatus(models.TextChoices):
     PAID = "paid", "Paid"
     CLOSED = "closed", "Closed"
     CANCELLED = "cancelled", "Cancelled"
+    ON_LOAN = "on_loan", "On loan"
 
     @property
     def colour(self) -> str:
@@ -40,18 +42,22 @@ EVENT_STATUS_COLOURS: dict[str, str] = {
     EventStatus.PAID: "success",
     EventStatus.CLOSED: "success",
     EventStatus.CANCELLED: "dark",
+    EventStatus.ON_LOAN: "primary",
 }
 
 
 # The billing pipeline: each status and the statuses it may move to.
 EVENT_TRANSITIONS: dict[str, set[str]] = {
-    EventStatus.DRAFT: {EventStatus.PENDING_PO, EventStatus.CLOSED, EventStatus.CANCELLED},
+    EventStatus.DRAFT: {EventStatus.PENDING_PO, EventStatus.CLOSED, EventStatus.CANCELLED,
+                        EventStatus.ON_LOAN},
     EventStatus.PENDING_PO: {EventStatus.READY_TO_INVOICE},
     EventStatus.READY_TO_INVOICE: {EventStatus.INVOICED},
     EventStatus.INVOICED: {EventStatus.PAID},
     EventStatus.PAID: set(),
     EventStatus.CLOSED: set(),
     EventStatus.CANCELLED: set(),
+    # A Loan: its kits are out until every one is checked in.
+    EventStatus.ON_LOAN: {EventStatus.CLOSED},
 }
 
 
@@ -115,6 +121,9 @@ class Event(models.Model):
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     cancel_reason = models.CharField(max_length=300, blank=True)
+    # A Loan: the kits lent to the facility for the case date, and when they are due back.
+    due_back = models.DateField("Due back", null=True, blank=True)
+    kits = models.ManyToManyField("inventory.Kit", blank=True, related_name="loans")
 
     objects = models.Manager.from_queryset(EventQuerySet)()
 
@@ -146,7 +155,13 @@ class Event(models.Model):
                 name="event_submitted_case_has_patient_id",
             ),
             models.CheckConstraint(
+                condition=Q(event_type=EventType.LOAN, due_back__isnull=False)
+                | (~Q(event_type=EventType.LOAN) & Q(due_back__isnull=True)),
+                name="event_due_back_on_loans_only",
+            ),
+            models.CheckConstraint(
                 condition=Q(status__in=UNSUBMITTED)
+                | Q(event_type=EventType.LOAN)
                 | Q(submitted_at__isnull=False, submitted_by__isnull=False)
                 & ~Q(signature_name=""),
                 name="event_submitted_is_signed",
@@ -185,12 +200,39 @@ class Event(models.Model):
         return self.event_type == EventType.RETURN
 
     @property
+    def is_loan(self) -> bool:
+        return self.event_type == EventType.LOAN
+
+    @property
     def is_billable(self) -> bool:
         """Facility-stock cases were billed by their stocking order: no PO, no invoice.
 
         A return is credited (credit memo), not billed.
         """
-        return not (self.is_case and self.facility_stock_only) and not self.is_return
+        return (not (self.is_case and self.facility_stock_only) and not self.is_return
+                and not self.is_loan)
+
+
+class LoanExtension(models.Model):
+    """A Loan's due-back date moved later, with the reason (kept: the history of the loan)."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="extensions")
+    previous_due_back = models.DateField()
+    due_back = models.DateField()
+    reason = models.CharField(max_length=300)
+    actor = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="loan_extension_has_reason"),
+            models.CheckConstraint(condition=Q(due_back__gt=models.F("previous_due_back")),
+                                   name="loan_extension_later"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id}: due back {self.due_back}"
 
 
 class EventLineKind(models.TextChoices):

@@ -60,11 +60,32 @@ def _usable_problem(event: Event, device: Device, today: datetime.date) -> str |
     return None
 
 
+def kit_member_problem(event: Event, device: Device) -> str | None:
+    """A unit in a kit goes on an event only from a kit loaned to the facility of a case, in the
+    case's rep's custody (it leaves the kit when the case is submitted)."""
+    label, tag = device.label, device.kit.tag if device.kit_id else "?"
+    if device.status != DeviceStatus.LOANED:
+        return f"{label} is in kit {tag}: take it out of the kit first."
+    if not event.is_case:
+        return (f"{label} is in kit {tag}, on loan to {device.facility}: only a case there can "
+                "use it.")
+    if device.facility_id != event.facility_id:
+        return (f"{label} is on loan to {device.facility} (kit {tag}) and can't be used at "
+                f"{event.facility}.")
+    if device.custodian_id != event.representative_id:
+        return (f"{label} is in kit {tag}, in {device.custodian}'s custody: only their cases can "
+                "use it.")
+    return None
+
+
 def rep_stock_problem(event: Event, device: Device, today: datetime.date) -> str | None:
-    """A stocking order or a normal case (rules 1 and 4): AVAILABLE in the rep's custody."""
+    """A stocking order or a normal case (rules 1 and 4): AVAILABLE in the rep's custody; a case
+    may also use the units of a kit loaned to its facility (``kit_member_problem``)."""
     problem = _usable_problem(event, device, today)
     if problem:
         return problem
+    if device.status == DeviceStatus.LOANED or device.kit_id:
+        return kit_member_problem(event, device)
     label = device.label
     if device.status == DeviceStatus.FACILITY_STOCK:
         hint = " Tick “Show Facility Stock items only” to record its use." if event.is_case else ""
@@ -211,6 +232,11 @@ POLICIES: tuple[EventPolicy, ...] = (
 
 _BY_KIND = {(p.event_type, p.facility_stock): p for p in POLICIES}
 
+# Event types never submitted for billing, so without a policy row: a Loan sends kits to a
+# facility (events.loan_services), sells nothing and closes when its kits are checked in; no
+# device is marked on it (a loan is never a draft).
+NOT_BILLED = frozenset({EventType.LOAN})
+
 # The ledger note of a device returned expired or damaged.
 RETURNED_FOR_DESTRUCTION = "returned for destruction"
 NOTES = {MovementKind.RETURNED_FOR_DESTRUCTION: RETURNED_FOR_DESTRUCTION}
@@ -238,6 +264,8 @@ def device_problem(event: Event, device: Device, today: datetime.date) -> str | 
     """
     if device.organization_id != event.organization_id:
         return f"{device.label} is not part of your organisation's inventory."
+    if event.event_type in NOT_BILLED:
+        return f"{event} is a loan: its kits are chosen when it is sent; nothing is marked on it."
     return policy_for(event).problem(event, device, today)
 
 

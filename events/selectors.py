@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.models import User
 from consignment.models import Facility
 from events.models import Event, EventLine
-from inventory.selectors import facility_stock_devices, sellable_devices
+from inventory.selectors import facility_stock_devices, loaned_kit_devices, sellable_devices
 
 DEVICE_SEARCH_LIMIT = 25
 
@@ -34,7 +34,8 @@ def event_lines(*, event: Event):
     return (
         EventLine.objects.filter(event=event)
         .select_related(
-            "device__product__product_line", "device__facility", "device__custodian", "sold_by"
+            "device__product__product_line", "device__facility", "device__custodian",
+            "device__kit", "sold_by"
         )
         .order_by("id")
     )
@@ -68,6 +69,11 @@ def event_device_candidates(*, event: Event, today: datetime.date | None = None)
             organization_id=event.organization_id, custodian_id=event.representative_id,
             today=today,
         )
+        if event.is_case:  # and the units of kits loaned to the case's facility
+            qs = qs | loaned_kit_devices(
+                organization_id=event.organization_id, custodian_id=event.representative_id,
+                facility_id=event.facility_id, today=today,
+            )
     qs = qs.filter(product__product_line__manufacturer_id=event.manufacturer_id)
     return qs.exclude(pk__in=EventLine.objects.filter(event=event).values("device_id"))
 

@@ -119,7 +119,11 @@ def event_create(
         actor, facility, representative, manufacturer, product_line, facility_contact
     )
     errors = {}
-    if event_type not in EventType.values:
+    if event_type == EventType.LOAN:
+        errors["event_type"] = (
+            "A loan is made from Kits → Loan kits: it needs kits and a due-back date."
+        )
+    elif event_type not in EventType.values:
         errors["event_type"] = "Choose Case, Stocking Order or Return."
     if not (name or "").strip():
         errors["name"] = "Enter a name for the event."
@@ -217,7 +221,7 @@ def event_add_devices(
     fresh = {
         d.pk: d
         for d in Device.objects.filter(pk__in=[d.pk for d in devices]).select_related(
-            "product__product_line", "facility", "custodian"
+            "product__product_line", "facility", "custodian", "kit"
         )
     }
     already = set(event.lines.filter(device_id__in=fresh).values_list("device_id", flat=True))
@@ -259,7 +263,7 @@ def event_add_by_udi(
     candidates = list(
         Device.objects.filter(
             organization_id=event.organization_id, product=product
-        ).select_related("product__product_line", "facility", "custodian")
+        ).select_related("product__product_line", "facility", "custodian", "kit")
         .filter(**({"serial": udi.serial} if udi.serial else {"lot": udi.lot}))
     )
     if not candidates:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from events import views
+from events import loan_views, views
 
 app_name = "events"
 urlpatterns = [
@@ -21,4 +21,13 @@ urlpatterns = [
     path("<int:pk>/facility-stock-only/", views.event_facility_stock_only,
          name="facility_stock_only"),
     path("<int:pk>/cancel/", views.event_cancel, name="cancel"),
+    # Loans of kits (events/loan_views.py)
+    path("loans/new/", loan_views.loan_create, name="loan_create"),
+    path("loans/<int:pk>/", loan_views.loan_detail, name="loan_detail"),
+    path("loans/<int:pk>/extend/", loan_views.loan_extend, name="loan_extend"),
+    path("loans/<int:pk>/kits/<int:kit_pk>/check-in/", loan_views.kit_check_in,
+         name="kit_check_in"),
+    path("loans/<int:pk>/kits/<int:kit_pk>/check-in/charge/", loan_views.kit_check_in_charge,
+         name="kit_check_in_charge"),
+    path("kit-utilisation/", loan_views.kit_utilisation, name="kit_utilisation"),
 ]

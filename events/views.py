@@ -35,6 +35,7 @@ from events.forms import (
 from events.models import Event, EventType
 from events.tables import EventTable
 from inventory.forms import CHOOSE
+from inventory.kit_selectors import kit_by_tag
 from inventory.models import Device, ProductLine
 
 TABS = ("details", "used")
@@ -239,6 +240,8 @@ def _render_detail(request, event: Event, tab: str, status: int = 200, **extra):
 @require_GET
 def event_detail(request, pk: int):
     event = _get_event(request, pk)
+    if event.is_loan:  # a Loan has its own page (its kits, due back, check-in)
+        return redirect("events:loan_detail", pk=event.pk)
     tab = request.GET.get("tab")
     if tab not in TABS:
         tab = "details"
@@ -298,6 +301,13 @@ def event_add_device(request, pk: int):
 @require_POST
 def event_scan(request, pk: int):
     event = _get_event(request, pk)
+    kit = kit_by_tag(organization_id=event.organization_id, tag=request.POST.get("label", ""))
+    if kit is not None:  # a kit's tag: say what it holds for this case
+        where = ("on loan here: scan or search the units used from it"
+                 if kit.facility_id == event.facility_id else
+                 "not on loan here: its units can't be used on this case")
+        return _panel_response(request, event, scan_errors=[f"{kit.tag} is a kit, {where}."],
+                               scan_focus=True)
     form = ScanForm(request.POST)
     if not form.is_valid():
         return _panel_response(request, event, scan_errors=form.errors["label"], scan_focus=True)

@@ -4,6 +4,8 @@ from accounts.admin_base import ReadOnlyTenantAdmin, TenantAdmin
 from inventory.models import (
     Device,
     DeviceMovement,
+    Kit,
+    KitTemplate,
     Manufacturer,
     Product,
     ProductLine,
@@ -96,3 +98,17 @@ class TransferAdmin(ReadOnlyTenantAdmin):
 @admin.register(StockAdjustment)
 class StockAdjustmentAdmin(ReadOnlyTenantAdmin):
     list_display = ["id", "reason", "actor", "created_at"]
+
+
+@admin.register(KitTemplate)
+class KitTemplateAdmin(ReadOnlyTenantAdmin):
+    """Read-only: templates change through the Kits screens (kit_services check the items)."""
+
+    list_display = ["name", "product_line"]
+
+
+@admin.register(Kit)
+class KitAdmin(ReadOnlyTenantAdmin):
+    list_display = ["tag", "template", "status", "custodian", "facility"]
+    list_filter = ["status"]
+    list_select_related = ["template", "custodian", "facility"]

@@ -63,6 +63,13 @@ class Driver(models.TextChoices):
     ADJUSTMENT_REMOVE = "adjustment_remove", "Stock adjustment, remove"
     ADJUSTMENT_RESTORE = "adjustment_restore", "Stock adjustment, restore"
     ADJUSTMENT_MOVE = "adjustment_move", "Stock adjustment, move to another facility"
+    KIT_PACK = "kit_pack", "Kit build or replenish"
+    KIT_UNPACK = "kit_unpack", "Taken out of a kit"
+    KIT_TRANSFER = "kit_transfer", "Kit transfer"
+    LOAN = "loan", "Loan sent"
+    KIT_CHECK_IN = "kit_check_in", "Kit check-in"
+    LOANED_CASE_SUBMIT = "loaned_case_submit", "Case submit, from a loaned kit"
+    KIT_UNIT_LOST = "kit_unit_lost", "Kit check-in, unit reported lost"
 
 
 # Where a field a row sets takes its value from (``Transition.sets``): None clears it.
@@ -74,7 +81,7 @@ GIVEN = "given"  # the caller says (a transfer's recipient, a restore's custodia
 
 def sets(**fields: str | None) -> tuple[tuple[str, str | None], ...]:
     """A row's field changes: ``sets(custodian=None, facility=EVENT_FACILITY)``."""
-    unknown = set(fields) - {"custodian", "facility", "sold_on", "used_in"}
+    unknown = set(fields) - {"custodian", "facility", "sold_on", "used_in", "kit"}
     if unknown:
         raise TypeError(f"a transition can't set {', '.join(sorted(unknown))}")
     return tuple(fields.items())
@@ -90,7 +97,10 @@ class Transition:
     driver: Driver
     permission: str  # who may drive it (accounts.permissions; the services check finer rules)
     sets: tuple[tuple[str, str | None], ...] = ()  # field → None, EVENT…, or GIVEN
-    moves: str = ""  # a row that keeps the status: "custodian" or "facility" must change
+    moves: str = ""  # a row that keeps the status: "custodian", "facility" or "kit" must change
+    # May a unit in a kit make this move? Every other move refuses a kit member: it moves with
+    # its kit, or leaves the kit first.
+    kit_members: bool = False
 
     @property
     def roles(self) -> frozenset[str]:
@@ -99,8 +109,8 @@ class Transition:
 
 
 # The permission each driver needs (accounts.permissions.PERMISSIONS).
-RECEIVE, TRANSFER, SUBMIT, ADJUST = (
-    "receive_inventory", "transfer_devices", "submit_for_billing", "adjust_stock"
+RECEIVE, TRANSFER, SUBMIT, ADJUST, KITS = (
+    "receive_inventory", "transfer_devices", "submit_for_billing", "adjust_stock", "manage_kits"
 )
 SOLD = sets(custodian=None, facility=EVENT_FACILITY, sold_on=EVENT)
 TRANSITIONS: tuple[Transition, ...] = (
@@ -130,6 +140,23 @@ TRANSITIONS: tuple[Transition, ...] = (
                ADJUST, sets(facility=GIVEN)),
     Transition(S.FACILITY_STOCK, S.FACILITY_STOCK, K.ADJUSTMENT_MOVED, Driver.ADJUSTMENT_MOVE,
                ADJUST, sets(facility=GIVEN), moves="facility"),
+    # Kits: a unit enters or leaves a kit; a kit member moves with its kit (transfer, loan,
+    # check-in); a loaned unit is sold and used by a case at the loan's facility (it leaves the
+    # kit), or reported lost at check-in (a stock adjustment; it leaves the kit).
+    Transition(S.AVAILABLE, S.AVAILABLE, K.KIT_PACKED, Driver.KIT_PACK, KITS,
+               sets(kit=GIVEN), moves="kit"),
+    Transition(S.AVAILABLE, S.AVAILABLE, K.KIT_UNPACKED, Driver.KIT_UNPACK, KITS,
+               sets(kit=None), moves="kit", kit_members=True),
+    Transition(S.AVAILABLE, S.AVAILABLE, K.KIT_TRANSFERRED, Driver.KIT_TRANSFER, KITS,
+               sets(custodian=GIVEN), moves="custodian", kit_members=True),
+    Transition(S.AVAILABLE, S.LOANED, K.KIT_LOANED, Driver.LOAN, KITS,
+               sets(facility=EVENT_FACILITY), kit_members=True),
+    Transition(S.LOANED, S.AVAILABLE, K.KIT_CHECKED_IN, Driver.KIT_CHECK_IN, KITS,
+               sets(facility=None), kit_members=True),
+    Transition(S.LOANED, S.CONSUMED, K.SOLD_AND_CONSUMED, Driver.LOANED_CASE_SUBMIT, SUBMIT,
+               SOLD + sets(used_in=EVENT, kit=None), kit_members=True),
+    Transition(S.LOANED, S.REMOVED, K.ADJUSTMENT_REMOVED, Driver.KIT_UNIT_LOST, KITS,
+               sets(custodian=None, facility=None, kit=None), kit_members=True),
 )
 
 _BY_MOVE = {(t.source, t.target, t.kind): t for t in TRANSITIONS}
@@ -149,11 +176,16 @@ REFUSALS: dict[str, str] = {
     K.ADJUSTMENT_RESTORED: "{label} is {status}: only removed devices can be restored.",
     K.ADJUSTMENT_MOVED: "{label} is not facility stock: only facility stock can be moved to "
                         "another facility.",
+    K.KIT_PACKED: "{label} is {status}: only available units can be packed into a kit.",
+    K.KIT_UNPACKED: "{label} is {status} and can't be taken out of its kit now.",
+    K.KIT_TRANSFERRED: "{label} is {status} and can't be transferred with its kit.",
+    K.KIT_LOANED: "{label} is {status} and can't be loaned with its kit.",
+    K.KIT_CHECKED_IN: "{label} is {status}, not on loan, and can't be checked in.",
 }
 
 # The fields a transition may set (``new_state`` keys, by name or by attname).
 _ATTNAMES = {"status": "status", "custodian": "custodian_id", "facility": "facility_id",
-             "sold_on": "sold_on_id", "used_in": "used_in_id"}
+             "sold_on": "sold_on_id", "used_in": "used_in_id", "kit": "kit_id"}
 
 
 def transition_for(source: str, target: str, kind: str) -> Transition | None:
@@ -171,12 +203,13 @@ class State(NamedTuple):
     status: str
     custodian_id: int | None
     facility_id: int | None
+    kit_id: int | None = None
 
     @classmethod
     def of(cls, device: Device) -> State:
         if device.pk is None:  # being received
-            return cls(NOT_RECEIVED, None, None)
-        return cls(device.status, device.custodian_id, device.facility_id)
+            return cls(NOT_RECEIVED, None, None, None)
+        return cls(device.status, device.custodian_id, device.facility_id, device.kit_id)
 
 
 class Change(NamedTuple):
@@ -191,13 +224,27 @@ def _refusal(device: Device, kind: str, status: str) -> str:
     return REFUSALS[kind].format(label=device.label, status=status_label(status))
 
 
+# The moves a device in transit may make: its transfer's (a kit transfer, a kit's refill).
+IN_TRANSIT_KINDS = frozenset({K.TRANSFERRED, K.KIT_TRANSFERRED, K.KIT_PACKED})
+
+
+def kit_label(device: Device) -> str:
+    """The tag of the device's kit (its kit is read once if not loaded)."""
+    return device.kit.tag if device.kit_id else ""
+
+
 def leave_problem(device: Device, kind: str) -> str | None:
     """Why the device can't make a ``kind`` move at all, or None: the table has no such move
-    from its status, or it is in transit (only its transfer may move it)."""
+    from its status, it is in a kit and the move is not one a kit member makes, or it is in
+    transit (only its transfer may move it)."""
     source = State.of(device).status
-    if not any(t.source == source and t.kind == kind for t in TRANSITIONS):
+    rows = [t for t in TRANSITIONS if t.source == source and t.kind == kind]
+    if not rows:
         return _refusal(device, kind, source)
-    if device.pending_transfer_id and kind != K.TRANSFERRED:
+    if device.kit_id and not any(t.kit_members for t in rows):
+        return (f"{device.label} is in kit {kit_label(device)}: it moves with its kit; take it "
+                "out of the kit first.")
+    if device.pending_transfer_id and kind not in IN_TRANSIT_KINDS:
         return f"{device.label} is in transit: answer the transfer first."
     return None
 
@@ -227,6 +274,13 @@ def _state_problem(device: Device, state: dict) -> str | None:
         return f"{label} would be consumed without a sale and a case, or still in custody."
     if status == S.REMOVED and (state["custodian_id"] or state["facility_id"]):
         return f"{label} would be removed but still in custody or at a facility."
+    if status == S.LOANED and not (
+        state["kit_id"] and state["custodian_id"] and state["facility_id"]
+        and not state["sold_on_id"]
+    ):
+        return f"{label} would be on loan without a kit, a custodian and a facility, or sold."
+    if state["kit_id"] and status not in (S.AVAILABLE, S.LOANED):
+        return f"{label} would be {status_label(status)} but still in a kit."
     return None
 
 
@@ -300,6 +354,11 @@ def device_transition(device: Device, kind: str, *, event=None, **new_state) -> 
     if transition.moves == "facility" and after["facility_id"] == previous.facility_id:
         raise ValidationError(f"{device.label} is already facility stock of {device.facility}.",
                               code="no_move")
+    if transition.moves == "kit" and after["kit_id"] == previous.kit_id:
+        raise ValidationError(f"{device.label} is already there.", code="no_move")
+    if device.kit_id and not transition.kit_members:
+        raise ValidationError(f"{device.label} is in kit {kit_label(device)}: take it out of the "
+                              "kit first.", code="in_kit")
     problem = _state_problem(device, after)
     if problem:
         raise ValidationError(problem, code="invalid_state")
@@ -352,6 +411,8 @@ def record_movements(
             to_custodian_id=device.custodian_id,
             from_facility_id=previous.facility_id,
             facility_id=device.facility_id,
+            from_kit_id=previous.kit_id,
+            kit_id=device.kit_id,
             event_id=event_id,
             transfer_id=transfer_id,
             adjustment_id=adjustment_id,
@@ -410,7 +471,8 @@ def devices_clear_in_transit(devices: Sequence[Device]) -> None:
 
 # --- writing -------------------------------------------------------------------------------------
 
-DEVICE_FIELDS = ["status", "custodian", "facility", "sold_on", "used_in", "pending_transfer"]
+DEVICE_FIELDS = ["status", "custodian", "facility", "sold_on", "used_in", "pending_transfer",
+                 "kit"]
 
 
 def devices_update(devices: Iterable[Device]) -> None:
@@ -453,7 +515,7 @@ def ledger_append(movements: list[DeviceMovement]) -> list[DeviceMovement]:
 
 def movement_problem(
     *, kind: str, from_status: str, to_status: str, from_custodian_id, to_custodian_id,
-    from_facility_id, to_facility_id,
+    from_facility_id, to_facility_id, from_kit_id=None, to_kit_id=None,
 ) -> str | None:
     """Why a recorded movement is not a move the table allows, or None (``verify_ledger``)."""
     transition = transition_for(from_status, to_status, kind)
@@ -466,6 +528,10 @@ def movement_problem(
         return f"{kind} leaves the custodian unchanged"
     if transition.moves == "facility" and from_facility_id == to_facility_id:
         return f"{kind} leaves the facility unchanged"
+    if transition.moves == "kit" and from_kit_id == to_kit_id:
+        return f"{kind} leaves the kit unchanged"
+    if from_kit_id and not transition.kit_members:
+        return f"{kind} moved a unit of a kit on its own"
     return None
 
 
@@ -496,13 +562,14 @@ def _sets(t: Transition) -> str:
 def markdown_table() -> str:
     """``TRANSITIONS`` as a Markdown table (docs/lifecycle.md)."""
     rows = [
-        "| from | to | movement kind | driven by | who may | must change | sets |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| from | to | movement kind | driven by | who may | must change | sets | kit member |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for t in TRANSITIONS:
         source = "(not received)" if t.source == NOT_RECEIVED else f"`{t.source}`"
         rows.append(
             f"| {source} | `{t.target}` | `{t.kind}` | {t.driver.label} | "
-            f"`{t.permission}` ({_roles(t)}) | {t.moves or 'status'} | {_sets(t)} |"
+            f"`{t.permission}` ({_roles(t)}) | {t.moves or 'status'} | {_sets(t)} | "
+            f"{'yes' if t.kit_members else 'refused'} |"
         )
     return "\n".join(rows) + "\n"

@@ -157,6 +157,9 @@ class DeviceStatus(models.TextChoices):
     FACILITY_STOCK = "facility_stock", "Facility stock"
     CONSUMED = "consumed", "Consumed"
     REMOVED = "removed", "Removed"
+    # In a kit lent to a facility for a case: still the rep's consigned inventory (custodian),
+    # at the loan's facility, not sold (only a case at that facility may use it).
+    LOANED = "loaned", "On loan"
 
     @property
     def colour(self) -> str:
@@ -169,10 +172,11 @@ DEVICE_STATUS_COLOURS: dict[str, str] = {
     DeviceStatus.FACILITY_STOCK: "info",
     DeviceStatus.CONSUMED: "secondary",
     DeviceStatus.REMOVED: "dark",
+    DeviceStatus.LOANED: "primary",
 }
 
 
-ACTIVE_STATUSES = (DeviceStatus.AVAILABLE, DeviceStatus.FACILITY_STOCK)
+ACTIVE_STATUSES = (DeviceStatus.AVAILABLE, DeviceStatus.FACILITY_STOCK, DeviceStatus.LOANED)
 
 
 class DeviceQuerySet(TenantQuerySet):
@@ -234,6 +238,11 @@ class Device(models.Model):
         related_name="+", help_text="Set while the device is in transit to another custodian.",
         db_index=False,  # indexed where set only: device_in_transit in Meta.indexes
     )
+    kit = models.ForeignKey(
+        "inventory.Kit", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="devices", help_text="The kit this unit sits in: it moves with the kit.",
+        db_index=False,  # indexed where set only: device_in_kit in Meta.indexes
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = models.Manager.from_queryset(DeviceQuerySet)()
@@ -281,6 +290,9 @@ class Device(models.Model):
             # entry for the devices not in transit (nearly all), so updates of them skip it.
             models.Index(fields=["pending_transfer"], name="device_in_transit",
                          condition=Q(pending_transfer__isnull=False)),
+            # A kit's contents; no entry for the devices in no kit (nearly all).
+            models.Index(fields=["kit", "product"], name="device_in_kit",
+                         condition=Q(kit__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(
@@ -307,6 +319,19 @@ class Device(models.Model):
                 condition=~Q(status=DeviceStatus.CONSUMED)
                 | Q(sold_on__isnull=False, used_in__isnull=False, custodian__isnull=True),
                 name="device_consumed_sold_and_used",
+            ),
+            # LOANED: in a kit at the loan's facility, still in the rep's custody, not sold.
+            models.CheckConstraint(
+                condition=~Q(status=DeviceStatus.LOANED)
+                | Q(kit__isnull=False, custodian__isnull=False, facility__isnull=False,
+                    sold_on__isnull=True),
+                name="device_loaned_in_kit_at_facility",
+            ),
+            # Only an available or loaned unit sits in a kit.
+            models.CheckConstraint(
+                condition=Q(kit__isnull=True)
+                | Q(status__in=[DeviceStatus.AVAILABLE, DeviceStatus.LOANED]),
+                name="device_kit_only_when_available_or_loaned",
             ),
             # Only an available device can be in transit.
             models.CheckConstraint(
@@ -349,6 +374,11 @@ class MovementKind(models.TextChoices):
     ADJUSTMENT_MOVED = "adjustment_moved", "Moved to another facility by stock adjustment"
     RETURNED = "returned", "Returned by the facility to the rep (return)"
     RETURNED_FOR_DESTRUCTION = "returned_for_destruction", "Returned for destruction (return)"
+    KIT_PACKED = "kit_packed", "Packed into a kit"
+    KIT_UNPACKED = "kit_unpacked", "Taken out of a kit"
+    KIT_TRANSFERRED = "kit_transferred", "Transferred with its kit"
+    KIT_LOANED = "kit_loaned", "Loaned with its kit"
+    KIT_CHECKED_IN = "kit_checked_in", "Checked in with its kit"
 
 
 class DeviceMovement(models.Model):
@@ -394,6 +424,15 @@ class DeviceMovement(models.Model):
         related_name="movements",
     )
     note = models.TextField(blank=True)
+    # Kit membership before and after (verify_ledger replays it like custody).
+    from_kit = models.ForeignKey(
+        "inventory.Kit", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        db_index=False,
+    )
+    kit = models.ForeignKey(
+        "inventory.Kit", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        db_index=False,
+    )
     chain_seq = models.PositiveBigIntegerField(
         null=True, editable=False, help_text="Position in the organisation's HMAC chain."
     )
@@ -504,6 +543,12 @@ class Transfer(models.Model):
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     decline_reason = models.TextField(blank=True)
+    # A kit transfer moves the kit and every device in it; a replenishment moves devices into a
+    # kit (possibly from its own custodian's stock: then no custody changes).
+    kit = models.ForeignKey("inventory.Kit", on_delete=models.PROTECT, null=True, blank=True,
+                            related_name="transfers")
+    into_kit = models.ForeignKey("inventory.Kit", on_delete=models.PROTECT, null=True,
+                                 blank=True, related_name="fills")
 
     objects = TenantManager()
 
@@ -511,7 +556,8 @@ class Transfer(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(from_custodian=models.F("to_custodian")),
+                condition=~Q(from_custodian=models.F("to_custodian"))
+                | Q(into_kit__isnull=False),
                 name="transfer_to_another_custodian",
             ),
             models.CheckConstraint(
@@ -581,3 +627,15 @@ class StockAdjustmentLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_effect_display()} {self.device_id}"
+
+
+# Kits live in the inventory app (the lifecycle must know a device's kit).
+from inventory.kit_models import (  # noqa: E402, F401
+    KIT_STATUS_COLOURS,
+    Kit,
+    KitMovement,
+    KitMovementKind,
+    KitStatus,
+    KitTemplate,
+    KitTemplateItem,
+)

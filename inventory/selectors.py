@@ -60,43 +60,49 @@ def ledger_discrepancies(*, organization_id: int | None = None) -> Iterator[Ledg
         movements = movements.filter(organization_id=organization_id)
     moves = movements.values_list(
         "device_id", "from_status", "to_status", "from_custodian_id", "to_custodian_id",
-        "from_facility_id", "facility_id", "kind", "id",
+        "from_facility_id", "facility_id", "kind", "id", "from_kit_id", "kit_id",
     ).iterator(chunk_size=5000)
     pending = next(moves, None)
     for device in devices.values_list(
-        "pk", "serial", "lot", "status", "custodian_id", "facility_id"
+        "pk", "serial", "lot", "status", "custodian_id", "facility_id", "kit_id"
     ).iterator(chunk_size=5000):
-        pk, serial, lot, status, custodian_id, facility_id = device
+        pk, serial, lot, status, custodian_id, facility_id, kit_id = device
         label = f"SN {serial}" if serial else f"lot {lot} (#{pk})"
         # Skip movements of devices outside this listing (none in practice).
         while pending is not None and pending[0] < pk:
             pending = next(moves, None)
-        state = None  # (status, custodian_id, facility_id) after the last movement
+        state = None  # (status, custodian_id, facility_id, kit_id) after the last movement
         problems = []
         while pending is not None and pending[0] == pk:
-            _, from_status, to_status, from_cust, to_cust, from_fac, to_fac, kind, move_id = pending
+            (_, from_status, to_status, from_cust, to_cust, from_fac, to_fac, kind, move_id,
+             from_kit, to_kit) = pending
             illegal = movement_problem(
                 kind=kind, from_status=from_status, to_status=to_status,
                 from_custodian_id=from_cust, to_custodian_id=to_cust,
                 from_facility_id=from_fac, to_facility_id=to_fac,
+                from_kit_id=from_kit, to_kit_id=to_kit,
             )
             if illegal:
                 problems.append(f"movement #{move_id}: {illegal}")
-            expected_from = ("", None, None) if state is None else state
-            if (from_status, from_cust, from_fac) != expected_from:
+            expected_from = ("", None, None, None) if state is None else state
+            if (from_status, from_cust, from_fac, from_kit) != expected_from:
+                kits = from_kit or expected_from[3]  # kits named only where one is involved
                 problems.append(
                     f"a {to_status} movement starts from ({from_status or 'nothing'}, custodian "
-                    f"{from_cust}, facility {from_fac}) but the ledger had {expected_from}"
+                    f"{from_cust}, facility {from_fac}{f', kit {from_kit}' if kits else ''}) "
+                    f"but the ledger had {expected_from if kits else expected_from[:3]}"
                 )
-            state = (to_status, to_cust, to_fac)
+            state = (to_status, to_cust, to_fac, to_kit)
             pending = next(moves, None)
         if state is None:
             problems.append("it has no movements at all")
-        elif state != (status, custodian_id, facility_id):
+        elif state != (status, custodian_id, facility_id, kit_id):
+            kits = state[3] or kit_id  # kits named only where one is involved
             problems.append(
-                f"the ledger says (status {state[0]}, custodian {state[1]}, facility {state[2]}) "
-                f"but the device is (status {status}, custodian {custodian_id}, "
-                f"facility {facility_id})"
+                f"the ledger says (status {state[0]}, custodian {state[1]}, facility {state[2]}"
+                f"{f', kit {state[3]}' if kits else ''}) but the device is (status {status}, "
+                f"custodian {custodian_id}, facility {facility_id}"
+                f"{f', kit {kit_id}' if kits else ''})"
             )
         for problem in problems:
             yield LedgerDiscrepancy(device_id=pk, label=label, problem=problem)
@@ -306,7 +312,7 @@ def device_page_by_joined_column(queryset: QuerySet[Device], *, user, offset: in
 
 def device_detail_qs(*, user) -> QuerySet[Device]:
     return Device.objects.for_user(user).select_related(
-        *DEVICE_LIST_RELATED, "sold_on", "used_in",
+        *DEVICE_LIST_RELATED, "sold_on", "used_in", "kit",
     )
 
 
@@ -316,7 +322,7 @@ def device_movements(*, device: Device) -> QuerySet[DeviceMovement]:
         DeviceMovement.objects.filter(device=device)
         .select_related(
             "actor", "from_custodian", "to_custodian", "from_facility", "facility",
-            "event__representative", "transfer", "adjustment",
+            "event__representative", "transfer", "adjustment", "from_kit", "kit",
         )
         .order_by("at", "id")
     )
@@ -332,7 +338,7 @@ def may_see_patient_id(user, event) -> bool:
 def transfer_list(*, user) -> QuerySet[Transfer]:
     """Admins and managers: every transfer of the organisation; reps: those they are part of."""
     qs = Transfer.objects.for_user(user).select_related(
-        "from_custodian", "to_custodian", "actor", "decided_by"
+        "from_custodian", "to_custodian", "actor", "decided_by", "kit", "into_kit"
     ).annotate(device_count=Count("devices")).order_by("-created_at", "-id")
     if user.is_rep:
         qs = qs.filter(Q(from_custodian=user) | Q(to_custodian=user) | Q(actor=user))
@@ -459,7 +465,7 @@ def recall_devices(
         kind__in=(MovementKind.RETURNED, MovementKind.RETURNED_FOR_DESTRUCTION),
     ).order_by("-at", "-id")
     return qs.select_related(
-        *DEVICE_LIST_RELATED, "used_in__facility", "used_in__representative", "sold_on",
+        *DEVICE_LIST_RELATED, "used_in__facility", "used_in__representative", "sold_on", "kit",
     ).annotate(
         returned_by_name=Subquery(last_return.values("event__name")[:1]),
         returned_from_name=Subquery(last_return.values("from_facility__name")[:1]),
@@ -517,6 +523,23 @@ def sellable_devices(
         status=DeviceStatus.AVAILABLE,
         custodian_id=custodian_id,
         pending_transfer__isnull=True,
+        kit__isnull=True,  # a kit member is sold only from a loaned kit (loaned_kit_devices)
+        expiration_date__gte=today,
+    )
+
+
+def loaned_kit_devices(
+    *, organization_id: int, custodian_id: int, facility_id: int,
+    today: datetime.date | None = None,
+) -> QuerySet[Device]:
+    """The units of kits loaned to ``facility_id`` that a case there may use: LOANED, in
+    ``custodian_id``'s custody (the case's rep), not expired on ``today``."""
+    today = today or timezone.localdate()
+    return Device.objects.filter(
+        organization_id=organization_id,
+        status=DeviceStatus.LOANED,
+        custodian_id=custodian_id,
+        facility_id=facility_id,
         expiration_date__gte=today,
     )
 

@@ -22,6 +22,12 @@ from consignment.models import Facility
 from core.db import service_transaction
 from core.outbox import OutboxKind, emit
 from core.permissions import ensure_same_organization
+from inventory.kit_moves import (
+    kit_fill_complete,
+    kit_transfer_complete,
+    kit_transfer_declined,
+    transfer_lock_kit,
+)
 from inventory.lifecycle import (
     check_can_leave,
     device_transition,
@@ -64,7 +70,7 @@ def lock_devices(device_ids: Iterable[int]) -> list[Device]:
         .filter(pk__in=ids)
         .order_by("pk")
     )
-    prefetch_related_objects(devices, "custodian", "facility")
+    prefetch_related_objects(devices, "custodian", "facility", "kit")
     return devices
 
 
@@ -217,8 +223,14 @@ def devices_transfer(
     return transfer
 
 
-def _apply_transfer(*, actor: User, transfer: Transfer, devices: list[Device]) -> None:
-    """The devices change custody (AVAILABLE → AVAILABLE) and are no longer in transit."""
+def _apply_transfer(*, actor: User, transfer: Transfer, devices: list[Device],
+                    kit=None) -> None:
+    """The devices change custody (AVAILABLE → AVAILABLE) and are no longer in transit; a kit
+    transfer moves the kit with them, a refill packs them into its kit."""
+    if transfer.kit_id:
+        return kit_transfer_complete(actor=actor, transfer=transfer, kit=kit, devices=devices)
+    if transfer.into_kit_id:
+        return kit_fill_complete(actor=actor, transfer=transfer, kit=kit, devices=devices)
     devices_transition(
         actor=actor, devices=devices, kind=MovementKind.TRANSFERRED, transfer=transfer,
         custodian=transfer.to_custodian,
@@ -233,7 +245,7 @@ def can_answer(user: User, transfer: Transfer) -> bool:
     )
 
 
-def _lock_pending_transfer(actor: User, transfer: Transfer) -> tuple[Transfer, list[Device]]:
+def _lock_pending_transfer(actor: User, transfer: Transfer):
     transfer = Transfer.objects.select_for_update(of=("self",), no_key=True).select_related(
         "to_custodian", "from_custodian"
     ).get(pk=transfer.pk)
@@ -244,16 +256,17 @@ def _lock_pending_transfer(actor: User, transfer: Transfer) -> tuple[Transfer, l
         )
     if not can_answer(actor, transfer):
         raise PermissionDenied("Only the recipient (or an admin) can answer this transfer.")
+    kit = transfer_lock_kit(transfer)  # lock order: the kit before its devices
     devices = lock_devices(transfer.devices.values_list("pk", flat=True))
-    return transfer, devices
+    return transfer, devices, kit
 
 
 @service_transaction
 def transfer_accept(*, actor: User, transfer: Transfer) -> Transfer:
     """The recipient accepts: the devices change custody."""
-    transfer, devices = _lock_pending_transfer(actor, transfer)
+    transfer, devices, kit = _lock_pending_transfer(actor, transfer)
     moving = [d for d in devices if d.pending_transfer_id == transfer.pk]
-    _apply_transfer(actor=actor, transfer=transfer, devices=moving)
+    _apply_transfer(actor=actor, transfer=transfer, devices=moving, kit=kit)
     transfer.status = Transfer.Status.ACCEPTED
     transfer.decided_at = timezone.now()
     transfer.decided_by = actor
@@ -269,13 +282,15 @@ def transfer_decline(*, actor: User, transfer: Transfer, reason: str) -> Transfe
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError("Say why you decline this transfer.")
-    transfer, devices = _lock_pending_transfer(actor, transfer)
+    transfer, devices, kit = _lock_pending_transfer(actor, transfer)
     devices_clear_in_transit([d for d in devices if d.pending_transfer_id == transfer.pk])
     transfer.status = Transfer.Status.DECLINED
     transfer.decline_reason = reason
     transfer.decided_at = timezone.now()
     transfer.decided_by = actor
     transfer.save(update_fields=["status", "decline_reason", "decided_at", "decided_by"])
+    if transfer.kit_id:
+        kit_transfer_declined(actor=actor, transfer=transfer, kit=kit)
     emit(kind=OutboxKind.TRANSFER_ANSWERED, organization_id=transfer.organization_id,
          payload={"id": transfer.pk})
     return transfer
@@ -378,7 +393,7 @@ def _adjustment_target(device: Device, line: AdjustmentLine, removal: DeviceMove
     """Where a line's effect puts ``device`` (``device_transition`` checks the move)."""
     Effect = StockAdjustmentLine.Effect
     if line.effect == Effect.REMOVE:
-        return {}  # the table's row clears custodian and facility
+        return {}  # the table's row clears custodian and facility (and a lost unit's kit)
     if line.effect == Effect.MOVE_TO_FACILITY:
         if line.to_facility is None:
             raise ValidationError(f"{device.label}: choose the facility to move it to.")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from inventory import views
+from inventory import kit_views, views
 
 app_name = "inventory"
 urlpatterns = [
@@ -22,4 +22,15 @@ urlpatterns = [
     path("receiving/import/", views.receiving_import, name="receiving_import"),
     path("recall/", views.recall_trace, name="recall_trace"),
     path("recall/export.csv", views.recall_export, name="recall_export"),
+    # Kits (inventory/kit_views.py)
+    path("kits/", kit_views.kit_list, name="kit_list"),
+    path("kits/new/", kit_views.kit_create, name="kit_create"),
+    path("kits/<int:pk>/", kit_views.kit_detail, name="kit_detail"),
+    path("kits/<int:pk>/pack/", kit_views.kit_pack, name="kit_pack"),
+    path("kits/<int:pk>/units/<int:device_pk>/out/", kit_views.kit_unpack, name="kit_unpack"),
+    path("kits/<int:pk>/transfer/", kit_views.kit_transfer, name="kit_transfer"),
+    path("kits/<int:pk>/replenish/", kit_views.kit_replenish, name="kit_replenish"),
+    path("kits/<int:pk>/label.pdf", kit_views.kit_label, name="kit_label"),
+    path("kits/templates/new/", kit_views.kit_template_create, name="kit_template_create"),
+    path("kits/templates/<int:pk>/", kit_views.kit_template_detail, name="kit_template_detail"),
 ]

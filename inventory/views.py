@@ -36,6 +36,7 @@ from inventory.importing import (
     scan_list_preview,
     scan_list_step,
 )
+from inventory.kit_selectors import kit_by_tag
 from inventory.labels import looks_like_label, parse_label
 from inventory.models import DeviceStatus, Transfer
 from inventory.tables import CappedPaginator, DeviceTable
@@ -292,6 +293,8 @@ def device_search(request):
     results = selectors.device_search(user=request.user, text=request.GET.get("q", ""))
     return render(request, "inventory/adjustment_form.html#search_results", {
         "results": results, "q": request.GET.get("q", ""),
+        "kit": kit_by_tag(organization_id=request.user.organization_id,
+                          tag=request.GET.get("q", "")),
     })
 
 

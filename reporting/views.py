@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.decorators import permission_required
 from core.exports import csv_download
 from core.http import int_ids, query_without
+from events.loan_selectors import kits_out
 from events.models import Event, EventType
 from reporting import selectors, tables
 from reporting.filters import report_filters
@@ -101,6 +102,7 @@ def index(request):
         "where_used_more": len(where_used) > DASHBOARD_PREVIEW,
         "commissions": commission_rows,
         "preview": DASHBOARD_PREVIEW,
+        "kits_out": kits_out(user=request.user),  # loaned kits: out, overdue, due today
     }
     return render(request, "reporting/facility_stock_dashboard.html", context)
 

@@ -57,3 +57,23 @@ def test_seed_demo_is_idempotent_obeys_the_rules_and_prints_logins(settings, cap
 
     seed(devices=600, progress=False)
     assert (Device.objects.count(), Event.objects.count(), User.objects.count()) == counts
+
+
+def test_seed_demo_has_kits_one_overdue_one_short(settings):
+    from events.loan_selectors import kits_out
+    from inventory.kit_selectors import kit_contents
+    from inventory.models import Kit, KitTemplate
+
+    settings.DEBUG = True
+    call_command("seed_demo", "--devices", "300", "--no-progress")
+    call_command("seed_demo", "--devices", "300", "--no-progress")  # idempotent
+    org = Organization.objects.get(users__username="rep1")
+    assert KitTemplate.objects.filter(organization=org).count() == 2
+    kits = {k.tag: k for k in Kit.objects.filter(organization=org)}
+    assert sorted(kits) == ["CAGE-001", "PSS-001", "PSS-002", "PSS-003"]
+    admin = User.objects.get(username="admin")
+    out = kits_out(user=admin)
+    assert (out.out, out.overdue) == (1, 1) and out.overdue_kits == [kits["PSS-002"]]
+    assert kit_contents(kit=kits["PSS-003"]).state == "short"
+    assert kit_contents(kit=kits["PSS-001"]).state == "complete"
+    assert list(ledger_discrepancies()) == []

@@ -54,7 +54,8 @@ def test_seed_scale_builds_a_consistent_data_set_on_the_demo_data():
     assert mix[DeviceStatus.AVAILABLE] > mix[DeviceStatus.CONSUMED] > mix[DeviceStatus.REMOVED]
     assert Event.objects.filter(event_type="case", facility_stock_only=True).exists()
     assert Event.objects.filter(event_type="stocking_order").exists()
-    submitted = Event.objects.exclude(status__in=("draft", "cancelled"))
+    # (Loans sell nothing: no lines, no documents.)
+    submitted = Event.objects.exclude(status__in=("draft", "cancelled")).exclude(event_type="loan")
     # A sales order per submitted sale or use; a return gets a credit memo instead.
     assert SalesOrder.objects.count() == submitted.exclude(event_type="return").count()
     assert not submitted.filter(lines__isnull=True).exists()
@@ -66,6 +67,14 @@ def test_seed_scale_builds_a_consistent_data_set_on_the_demo_data():
     assert summary() == recount()
     assert credit_summary() == credit_recount()
     assert EventLineSummary.objects.filter(organization=admin.organization).count() > 100
+
+    # Kits among the devices, some out on loan, built through the services.
+    from inventory.models import Kit
+
+    scale_kits = Kit.objects.filter(tag__startswith="S", organization=admin.organization)
+    assert scale_kits.count() >= 4
+    assert scale_kits.filter(status="loaned").exists()
+    assert Device.objects.filter(kit__in=scale_kits, status=DeviceStatus.LOANED).exists()
 
     # Running it again adds nothing.
     counts = (Device.objects.count(), Event.objects.count())

@@ -41,9 +41,30 @@ def fresh(device: Device) -> Device:
     return Device.objects.select_related("custodian", "facility", "product").get(pk=device.pk)
 
 
-def device_in(world, status: str, *, sold: bool = True) -> Device:
+def a_kit(world, devices=(), tag="LC-1"):
+    """A kit of ``world``'s rep (a template of ``world.product``) holding ``devices``."""
+    from inventory.kit_services import kit_create, kit_template_create
+
+    template = kit_template_create(actor=world.admin, name=f"Set {tag}", product_line=world.line,
+                                   items=[(world.product, 5)])
+    return kit_create(actor=world.admin, template=template, tag=tag, custodian=world.rep,
+                      devices=devices)
+
+
+def device_in(world, status: str, *, sold: bool = True, in_kit: bool = False) -> Device:
     """A device of ``world`` in ``status``, made through the services (``sold``: a removed
-    device that had been sold as facility stock)."""
+    device that had been sold as facility stock; ``in_kit``: an available one in a kit; a loaned
+    one is always in a kit)."""
+    if status == S.LOANED or (status == S.AVAILABLE and in_kit):
+        from events.loan_services import loan_create
+
+        [device] = world.devices(1)
+        kit = a_kit(world, [device])
+        if status == S.LOANED:
+            today = timezone.localdate()
+            loan_create(actor=world.rep, kits=[kit], facility=world.st_marys,
+                        representative=world.rep, date=today, due_back=today)
+        return fresh(device)
     if status == NOT_RECEIVED:
         return Device(organization=world.org, product=world.product, serial="NEW-1", lot="L",
                       expiration_date=timezone.localdate())
@@ -72,18 +93,25 @@ def legal_state(world, row, device: Device) -> dict:
         K.SOLD_TO_FACILITY: {"status": S.FACILITY_STOCK, "custodian": None,
                              "facility": world.st_marys, "sold_on": event},
         K.SOLD_AND_CONSUMED: {"status": S.CONSUMED, "custodian": None,
-                              "facility": world.st_marys, "sold_on": event, "used_in": event},
+                              "facility": world.st_marys, "sold_on": event, "used_in": event,
+                              "kit": None},
         K.FACILITY_STOCK_CONSUMED: {"status": S.CONSUMED, "custodian": None, "used_in": event},
         K.RETURNED: {"status": S.AVAILABLE, "custodian": world.rep, "facility": None,
                      "sold_on": None},
         K.RETURNED_FOR_DESTRUCTION: {"status": S.REMOVED, "custodian": None, "facility": None,
                                      "sold_on": None},
-        K.ADJUSTMENT_REMOVED: {"status": S.REMOVED, "custodian": None, "facility": None},
+        K.ADJUSTMENT_REMOVED: {"status": S.REMOVED, "custodian": None, "facility": None,
+                               "kit": None},
         K.ADJUSTMENT_RESTORED: (
             {"status": S.FACILITY_STOCK, "facility": world.mercy} if row.target == S.FACILITY_STOCK
             else {"status": S.AVAILABLE, "custodian": world.rep2}
         ),
         K.ADJUSTMENT_MOVED: {"facility": world.mercy},
+        K.KIT_PACKED: {"kit": a_kit(world, tag="LC-2")} if row.kind == K.KIT_PACKED else {},
+        K.KIT_UNPACKED: {"kit": None},
+        K.KIT_TRANSFERRED: {"custodian": world.rep2},
+        K.KIT_LOANED: {"status": S.LOANED, "facility": world.st_marys},
+        K.KIT_CHECKED_IN: {"status": S.AVAILABLE, "facility": None},
     }[row.kind]
 
 
@@ -94,13 +122,16 @@ def test_the_table_names_every_movement_kind_once_per_driver():
     assert {t.kind for t in TRANSITIONS} == set(K.values)
     assert set(REFUSALS) == set(K.values)
     assert {t.driver for t in TRANSITIONS} == set(Driver)
-    for kind in K.values:  # a kind is written by one driver, who may be several roles
-        assert len({(t.driver, t.roles) for t in TRANSITIONS if t.kind == kind}) == 1
+    for kind in K.values:  # a kind is written by one driver, who may be several roles; a unit
+        # of a loaned kit is sold and used, or removed as lost, by its kit's own driver
+        assert len({(t.driver, t.roles) for t in TRANSITIONS
+                    if t.kind == kind and not t.kit_members}) <= 1
     moves = [(t.source, t.target, t.kind) for t in TRANSITIONS]
     assert len(moves) == len(set(moves))
     # Custody-only and facility-only rows say what must change; all others change the status.
     assert {(t.kind, t.moves) for t in TRANSITIONS if t.source == t.target} == {
-        (K.TRANSFERRED, "custodian"), (K.ADJUSTMENT_MOVED, "facility")
+        (K.TRANSFERRED, "custodian"), (K.ADJUSTMENT_MOVED, "facility"),
+        (K.KIT_PACKED, "kit"), (K.KIT_UNPACKED, "kit"), (K.KIT_TRANSFERRED, "custodian"),
     }
     assert all(t.moves == "" for t in TRANSITIONS if t.source != t.target)
     # Nothing leaves CONSUMED; only a receipt starts from nothing.
@@ -114,7 +145,8 @@ def test_the_table_names_every_movement_kind_once_per_driver():
 @pytest.mark.parametrize("row", TRANSITIONS,
                          ids=lambda t: f"{t.source or 'new'}-{t.kind}-{t.target}")
 def test_each_row_of_the_table_is_a_legal_move(world, row):
-    device = device_in(world, row.source, sold=row.target == S.FACILITY_STOCK)
+    device = device_in(world, row.source, sold=row.target == S.FACILITY_STOCK,
+                       in_kit=row.kit_members)
     before = State.of(device)
     change = device_transition(device, row.kind, **legal_state(world, row, device))
     assert change == Change(device, before, row)
@@ -132,11 +164,13 @@ def test_a_recorded_move_writes_the_device_and_one_movement(world, kind):
     record_movements(actor=world.admin,
                      changes=[device_transition(device, kind, **legal_state(world, row, device))])
     stored = Device.objects.get(pk=device.pk)
-    assert (stored.status, stored.custodian_id, stored.facility_id) == tuple(State.of(device))
+    assert (stored.status, stored.custodian_id, stored.facility_id, stored.kit_id) == tuple(
+        State.of(device))
     movement = DeviceMovement.objects.latest("chain_seq")
     assert DeviceMovement.objects.count() == count + 1
     assert (movement.kind, movement.from_status, movement.from_custodian_id,
-            movement.from_facility_id, movement.to_status) == (kind, *before, row.target)
+            movement.from_facility_id, movement.from_kit_id, movement.to_status) == (
+        kind, *before, row.target)
     assert list(ledger_discrepancies()) == []
 
 
@@ -296,8 +330,11 @@ def test_verify_ledger_reports_a_transfer_that_moves_nothing(world):
 
 def test_movement_problem_follows_the_table():
     for status_from, status_to, kind in itertools.product(STATUSES, S.values, K.values):
+        row = transition_for(status_from, status_to, kind)
+        from_kit = 5 if row and row.kit_members else None
         ids = {"from_custodian_id": 1, "to_custodian_id": 2, "from_facility_id": 3,
-               "to_facility_id": 4}
+               "to_facility_id": 4, "from_kit_id": from_kit,
+               "to_kit_id": 6 if row and row.moves == "kit" else from_kit}
         problem = movement_problem(kind=kind, from_status=status_from, to_status=status_to, **ids)
         assert (problem is None) == (transition_for(status_from, status_to, kind) is not None)
 

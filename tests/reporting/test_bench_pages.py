@@ -26,6 +26,8 @@ def test_bench_pages_measures_every_page_and_keeps_nothing():
                     "CSV writing alone"):
         assert heading in report
     assert "(HTTP " not in report  # every page answered 200
+    for page in ("| Kits |", "| Kit page |", "| Kit check-in |", "| Kit utilisation |"):
+        assert page in report
     pages = [line for line in report.splitlines() if line.startswith("| All Inventory")]
     assert len(pages) == 2 * 10  # each All Inventory page, in the page table and the ORM table
     assert all(line.rstrip(" |").endswith("×") for line in pages)  # each with its ratio

@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from accounts.models import Organization, User
 from events.models import Event, EventStatus
-from inventory.models import Device, DeviceMovement, DeviceStatus, ProductLine
+from inventory.models import Device, DeviceMovement, DeviceStatus, Kit, ProductLine
 
 
 class Rollback(Exception):
@@ -205,6 +205,10 @@ class Command(BaseCommand):
         big_event = (Event.objects.filter(organization=org).exclude(status=EventStatus.DRAFT)
                      .order_by("-pk").first())
         inv = reverse("inventory:device_list")
+        # Kits (seed_scale builds them among the devices): the fullest one, and a loaned one.
+        kits = Kit.objects.filter(organization=org).annotate(n=Count("devices"))
+        kit = kits.order_by("-n", "pk").first()
+        loaned = kits.filter(status=Kit.Status.LOANED).order_by("pk").first()
         year_ago = (timezone.localdate() - datetime.timedelta(days=365)).isoformat()
         pages = [
             ("All Inventory", admin, inv, True),
@@ -231,6 +235,13 @@ class Command(BaseCommand):
              f"{reverse('inventory:recall_trace')}?lot={sample['lot']}"
              f"&manufacturer={sample['product__product_line__manufacturer']}", True),
             ("Facility Stock dashboard", admin, reverse("reporting:index"), False),
+            *([("Kits", admin, reverse("inventory:kit_list"), False),
+               ("Kit page", admin, reverse("inventory:kit_detail", args=[kit.pk]), False),
+               ("Kit utilisation", admin, reverse("events:kit_utilisation"), False)]
+              if kit else []),
+            *([("Kit check-in", admin, reverse("events:kit_check_in",
+                                               args=[loaned.loan_id, loaned.pk]), False)]
+              if loaned else []),
             ("Sales report", admin, reverse("reporting:sales"), False),
             ("Usage report", admin, reverse("reporting:usage"), False),
             ("Replenishment", admin, reverse("reporting:replenishment"), False),

@@ -6,7 +6,7 @@ import io
 import pytest
 from django.core.management import call_command
 
-from demo.scale import seed_scale
+from devtools.scale import seed_scale
 from events.models import Event
 from inventory.models import Device, DeviceMovement
 

@@ -238,21 +238,18 @@ def test_facility_stock_by_facility_reads_an_index():
         assert nodes, "the plan reads no device rows"
         for node in nodes:
             assert node["Node Type"] != "Seq Scan", node
-    # The par levels with their on-hand counts (the stock CSV, the stock alerts): a subquery per
-    # par level, by facility and product, which device_facility_stock served before.
-    with CaptureQueriesContext(connection) as queries:
-        rows = reports.stock_against_par(reports.Scope(organization_id=org.pk),
-                                         reports.ReportFilters.default())
+    # Stock against par (the dashboard, its CSV, the stock alerts, days of cover): the on-hand
+    # counts grouped by facility and product, read off device_org_facility_stock (index-only).
+    scope = reports.Scope(organization_id=org.pk)
+    filters = reports.ReportFilters.default()
+    rows = reports.stock_against_par(scope, filters)
     assert [r["on_hand"] for r in rows if r["par"] is not None] == [19, 19, 19]
-    sqls = [q["sql"] for q in queries.captured_queries if "inventory_device" in q["sql"]]
-    [par_sql] = [sql for sql in sqls if sql.startswith('SELECT "consignment_parlevel"')]
-    assert [node.get("Index Name") for node in _sql_device_plan(par_sql)] == [
-        "device_org_facility_stock"]
-    for sql in sqls:
-        nodes = _sql_device_plan(sql)
-        assert nodes, "the plan reads no device rows"
-        for node in nodes:
-            assert node["Node Type"] != "Seq Scan", node
+    from reporting.selectors.stock import stock_sql
+
+    nodes = _sql_device_plan(*stock_sql(scope, filters))
+    assert [node.get("Index Name") for node in nodes] == ["device_org_facility_stock"]
+    for node in nodes:
+        assert node["Node Type"] != "Seq Scan", node
 
 
 @pytest.mark.postgres

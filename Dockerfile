@@ -12,7 +12,7 @@ COPY pyproject.toml uv.lock .python-version ./
 RUN uv sync --frozen --no-dev --no-install-project
 COPY . .
 # The production static build: hashed names and a manifest (DEBUG off), served by WhiteNoise.
-RUN DEBUG=0 SECRET_KEY=collectstatic-only DATABASE_URL=sqlite:///:memory: \
+RUN DEBUG=0 SECRET_KEY=collectstatic-only DATABASE_URL= \
     python manage.py collectstatic --no-input -v 0
 RUN useradd --system --uid 10001 fieldstock
 USER fieldstock

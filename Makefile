@@ -7,12 +7,15 @@ UV := $(shell uv --version >/dev/null 2>&1 && echo uv || echo .tools/bin/uv)
 PY := .venv/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Without DATABASE_URL, a command runs on the embedded PostgreSQL in .pgdata/ (scripts/devdb.py:
+# started for the command, stopped when it ends); with it, on that database.
+WITH_DB := $(if $(DATABASE_URL),,$(PY) scripts/devdb.py)
 
 .PHONY: help install system-deps run test lint fmt migrate seed bench serve-prod
 
 help:
-	@echo "make run   - install, migrate the embedded SQLite database, load demo data, serve http://$(HOST):$(PORT)"
-	@echo "make test  - install and run the whole test suite (PostgreSQL when DATABASE_URL is set)"
+	@echo "make run   - install, start the embedded PostgreSQL (.pgdata/), migrate, load demo data, serve http://$(HOST):$(PORT)"
+	@echo "make test  - install and run the whole test suite on the embedded PostgreSQL, or on DATABASE_URL when set"
 	@echo "make lint  - ruff check"
 	@echo "make bench - the page benchmark on DATABASE_URL (load it first: DEBUG=1 manage.py seed_scale)"
 	@echo "make serve-prod - the production topology on this machine (nginx, 2 gunicorn, worker; needs DATABASE_URL)"
@@ -24,21 +27,25 @@ help:
 install: $(if $(filter .tools/bin/uv,$(UV)),.tools/bin/uv)
 	$(UV) sync --frozen --quiet
 
+MIGRATE := DEBUG=1 $(PY) manage.py migrate --no-input
+SEED := DEBUG=1 HOST=$(HOST) PORT=$(PORT) $(PY) manage.py seed_demo
+
 migrate: install
-	DEBUG=1 $(PY) manage.py migrate --no-input
+	$(WITH_DB) bash -c '$(MIGRATE)'
 
-seed: migrate
-	DEBUG=1 HOST=$(HOST) PORT=$(PORT) $(PY) manage.py seed_demo
+seed: install
+	$(WITH_DB) bash -c '$(MIGRATE) && $(SEED)'
 
-run: seed
-	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+# Ctrl-C stops the server, then the embedded PostgreSQL.
+run: install
+	$(WITH_DB) bash -c '$(MIGRATE) && $(SEED) && exec env DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)'
 
 # Chromium, poppler-utils, fonts, nginx: installed when run as root, else the command is printed.
 system-deps:
 	@scripts/system-deps
 
 test: install system-deps
-	$(PY) -m pytest -n auto $(PYTEST_ARGS)
+	$(WITH_DB) $(PY) -m pytest -n auto $(PYTEST_ARGS)
 
 # The page benchmark (docs/benchmarks.md); DATABASE_URL must hold the seed_scale data set.
 bench: install

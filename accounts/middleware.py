@@ -35,21 +35,10 @@ def has_forbidden_control(text: str) -> bool:
     return FORBIDDEN_CONTROL.search(text) is not None
 
 
-# No line of any form value or query parameter is longer than a CSV import's line may be. Long
-# lists (serials, scanned labels) stay allowed: the limit is per line.
-MAX_LINE_CHARS = 4096
-
-
-def has_overlong_line(text: str) -> bool:
-    return len(text) > MAX_LINE_CHARS and any(
-        len(line) > MAX_LINE_CHARS for line in text.splitlines())
-
-
 class HostileInputMiddleware:
     """Refuse, with a message, any query string or form value carrying a NUL byte or another
-    control character, or a line longer than 4,096 characters: no view ever sees them, so none
-    can reach the database (PostgreSQL refuses NUL in text and SQLite a LIKE pattern over 50 kB;
-    either would answer 500)."""
+    control character: no view ever sees them, so none can reach the database (PostgreSQL
+    refuses NUL in text: a 500). Long text is no such case: PostgreSQL takes a 50 kB search."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -60,8 +49,8 @@ class HostileInputMiddleware:
             if request.method == "POST":
                 data.append(request.POST)
             bad = any(
-                has_forbidden_control(key) or has_overlong_line(key)
-                or any(has_forbidden_control(v) or has_overlong_line(v) for v in values)
+                has_forbidden_control(key)
+                or any(has_forbidden_control(v) for v in values)
                 for query in data
                 for key, values in query.lists()
             )

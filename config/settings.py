@@ -1,6 +1,6 @@
 """Fieldstock settings, read from the environment.
 
-DATABASE_URL   database (default: the embedded SQLite file db.sqlite3)
+DATABASE_URL   PostgreSQL database (default: the embedded cluster in .pgdata/, scripts/devdb.py)
 DATABASE_WORK_MEM  PostgreSQL work_mem per connection (default 16MB; "" keeps the server's)
 SECRET_KEY     required when DEBUG is off
 DEBUG          "1"/"true" to turn on debug mode (off by default)
@@ -20,6 +20,7 @@ README.md's configuration table lists every variable.
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -122,19 +123,24 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "config.wsgi.application"
 
+# PostgreSQL only. Without DATABASE_URL: the embedded cluster that `make run` and `make test`
+# start (scripts/devdb.py), on its unix socket in .pgdata/ (nothing connects at import time, so
+# `check --deploy`, `makemigrations --check` and `collectstatic` need no running server).
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        os.environ.get("DATABASE_URL")
+        or f"postgres://postgres@{quote(str(BASE_DIR / '.pgdata'), safe='')}/fieldstock",
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
     )
 }
+if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    raise ImproperlyConfigured("DATABASE_URL must name a PostgreSQL database (postgres://…).")
 # The services own their transactions; no lock is held while a template renders.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # PostgreSQL's memory per sort or hash of a query (DATABASE_WORK_MEM, default 16MB; "" keeps the
 # server's, 4MB out of the box): the reports' grouping of a year of event lines otherwise
 # spills its sorts to disk. A few connections per app instance, so a few times this at most.
-if DATABASES["default"]["ENGINE"].endswith("postgresql") and os.environ.get(
-        "DATABASE_WORK_MEM", "16MB"):
+if os.environ.get("DATABASE_WORK_MEM", "16MB"):
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
         f"-c work_mem={os.environ.get('DATABASE_WORK_MEM', '16MB')}")
 

@@ -1,6 +1,7 @@
 """Settings for the test suite: the normal settings with a fixed key and a fast hasher.
 
-The database still comes from DATABASE_URL (PostgreSQL in CI), else the embedded SQLite.
+The database still comes from DATABASE_URL (the system PostgreSQL in CI), else the embedded
+PostgreSQL that `make test` starts in .pgdata/ (scripts/devdb.py).
 """
 
 import atexit

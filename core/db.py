@@ -100,12 +100,11 @@ def _plain(field) -> bool:
 def bulk_insert(objs: Sequence[Model]) -> list[Model]:
     """``bulk_create`` for a large batch of new rows of one model, made of plain fields.
 
-    On PostgreSQL the rows are written by one ``INSERT … SELECT * FROM unnest(%s::type[], …)
-    RETURNING id`` whose arrays are read straight from the instances: the same statement
-    ``bulk_create`` sends, without the compiler's per-value preparation (a third of the time of
-    a 1,500-row insert). Each instance gets its primary key, as ``bulk_create`` gives it.
-    Elsewhere (SQLite), or when a field needs its value prepared (file, JSON, auto_now…), it is
-    ``bulk_create``.
+    The rows are written by one ``INSERT … SELECT * FROM unnest(%s::type[], …) RETURNING id``
+    whose arrays are read straight from the instances: the same statement ``bulk_create`` sends,
+    without the compiler's per-value preparation (a third of the time of a 1,500-row insert).
+    Each instance gets its primary key, as ``bulk_create`` gives it. When a field needs its value
+    prepared (file, JSON, auto_now…), it is ``bulk_create``.
     """
     if not objs:
         return []
@@ -114,8 +113,7 @@ def bulk_insert(objs: Sequence[Model]) -> list[Model]:
     pk = opts.pk
     fields = [f for f in opts.concrete_fields if f is not pk]
     if (
-        connection.vendor != "postgresql"
-        or not pk.db_returning
+        not pk.db_returning
         or any(type(obj) is not model or obj.pk is not None for obj in objs)
         or not all(_plain(f) for f in fields)
     ):
@@ -143,11 +141,12 @@ def bulk_insert(objs: Sequence[Model]) -> list[Model]:
 def bulk_update(objs: Sequence[Model], fields: Sequence[str]) -> None:
     """Write ``fields`` of saved rows of one model, each row its own values, set-based.
 
-    On PostgreSQL one ``UPDATE … FROM unnest(%s::bigint[], %s::type[], …) AS v WHERE id = v.id``
-    whatever the number of rows and distinct values (a facility-stock case consumes devices sold
-    by many stocking orders: as many distinct states). Elsewhere one ``UPDATE … WHERE id IN (…)``
-    per distinct set of values. Never ``bulk_update``'s CASE WHEN per row and field. Values are
-    the model's Python values (aware datetimes), as ``bulk_insert`` takes them.
+    One ``UPDATE … FROM unnest(%s::bigint[], %s::type[], …) AS v WHERE id = v.id`` whatever the
+    number of rows and distinct values (a facility-stock case consumes devices sold by many
+    stocking orders: as many distinct states). When a field needs its value prepared (file,
+    JSON…), one ``UPDATE … WHERE id IN (…)`` per distinct set of values. Never ``bulk_update``'s
+    CASE WHEN per row and field. Values are the model's Python values (aware datetimes), as
+    ``bulk_insert`` takes them.
     """
     if not objs:
         return
@@ -155,7 +154,7 @@ def bulk_update(objs: Sequence[Model], fields: Sequence[str]) -> None:
     opts = model._meta
     targets = [opts.get_field(name) for name in fields]
     attnames = [f.attname for f in targets]
-    if connection.vendor != "postgresql" or not all(_plain(f) for f in targets):
+    if not all(_plain(f) for f in targets):
         groups: dict[tuple, list] = {}
         for obj in objs:
             groups.setdefault(tuple(getattr(obj, a) for a in attnames), []).append(obj.pk)

@@ -78,7 +78,8 @@ def csv_cell(value):
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, Decimal):
-        # Money keeps its cents even where the database dropped them (SQLite sums).
+        # Money keeps its cents even where a value has fewer places (Decimal("12") from a
+        # COALESCE(…, 0) or arithmetic).
         return f"{value.quantize(CENT) if value.as_tuple().exponent > -2 else value:f}"
     if isinstance(value, int | float | datetime.date):
         return value

@@ -11,12 +11,13 @@ def query_without(request, *names: str) -> str:
     return query.urlencode()
 
 
-MAX_ID = 2**63 - 1  # the largest bigint: a larger number is no row's id on any database
+MAX_ID = 2**63 - 1  # the largest bigint: a larger number is no row's id
 
 
 def int_id(value) -> int | None:
     """A row id from a form or query string: a whole number from 1 to the largest bigint, else
-    None. (SQLite cannot even bind a larger integer: the query would fail, not find nothing.)"""
+    None. (A larger integer saved as a foreign key or cast to bigint is a PostgreSQL DataError,
+    "bigint out of range": a 500 rather than a row not found.)"""
     try:
         number = int(value)
     except (TypeError, ValueError):

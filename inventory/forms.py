@@ -31,7 +31,8 @@ class DeviceCheckboxes(forms.ModelMultipleChoiceField):
     widget = forms.CheckboxSelectMultiple
 
     def clean(self, value):
-        # Only ids reach the query: SQLite cannot even bind an integer over 64 bits (a 500).
+        # Only ids reach the query and the services: a number over bigint, saved as an id or
+        # cast to bigint, is a PostgreSQL DataError (a 500); here it is an invalid choice.
         for pk in value if isinstance(value, (list, tuple)) else ():
             if int_id(pk) is None:
                 raise ValidationError(self.error_messages["invalid_choice"],

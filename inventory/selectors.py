@@ -171,8 +171,7 @@ class JoinedOrder:
     sorted by, then the related row's id, then ``device_keys`` (the device's own tiebreakers):
     a total order, so pages never overlap. Devices without the relation sort last (first when
     descending), as PostgreSQL sorts NULLs, and so do lot-tracked units (no serial) among a
-    product's devices; ``expressions`` says so explicitly, for databases that sort NULLs
-    otherwise (SQLite puts them first).
+    product's devices; ``expressions`` says so explicitly.
     """
 
     relation: str
@@ -188,14 +187,14 @@ class JoinedOrder:
     def expressions(self, *, descending: bool = False) -> tuple[OrderBy, ...]:
         """``order_by`` for ``QuerySet.order_by``, NULLs placed explicitly: last ascending, first
         descending. That is PostgreSQL's default (and a btree index's order read forwards or
-        backwards), so its SQL means the same and its plans are unchanged; SQLite's default is
-        the opposite, which put facility stock first when sorting by custodian."""
+        backwards), so its SQL means the same and its plans are unchanged; ``_joined_order``
+        recognises a joined sort by these expressions."""
         return nulls_as_postgresql(self.order_by, descending=descending)
 
 
 def nulls_as_postgresql(names, *, descending: bool = False) -> tuple[OrderBy, ...]:
     """``QuerySet.order_by`` arguments sorting by ``names`` with NULLs last ascending and first
-    descending on every database, as PostgreSQL (and a btree index read either way) does."""
+    descending, said explicitly, as PostgreSQL (and a btree index read either way) does."""
     return tuple(F(name).desc(nulls_first=True) if descending else F(name).asc(nulls_last=True)
                  for name in names)
 
@@ -233,12 +232,12 @@ def device_page_by_joined_column(queryset: QuerySet[Device], *, user, offset: in
     (e.g. facility stock has no custodian) come last, or first when descending. Same rows in the
     same order as ``queryset[offset:offset + limit]``; two queries (the page's ids, then its rows).
 
-    PostgreSQL only, and not for reps: a rep's list is a union (their custody, facility stock,
+    Not for reps: a rep's list is a union (their custody, facility stock,
     what they sold or used) that an index per custodian can't serve, so the walk would read
     every other custodian's devices to reject them.
     """
     found = _joined_order(queryset)
-    if found is None or connection.vendor != "postgresql" or user.role == User.Role.REP:
+    if found is None or user.role == User.Role.REP:
         return None
     order, descending = found
     sign, direction = ("-", "DESC") if descending else ("", "ASC")

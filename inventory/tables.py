@@ -35,10 +35,10 @@ def status_badge(device: Device) -> str:
 
 
 class NullsLastColumn(tables.Column):
-    """A column whose sort (``order_by``) puts NULLs last ascending and first descending on every
-    database, as PostgreSQL does: lot-tracked units (no serial), facility stock (no custodian),
-    rep stock (no facility). SQLite would put them first; ``device_page_by_joined_column``
-    recognises a joined sort by these expressions."""
+    """A column whose sort (``order_by``) says where NULLs go, last ascending and first
+    descending, as PostgreSQL does: lot-tracked units (no serial), facility stock (no custodian),
+    rep stock (no facility). ``device_page_by_joined_column`` recognises a joined sort by these
+    expressions."""
 
     def order(self, queryset, is_descending):
         order = nulls_as_postgresql(self.order_by, descending=is_descending)

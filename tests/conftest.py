@@ -1,29 +1,24 @@
 import os
+from pathlib import Path
 
 import pytest
-from django.db import connection
 
 # Playwright's sync API runs an event loop in the test thread; the browser tests also use the ORM.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-def pytest_collection_modifyitems(config, items):
-    """Tests marked ``postgres`` are skipped, saying why, on SQLite."""
+def pytest_configure(config):
+    """Without DATABASE_URL the tests run on the embedded PostgreSQL that `make test` starts
+    (scripts/devdb.py); say so, rather than fail every test on a connection error."""
     from django.conf import settings
 
-    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
-        return
-    skip = pytest.mark.skip(
-        reason="needs PostgreSQL (row locks, triggers, concurrency): set DATABASE_URL"
-    )
-    for item in items:
-        if "postgres" in item.keywords:
-            item.add_marker(skip)
-
-
-@pytest.fixture
-def on_postgres():
-    return connection.vendor == "postgresql"
+    host = settings.DATABASES["default"]["HOST"]
+    if not os.environ.get("DATABASE_URL") and not Path(host, ".s.PGSQL.5432").exists():
+        raise pytest.UsageError(
+            f"No DATABASE_URL, and the embedded PostgreSQL ({host}) is not running: run the "
+            "tests with `make test` (PYTEST_ARGS=...), or `.venv/bin/python scripts/devdb.py "
+            ".venv/bin/pytest ...`, or set DATABASE_URL to a PostgreSQL database."
+        )
 
 
 @pytest.fixture(scope="session", autouse=True)

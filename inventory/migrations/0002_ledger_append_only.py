@@ -1,4 +1,4 @@
-"""On PostgreSQL, the device movement ledger refuses UPDATE and DELETE (a no-op on SQLite)."""
+"""The device movement ledger refuses UPDATE and DELETE (a PostgreSQL trigger)."""
 
 from django.db import migrations
 
@@ -22,15 +22,13 @@ DROP FUNCTION IF EXISTS inventory_devicemovement_append_only();
 
 
 def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        with schema_editor.connection.cursor() as cursor:
-            cursor.execute(CREATE)
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(CREATE)
 
 
 def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        with schema_editor.connection.cursor() as cursor:
-            cursor.execute(DROP)
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(DROP)
 
 
 class Migration(migrations.Migration):

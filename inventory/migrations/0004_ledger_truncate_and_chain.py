@@ -1,8 +1,7 @@
 """The ledger refuses TRUNCATE (PostgreSQL), existing movements are HMAC-chained, and patient IDs
 leave the ledger notes.
 
-Chaining and clearing the notes write to rows the append-only trigger protects, so on PostgreSQL
-this migration (running as the table owner) disables that trigger for its own transaction and
+Chaining and clearing the notes write to rows the append-only trigger protects, so this migration (running as the table owner) disables that trigger for its own transaction and
 enables it again before it commits. Notes of the form "Patient ID …" written by Submit For Billing
 up to now are emptied *before* the rows are chained: the movement keeps its link to the event, and
 the chain covers the notes as they are from now on. This is the one deliberate rewrite of history.
@@ -34,13 +33,9 @@ def forwards(apps, schema_editor):
 
     DeviceMovement = apps.get_model("inventory", "DeviceMovement")
     LedgerChainHead = apps.get_model("inventory", "LedgerChainHead")
-    postgres = schema_editor.connection.vendor == "postgresql"
-    if postgres:
-        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        schema_editor.execute(TRUNCATE)
-        schema_editor.execute(
-            f"ALTER TABLE inventory_devicemovement DISABLE TRIGGER {ROW_TRIGGER}"
-        )
+    schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    schema_editor.execute(TRUNCATE)
+    schema_editor.execute(f"ALTER TABLE inventory_devicemovement DISABLE TRIGGER {ROW_TRIGGER}")
     DeviceMovement.objects.filter(event__isnull=False, note__startswith="Patient ID ").update(
         note=""
     )
@@ -71,13 +66,11 @@ def forwards(apps, schema_editor):
             )
             DeviceMovement.objects.bulk_update(batch, ["chain_seq", "chain_hash"])
         head.save()
-    if postgres:
-        schema_editor.execute(f"ALTER TABLE inventory_devicemovement ENABLE TRIGGER {ROW_TRIGGER}")
+    schema_editor.execute(f"ALTER TABLE inventory_devicemovement ENABLE TRIGGER {ROW_TRIGGER}")
 
 
 def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP_TRUNCATE)
+    schema_editor.execute(DROP_TRUNCATE)
 
 
 class Migration(migrations.Migration):

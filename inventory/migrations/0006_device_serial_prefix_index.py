@@ -1,4 +1,4 @@
-"""On PostgreSQL, an index for All Inventory's serial search (a no-op on SQLite).
+"""An index for All Inventory's serial search.
 
 ``serial__istartswith`` compiles to ``UPPER(serial::text) LIKE UPPER('X%')``. A plain index on
 serial can't serve it; this expression index with ``text_pattern_ops`` can, under any collation.
@@ -16,15 +16,13 @@ DROP = "DROP INDEX IF EXISTS device_org_serial_upper;"
 
 
 def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        with schema_editor.connection.cursor() as cursor:
-            cursor.execute(CREATE)
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(CREATE)
 
 
 def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        with schema_editor.connection.cursor() as cursor:
-            cursor.execute(DROP)
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(DROP)
 
 
 class Migration(migrations.Migration):

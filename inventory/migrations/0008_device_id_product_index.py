@@ -1,4 +1,4 @@
-"""On PostgreSQL, (id) INCLUDE (product_id) on devices (a no-op on SQLite).
+"""(id) INCLUDE (product_id) on devices.
 
 The reports join a period's event lines to their devices' products; with product_id in this
 index the join is an index-only lookup per line instead of a scan of every device. INCLUDE is
@@ -15,15 +15,13 @@ DROP = "DROP INDEX IF EXISTS device_id_incl_product;"
 
 
 def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        with schema_editor.connection.cursor() as cursor:
-            cursor.execute(CREATE)
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(CREATE)
 
 
 def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        with schema_editor.connection.cursor() as cursor:
-            cursor.execute(DROP)
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(DROP)
 
 
 class Migration(migrations.Migration):

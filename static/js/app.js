@@ -17,4 +17,37 @@
       form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
     }
   });
+  // A box ticked, a choice made or a search typed while the page was still loading, before
+  // htmx had bound the element's hx-trigger, was lost: nothing was sent and the page said
+  // nothing. htmx binds on DOMContentLoaded, before this handler (its script comes first); here
+  // each such element whose field the person already changed from what the server rendered
+  // gets the event it waits for.
+  function changedByHand(field) {
+    if (field.type === "checkbox" || field.type === "radio") {
+      return field.checked !== field.defaultChecked;
+    }
+    if (field.type === "select-one") {  // none marked selected: the first one is shown
+      const marked = Array.prototype.filter.call(field.options, function (option) {
+        return option.defaultSelected;
+      });
+      const shown = marked.length ? marked[marked.length - 1] : field.options[0];
+      return field.options.length > 0 && field.options[field.selectedIndex] !== shown;
+    }
+    if (field.type === "select-multiple") {
+      return Array.prototype.some.call(field.options, function (option) {
+        return option.selected !== option.defaultSelected;
+      });
+    }
+    return "defaultValue" in field && field.value !== field.defaultValue;
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!window.htmx) { return; }
+    document.querySelectorAll("[hx-trigger~=change], [hx-trigger^=input]").forEach(function (el) {
+      const fields = el.elements ? Array.prototype.slice.call(el.elements) : [el];
+      if (fields.some(changedByHand)) {
+        const trigger = el.getAttribute("hx-trigger");
+        window.htmx.trigger(el, /^input\b/.test(trigger) ? "input" : "change");
+      }
+    });
+  });
 })();

@@ -12,7 +12,7 @@ from events.models import EventStatus
 from tests.billing._billing import private_storage  # noqa: F401  (autouse fixture)
 from tests.events.conftest import build_world
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def ready_to_invoice(world, n: int) -> list:

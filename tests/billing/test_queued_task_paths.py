@@ -24,7 +24,7 @@ def migrate_billing_again():
     executor.migrate(executor.loader.graph.leaf_nodes())
 
 
-@pytest.mark.django_db(transaction=True)  # migrations, and SQLite's schema editor, outside atomic
+@pytest.mark.django_db(transaction=True)  # the migrations run outside a test transaction
 def test_a_render_queued_under_the_old_task_path_runs_after_migrate(settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     world = build_world()

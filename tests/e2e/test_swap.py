@@ -100,3 +100,42 @@ def test_rep_swaps_expiring_facility_stock_from_the_dashboard(page, live_server)
     assert statuses == {"7001": DeviceStatus.REMOVED, "7002": DeviceStatus.AVAILABLE,
                         "8001": DeviceStatus.AVAILABLE, "9001": DeviceStatus.FACILITY_STOCK,
                         "9002": DeviceStatus.FACILITY_STOCK}
+
+
+def test_damaged_ticked_before_the_page_scripts_load_is_still_saved(page, live_server):
+    """The flake's cause: on a loaded machine the Return's lines are on screen before htmx has
+    bound their "Damaged" forms (deferred scripts), and a tick in that moment was lost — no
+    request, no notice. Here htmx is held back until the box is ticked: once it loads, the tick
+    is sent (static/js/app.js) and the panel says so."""
+    line = ProductLineFactory(name="Spine", manufacturer__name="Acme Spine")
+    org = line.organization
+    admin = AdminFactory(organization=org, username="admin")
+    rep = UserFactory(organization=org, username="rep1", first_name="Riley", last_name="One")
+    st_marys = FacilityFactory(organization=org, name="St. Mary's")
+    screw = ProductFactory(product_line=line, organization=org, reference="PS-6540")
+    old = receive(custodian=rep, product=screw, lot="L-OLD", actor=admin, serials=["7001"])
+    order = make_event(actor=admin, representative=rep, facility=st_marys, product_line=line)
+    event_add_devices(actor=admin, event=order, devices=old)
+    event_submit_for_billing(actor=admin, event=order, signature_name="Ada Admin")
+    ret = make_event(actor=admin, representative=rep, facility=st_marys, product_line=line,
+                     event_type="return", name="Back")
+    event_add_devices(actor=admin, event=ret, devices=old)
+
+    login(page, live_server, "rep1", PASSWORD)
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    held = []
+
+    def hold(route):  # the request waits until continued
+        held.append(route)
+
+    page.route("**/htmx.min.js*", hold)
+    page.goto(live_server.url + reverse("events:detail", args=[ret.pk]) + "?tab=used",
+              wait_until="commit")
+    page.get_by_label("Damaged").check()
+    assert held, "the page asked for htmx before its body was on screen"
+    assert page.evaluate("typeof window.htmx") == "undefined"
+    expect(page.get_by_test_id("panel-notice")).to_have_count(0)
+    held[0].continue_()
+    expect(page.get_by_test_id("panel-notice")).to_contain_text(
+        "marked damaged: it will be returned for destruction")
+    assert ret.lines.get().damaged

@@ -15,7 +15,7 @@ from inventory.selectors import ledger_discrepancies
 from tests.events.conftest import build_world
 from tests.events.test_concurrency_submit import THREADS, Racers
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 ROUNDS = 5
 

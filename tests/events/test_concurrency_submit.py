@@ -23,7 +23,7 @@ from inventory.selectors import ledger_discrepancies
 from tests.concurrency import devices_held_meanwhile
 from tests.events.conftest import build_world
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 THREADS = 20
 ROUNDS = 30

@@ -12,9 +12,9 @@ from inventory.models import Device, DeviceMovement, DeviceStatus
 pytestmark = pytest.mark.django_db
 
 # Event lock, lines, device locks (read as locked) + their custodians or facilities, device
-# update (one on PostgreSQL), bulk ledger insert, lines committed, commission plans (+ sales for
+# update (one), bulk ledger insert, lines committed, commission plans (+ sales for
 # facility stock), credits insert, counter upsert + lock + save, sales order insert, event save
-# (+ savepoints on SQLite's nested atomic blocks), and the ledger chain head: lock + save; then
+# and the ledger chain head: lock + save; then
 # the reports' two summaries, one INSERT … SELECT each (the event's line summary and its credit
 # summary: two per submission, whatever the lines; 19 before them).
 MAX_QUERIES = 21
@@ -77,9 +77,8 @@ def test_facility_stock_sold_by_many_stocking_orders_is_consumed_in_one_device_u
         world.submit(case)
     device_updates = [q["sql"] for q in captured.captured_queries
                       if q["sql"].startswith('UPDATE "inventory_device"')]
-    assert len(device_updates) == (1 if connection.vendor == "postgresql" else 6)
-    if connection.vendor == "postgresql":
-        assert len(captured.captured_queries) <= MAX_QUERIES
+    assert len(device_updates) == 1
+    assert len(captured.captured_queries) <= MAX_QUERIES
     stored = Device.objects.filter(pk__in=[d.pk for d in devices])
     assert {(d.status, d.used_in_id) for d in stored} == {(DeviceStatus.CONSUMED, case.pk)}
     assert {d.pk: d.sold_on_id for d in stored} == {d.pk: d.sold_on_id for d in devices}

@@ -75,7 +75,6 @@ def _shop(org, *, devices: int, custodians: int = 4, facilities: int = 3, produc
     return admin, line
 
 
-@pytest.mark.postgres
 @pytest.mark.parametrize("sort", SORTS)
 def test_joined_sort_pages_match_a_full_sort(client, monkeypatch, sort):
     monkeypatch.setattr(inventory.tables, "COUNT_CAP", 40)  # every list here is "large"
@@ -99,7 +98,6 @@ def test_joined_sort_pages_match_a_full_sort(client, monkeypatch, sort):
     assert seen == expected
 
 
-@pytest.mark.postgres
 def test_joined_sort_walk_keeps_the_filters():
     org = OrganizationFactory()
     admin, line = _shop(org, devices=120)
@@ -121,11 +119,11 @@ def test_joined_sort_walk_keeps_the_filters():
 
 
 @pytest.mark.parametrize("sort", SORTS)
-def test_joined_sorts_put_missing_values_last_on_every_database(client, sort):
+def test_joined_sorts_put_missing_values_last(client, sort):
     """Devices without the relation (facility stock has no custodian, a rep's stock no facility)
     and, within a product, lot-tracked units (no serial) come last ascending and first
-    descending, as JoinedOrder says and PostgreSQL sorts NULLs: SQLite's default is the
-    opposite. Below the count cap, so this is the plain sort on either database."""
+    descending, as JoinedOrder says and PostgreSQL sorts NULLs. Below the count cap, so this is
+    the plain sort, not the walk."""
     admin, _ = _shop(OrganizationFactory(), devices=40)
     client.force_login(admin)
     response = client.get(LIST, {"sort": sort, "per_page": 200})
@@ -147,9 +145,9 @@ def test_joined_sorts_put_missing_values_last_on_every_database(client, sort):
 
 
 @pytest.mark.parametrize("sort", ["serial", "-serial", "lot", "-lot"])
-def test_serial_and_lot_sorts_put_lot_tracked_units_last_on_every_database(client, sort):
+def test_serial_and_lot_sorts_put_lot_tracked_units_last(client, sort):
     """By serial: lot-tracked units (no serial) last ascending, first descending; by lot, the
-    same within each lot. As PostgreSQL sorts NULLs, on SQLite too."""
+    same within each lot, as PostgreSQL sorts NULLs."""
     admin, _ = _shop(OrganizationFactory(), devices=40)
     client.force_login(admin)
     rows = client.get(LIST, {"sort": sort, "per_page": 200}).context["table"].page.object_list
@@ -193,7 +191,6 @@ def _device_nodes(sql: str) -> list[dict]:
     return nodes
 
 
-@pytest.mark.postgres
 @pytest.mark.parametrize("sort, index", [
     ("custodian", "device_org_custodian_id"),
     ("-facility", "device_org_facility_id"),
@@ -224,7 +221,6 @@ def test_joined_sort_reads_devices_through_indexes_in_order(sort, index):
     assert nodes[1]["Node Type"] == "Incremental Sort", nodes[1]
 
 
-@pytest.mark.postgres
 @pytest.mark.parametrize("extra", [0, 300])
 def test_joined_sort_query_count_is_bounded(client, monkeypatch, django_assert_max_num_queries,
                                             extra):

@@ -153,7 +153,6 @@ def test_verify_ledger_reports_a_device_without_movements(world, capsys):
 # --- rule 7: the ledger is append-only on PostgreSQL ---------------------------------------------
 
 
-@pytest.mark.postgres
 def test_the_ledger_trigger_refuses_update_and_delete(world):
     [device] = world.devices(1)
     movement = DeviceMovement.objects.get(device=device)

@@ -25,7 +25,6 @@ def test_lock_devices_reads_devices_products_and_custodians_in_two_queries(world
     assert later.captured_queries == []
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_device_that_changed_while_waiting_for_its_lock_comes_back_as_it_is_now():
     """Another transaction holds the row and moves the device to rep2; the waiting lock returns

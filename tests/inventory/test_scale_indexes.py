@@ -61,7 +61,6 @@ def _sql_device_plan(sql: str, params=()) -> list[dict]:
     return nodes
 
 
-@pytest.mark.postgres
 @pytest.mark.parametrize("field, value, index", [
     ("serial", "sc00012", "device_org_serial_upper"),  # istartswith: UPPER(serial) LIKE 'SC00012%'
     ("lot", "lot-00042", "device_org_lot_upper"),  # iexact: UPPER(lot) = UPPER('lot-00042')
@@ -207,7 +206,6 @@ def _facility_stock(org, *, facilities: int = 6, per_facility: int = 150, used: 
     return places, products
 
 
-@pytest.mark.postgres
 def test_facility_stock_by_facility_reads_an_index():
     """Facility stock looked up by facility (and product) — the return and facility-stock case
     candidates, the par-level counts — is read off an index, not a scan of every device, now
@@ -259,7 +257,6 @@ def test_facility_stock_by_facility_reads_an_index():
     assert indexes & {"device_org_facility_stock", "inventory_d_organiz_a3e1c6_idx"}, nodes
 
 
-@pytest.mark.postgres
 def test_devices_in_transit_are_found_by_their_partial_index():
     """The foreign key to a transfer has a partial index (devices in transit only, migration
     inventory 0013): deleting a transfer — never done by the app — nulls its devices (Django's

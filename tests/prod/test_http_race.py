@@ -22,7 +22,7 @@ from tests.events.conftest import build_world
 from tests.events.test_concurrency_submit import drafts_sharing_one_device
 from tests.prod.conftest import logged_in, production_env
 
-pytestmark = [pytest.mark.postgres, pytest.mark.prod]
+pytestmark = pytest.mark.prod
 
 ROUNDS = 10
 SUBMITS = 10

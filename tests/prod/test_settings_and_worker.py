@@ -35,7 +35,7 @@ def clean_env(**values) -> dict:
 
     keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
     env = {k: v for k, v in os.environ.items() if k in keep}
-    env.update(DJANGO_SETTINGS_MODULE="config.settings", DATABASE_URL="sqlite:///:memory:")
+    env.update(DJANGO_SETTINGS_MODULE="config.settings", DATABASE_URL="")
     env.update(values)
     return env
 
@@ -116,7 +116,6 @@ def test_database_storage_round_trip():
         storage.open(name)
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_the_real_worker_renders_a_submitted_sales_order(static_root, settings):
     """Tasks queued in the database (as in production) wait for ``db_worker``, which runs them."""

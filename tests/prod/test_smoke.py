@@ -23,7 +23,7 @@ from core.models import StoredFile
 from tests.events.conftest import build_world
 from tests.prod.conftest import ROOT, free_port, needs_nginx, production_env, wait_until_up
 
-pytestmark = [pytest.mark.postgres, pytest.mark.prod]
+pytestmark = pytest.mark.prod
 
 PASSWORD = "correct horse battery staple"
 

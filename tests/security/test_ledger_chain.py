@@ -8,7 +8,7 @@ from django.db import DatabaseError, connection, transaction
 from inventory.ledger import chain_problems
 from inventory.models import DeviceMovement, LedgerChainHead
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = pytest.mark.django_db
 
 ROW_TRIGGER = "inventory_devicemovement_append_only"
 

@@ -30,8 +30,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, role, password, **options):
-        if connection.vendor != "postgresql":
-            raise CommandError("The app database role exists only on PostgreSQL.")
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT current_user, current_database()")
             owner, database = cursor.fetchone()

@@ -25,7 +25,6 @@ def test_seed_scale_refuses_without_debug(settings):
     assert not Organization.objects.exists()
 
 
-@pytest.mark.postgres
 def test_seed_scale_builds_a_consistent_data_set_on_the_demo_data():
     seed_scale(devices=4000, progress=False, demo_devices=300)
 

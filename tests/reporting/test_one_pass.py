@@ -1,5 +1,5 @@
-"""The report pages read each dimension in one pass (GROUPING SETS on PostgreSQL), the dashboard's
-previews read ids first: the same rows as the per-dimension queries the CSV exports use."""
+"""The report pages read each dimension in one pass (GROUPING SETS), the dashboard's previews
+read ids first; each page and its CSV exports show the same rows (one function per figure)."""
 
 import csv
 import io
@@ -134,12 +134,10 @@ def test_report_pages_aggregate_the_lines_once(client, busy):
         passes = [q for q in queries.captured_queries
                   if "events_eventlinesummary" in q["sql"]]
         # Sales: one pass. Usage: one pass, and the last 90 days per facility and product
-        # (days of cover). On SQLite one query per dimension. Both read the line summary, never
-        # the lines themselves.
+        # (days of cover). Both read the line summary, never the lines themselves.
         assert not [q for q in queries.captured_queries
                     if connection.ops.quote_name("events_eventline") in q["sql"]]
-        if connection.vendor == "postgresql":
-            assert len(passes) == at_most, [q["sql"][:80] for q in passes]
+        assert len(passes) == at_most, [q["sql"][:80] for q in passes]
 
 
 def test_dashboard_previews_are_the_first_rows(busy):

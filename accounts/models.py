@@ -1,6 +1,8 @@
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 
+from accounts.permissions import has_permission
+from accounts.roles import UserRole
 from core.tenancy import TenantQuerySet
 
 
@@ -29,14 +31,6 @@ class Organization(models.Model):
 
 class TenantUserManager(UserManager.from_queryset(TenantQuerySet)):
     pass
-
-
-class UserRole(models.TextChoices):
-    """Use it as ``User.Role``."""
-
-    ADMIN = "admin", "Admin"
-    MANAGER = "manager", "Manager"
-    REP = "rep", "Rep"
 
 
 class User(AbstractUser):
@@ -82,6 +76,11 @@ class User(AbstractUser):
     def is_admin_or_manager(self) -> bool:
         """Admins and managers see the whole organisation (billing, recalls, adjustments)."""
         return self.role in (self.Role.ADMIN, self.Role.MANAGER)
+
+    def can(self, permission: str) -> bool:
+        """Whether this user holds a named permission (``accounts.permissions.PERMISSIONS``);
+        templates ask ``{% load permissions %}{% if user|can:"record_po" %}``."""
+        return has_permission(self, permission)
 
 
 class PatientAccess(models.Model):

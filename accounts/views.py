@@ -1,9 +1,9 @@
 from django.shortcuts import render
 
-from accounts.decorators import member_required
+from accounts.decorators import permission_required
 
 
-@member_required
+@permission_required("view_inventory")
 def home(request):
     return render(request, "accounts/home.html")
 

@@ -1,4 +1,5 @@
-"""Billing reads: the billing queue, its status counts, and the event page's billing figures."""
+"""Billing reads: the billing queue, its status counts, the event page's billing figures and an
+invoice's credits and balance. Nothing here imports the services."""
 
 from __future__ import annotations
 
@@ -9,8 +10,29 @@ from django.db.models import Count, DecimalField, F, OuterRef, Subquery, Sum, Va
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
-from billing.services import invoice_credits, invoice_of
+from billing.models import Invoice
 from events.models import UNSUBMITTED, Event, EventLine, EventStatus
+
+
+def invoice_of(event: Event | None) -> Invoice | None:
+    if event is None:
+        return None
+    try:
+        return event.invoice
+    except Invoice.DoesNotExist:
+        return None
+
+
+def invoice_credits(*, invoice: Invoice) -> Decimal:
+    """What credit memos have credited against the stocking order this invoice bills."""
+    return EventLine.objects.filter(
+        sold_by_id=invoice.event_id, kind=EventLine.Kind.RETURN, committed=True
+    ).aggregate(total=Sum("price"))["total"] or Decimal("0.00")
+
+
+def invoice_balance(*, invoice: Invoice) -> Decimal:
+    """The invoice total less the credits of returns of devices it billed."""
+    return invoice.total - invoice_credits(invoice=invoice)
 
 
 def billing_queue(

@@ -17,14 +17,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from accounts.decorators import (
-    admin_required,
-    member_required,
-    oversight_required,
-    writer_required,
-)
+from accounts.decorators import permission_required
 from accounts.security import patient_access_record, safe_next
-from billing import selectors, services
+from billing import documents, selectors, services, submit
 from billing.forms import BillingQueueFilterForm, PurchaseOrderForm
 from core.exports import Column, csv_download, field
 from core.forms import add_service_errors
@@ -61,7 +56,7 @@ def _queue_filters(request) -> tuple[BillingQueueFilterForm, dict]:
     return form, filters
 
 
-@oversight_required
+@permission_required("view_billing")
 def billing_queue(request):
     form, filters = _queue_filters(request)
     counts = selectors.billing_status_counts(user=request.user)
@@ -83,7 +78,7 @@ def billing_queue(request):
         "total_count": sum(counts.values()),
         "current_status": filters.get("status", ""),
         "querystring": query.urlencode(),
-        "can_act": request.user.is_admin,
+        "can_act": request.user.can("record_po"),
     })
 
 
@@ -127,7 +122,7 @@ BILLING_EXPORT_COLUMNS = [
 ]
 
 
-@oversight_required
+@permission_required("view_billing")
 def billing_export(request):
     form, filters = _queue_filters(request)
     rows = selectors.billing_queue(user=request.user, **filters).iterator(chunk_size=500)
@@ -144,7 +139,7 @@ def _related(event: Event, name: str):
 # --- actions ------------------------------------------------------------------------------------
 
 
-@admin_required
+@permission_required("record_po")
 def billing_po_record(request, pk: int):
     event = _event(request, pk)
     if request.method == "POST":
@@ -174,7 +169,7 @@ def billing_po_record(request, pk: int):
     )
 
 
-@admin_required
+@permission_required("issue_invoice")
 @require_POST
 def billing_invoice_issue(request, pk: int):
     event = _event(request, pk)
@@ -190,7 +185,7 @@ def billing_invoice_issue(request, pk: int):
     return _back(request, event)
 
 
-@admin_required
+@permission_required("mark_paid")
 @require_POST
 def billing_mark_paid(request, pk: int):
     event = _event(request, pk)
@@ -208,10 +203,10 @@ def billing_mark_paid(request, pk: int):
 
 def _pdf_response(document, filename: str, *, attachment: bool = False) -> HttpResponse:
     try:
-        data = services.document_pdf_bytes(document=document)
+        data = documents.document_pdf_bytes(document=document)
     except ValidationError as error:
         raise Http404(_error_text(error)) from None
-    except services.DocumentIntegrityError:
+    except documents.DocumentIntegrityError:
         logger.exception("Stored PDF failed its integrity check: %s", document)
         return HttpResponseServerError(
             "The stored document failed its integrity check; an administrator has been told."
@@ -240,7 +235,7 @@ def _document(event: Event, name: str):
     return document
 
 
-@member_required
+@permission_required("view_documents")
 def billing_sales_order_pdf(request, pk: int):
     event = _event(request, pk)
     order = _document(event, "sales_order")
@@ -248,7 +243,7 @@ def billing_sales_order_pdf(request, pk: int):
     return _pdf_response(order, f"{order.number}.pdf")
 
 
-@member_required
+@permission_required("view_documents")
 def billing_invoice_pdf(request, pk: int):
     event = _event(request, pk)
     invoice = _document(event, "invoice")
@@ -256,13 +251,13 @@ def billing_invoice_pdf(request, pk: int):
     return _pdf_response(invoice, f"{invoice.number}.pdf")
 
 
-@member_required
+@permission_required("view_documents")
 def billing_credit_memo_pdf(request, pk: int):
     memo = _document(_event(request, pk), "credit_memo")
     return _pdf_response(memo, f"{memo.number}.pdf")
 
 
-@member_required
+@permission_required("view_documents")
 def billing_po_pdf(request, pk: int):
     po = _document(_event(request, pk), "purchase_order")
     if not po.pdf:
@@ -280,7 +275,7 @@ def _event_url(event: Event, tab: str) -> str:
     return f"{reverse('events:detail', args=[event.pk])}?tab={tab}"
 
 
-@writer_required
+@permission_required("submit_for_billing")
 @require_POST
 def event_submit(request, pk: int):
     """"Submit For Billing": the rep's signature. Submitting twice only shows the result."""
@@ -294,7 +289,7 @@ def event_submit(request, pk: int):
     form = SubmitForBillingForm(request.POST, event=event)
     if form.is_valid():
         try:
-            event = services.event_submit_for_billing(
+            event = submit.event_submit_for_billing(
                 actor=request.user, event=event,
                 signature_name=form.cleaned_data["signature_name"],
             )

@@ -1,7 +1,8 @@
 """Commissions: plans, the credits a submission earns (or a return claws back), payouts.
 
 Plans hold fractions (0.1000 is 10 %); the forms convert from percentages. Billing's Submit For
-Billing asks ``commission_credits_for_sale`` / ``commission_clawbacks`` for the credits of the
+Billing asks ``commission_credits_for_sale`` / ``commission_credits_for_usage`` /
+``commission_clawbacks`` (the commission effect of the event's policy) for the credits of the
 lines it commits, in its own transaction; credits are then only marked paid.
 """
 
@@ -16,9 +17,10 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.permissions import ensure_permission
 from commissions.models import CommissionCredit, CommissionCreditSummary, CommissionPlan
 from core.db import service_transaction
-from core.permissions import ensure_role, ensure_same_organization
+from core.permissions import ensure_same_organization
 from events.models import Event, EventLine, EventType
 from inventory.models import Device, ProductLine
 
@@ -32,7 +34,7 @@ def money(value: Decimal) -> Decimal:
 
 def _check_plan(actor: User, rep: User | None, product_line: ProductLine | None,
                 rate: Decimal, stocking_share: Decimal) -> None:
-    ensure_role(actor, User.Role.ADMIN, action="edit commission plans")
+    ensure_permission(actor, "edit_commission_plans")
     ensure_same_organization(actor, rep, product_line)
     errors = {}
     if rep is not None and rep.role != User.Role.REP:
@@ -94,7 +96,7 @@ def commission_plan_update(
 
 @service_transaction
 def commission_plan_delete(*, actor: User, plan: CommissionPlan) -> None:
-    ensure_role(actor, User.Role.ADMIN, action="edit commission plans")
+    ensure_permission(actor, "edit_commission_plans")
     ensure_same_organization(actor, plan)
     CommissionPlan.objects.filter(pk=plan.pk).delete()
 
@@ -108,7 +110,7 @@ def commission_credits_mark_paid(
 
     Returns how many credits were marked; credits already paid keep their date.
     """
-    ensure_role(actor, User.Role.ADMIN, action="mark commissions paid")
+    ensure_permission(actor, "pay_commissions")
     ensure_same_organization(actor, rep)
     if date_from > date_to:
         raise ValidationError("The period starts after it ends.")
@@ -159,34 +161,10 @@ def commission_usage_amount(*, rate: Decimal, base_price: Decimal, sale_amount: 
 def commission_credits_for_sale(
     event: Event, lines: list[EventLine], now
 ) -> list[CommissionCredit]:
-    """The credits a submitted sale or facility-stock use earns (DESIGN.md, Commissions)."""
+    """The credits a submitted sale earns (DESIGN.md, Commissions): the rep's plan rate of each
+    line's price, a stocking order's at the plan's stocking share."""
     plans = list(CommissionPlan.objects.filter(organization_id=event.organization_id))
     credits = []
-    if event.is_case and event.facility_stock_only:
-        # The covering rep gets the rest of the stocking order's commission: round(r·p) − sale.
-        # Keyed by the stocking order too: a returned device may have been sold again since.
-        sales = {
-            (c.event_id, c.device_id): c
-            for c in CommissionCredit.objects.filter(
-                device_id__in=[line.device_id for line in lines],
-                kind=CommissionCredit.Kind.SALE,
-                event__event_type=EventType.STOCKING_ORDER,
-            )
-        }
-        for line in lines:
-            sale = sales.get((line.sold_by_id, line.device_id))
-            if sale is None:
-                continue
-            amount = commission_usage_amount(rate=sale.rate, base_price=sale.base_price,
-                                             sale_amount=sale.amount)
-            if amount > 0:
-                credits.append(CommissionCredit(
-                    organization_id=event.organization_id, rep_id=event.representative_id,
-                    event_id=event.pk, device_id=line.device_id, kind=CommissionCredit.Kind.USAGE,
-                    amount=amount, base_price=sale.base_price, rate=sale.rate,
-                    stocking_share=sale.stocking_share, created_at=now,
-                ))
-        return credits
     plan_of_line: dict[int, CommissionPlan | None] = {}  # product line id → its plan
     for line in lines:
         product_line_id = line.device.product.product_line_id
@@ -205,6 +183,37 @@ def commission_credits_for_sale(
             amount=amount, base_price=line.price,
             rate=plan.rate, stocking_share=share, created_at=now,
         ))
+    return credits
+
+
+def commission_credits_for_usage(
+    event: Event, lines: list[EventLine], now
+) -> list[CommissionCredit]:
+    """The credits a case using facility stock earns: the covering rep gets the rest of the
+    stocking order's commission, round(r·p) − sale (DESIGN.md, Commissions)."""
+    credits = []
+    # Keyed by the stocking order too: a returned device may have been sold again since.
+    sales = {
+        (c.event_id, c.device_id): c
+        for c in CommissionCredit.objects.filter(
+            device_id__in=[line.device_id for line in lines],
+            kind=CommissionCredit.Kind.SALE,
+            event__event_type=EventType.STOCKING_ORDER,
+        )
+    }
+    for line in lines:
+        sale = sales.get((line.sold_by_id, line.device_id))
+        if sale is None:
+            continue
+        amount = commission_usage_amount(rate=sale.rate, base_price=sale.base_price,
+                                         sale_amount=sale.amount)
+        if amount > 0:
+            credits.append(CommissionCredit(
+                organization_id=event.organization_id, rep_id=event.representative_id,
+                event_id=event.pk, device_id=line.device_id, kind=CommissionCredit.Kind.USAGE,
+                amount=amount, base_price=sale.base_price, rate=sale.rate,
+                stocking_share=sale.stocking_share, created_at=now,
+            ))
     return credits
 
 

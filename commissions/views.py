@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.decorators import admin_required, member_required, oversight_required
+from accounts.decorators import permission_required
 from accounts.selectors import reps_for
 from commissions import selectors, services
 from commissions.forms import CommissionPlanForm, StatementForm
@@ -29,7 +29,7 @@ from core.http import query_without
 from core.pdf import REPORT_CSS, render_pdf
 
 
-@oversight_required
+@permission_required("view_commission_plans")
 def commission_plans(request):
     form = None
     if request.user.is_admin:
@@ -49,7 +49,7 @@ def commission_plans(request):
     })
 
 
-@admin_required
+@permission_required("edit_commission_plans")
 def commission_plan_edit(request, pk: int):
     plan = get_object_or_404(CommissionPlan.objects.for_user(request.user), pk=pk)
     form = CommissionPlanForm(request.POST or None, user=request.user, plan=plan)
@@ -66,7 +66,7 @@ def commission_plan_edit(request, pk: int):
 
 
 @require_POST
-@admin_required
+@permission_required("edit_commission_plans")
 def commission_plan_delete(request, pk: int):
     plan = get_object_or_404(CommissionPlan.objects.for_user(request.user), pk=pk)
     services.commission_plan_delete(actor=request.user, plan=plan)
@@ -92,7 +92,7 @@ def _statement_form(request):
 STATEMENT_PAGE = 100
 
 
-@member_required
+@permission_required("view_commissions")
 def commission_statement(request):
     """A rep's commission statement for a period: page, CSV (?format=csv) or PDF (?format=pdf)."""
     form = _statement_form(request)
@@ -133,7 +133,7 @@ def commission_statement(request):
 
 
 @require_POST
-@admin_required
+@permission_required("pay_commissions")
 def commission_mark_paid(request):
     form = _statement_form(request)
     if form.is_valid():

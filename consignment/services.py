@@ -5,9 +5,10 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 
 from accounts.models import User
+from accounts.permissions import ensure_permission
 from consignment.models import Facility, FacilityContact
 from core.db import service_transaction
-from core.permissions import ensure_role, ensure_same_organization
+from core.permissions import ensure_same_organization
 
 
 @service_transaction
@@ -21,7 +22,7 @@ def facility_contact_create(
     phone: str = "",
 ) -> FacilityContact:
     """A person at a facility ("Add New" on Create Event)."""
-    ensure_role(actor, User.Role.ADMIN, User.Role.REP, action="add facility contacts")
+    ensure_permission(actor, "add_facility_contacts")
     ensure_same_organization(actor, facility)
     name = (name or "").strip()
     if not name:

@@ -1,12 +1,12 @@
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 
-from accounts.decorators import member_required
+from accounts.decorators import permission_required
 from consignment import selectors
 from consignment.models import ParLevel
 
 
-@member_required
+@permission_required("view_facilities")
 def facility_list(request):
     page = Paginator(selectors.facility_list(user=request.user), 50).get_page(
         request.GET.get("page")
@@ -14,7 +14,7 @@ def facility_list(request):
     return render(request, "consignment/facility_list.html", {"page": page})
 
 
-@member_required
+@permission_required("view_facilities")
 def facility_detail(request, pk: int):
     facility = get_object_or_404(selectors.facility_detail_qs(user=request.user), pk=pk)
     par_levels = (

@@ -1,7 +1,7 @@
-"""Tenancy and role checks every service uses (it knows users only by their attributes).
+"""Tenancy checks every service uses (it knows users only by their attributes).
 
-``ensure_same_organization`` keeps each organisation's data apart; ``ensure_role`` refuses an
-action to a role that may not take it. Both raise what views show to a person.
+``ensure_same_organization`` keeps each organisation's data apart, and raises what views show to
+a person. Who may do what is ``accounts.permissions`` (it names roles, which core can't import).
 """
 
 from __future__ import annotations
@@ -16,9 +16,3 @@ def ensure_same_organization(actor, *objects) -> None:
     for obj in objects:
         if obj is not None and getattr(obj, "organization_id", None) != actor.organization_id:
             raise ValidationError(f"{obj} is not part of your organisation.", code="tenant")
-
-
-def ensure_role(actor, *roles: str, action: str) -> None:
-    """Refuse ``action`` unless the (active) actor has one of ``roles``."""
-    if actor.role not in roles or not actor.is_active:
-        raise PermissionDenied(f"Your role ({actor.get_role_display()}) may not {action}.")

@@ -258,7 +258,7 @@ def _pick(org, custodian, manufacturer, count, rng, used):
 
 def seed_events(base: dict, *, progress: bool) -> None:
     """Transfers, stocking orders, cases of both kinds and an adjustment, through the services."""
-    from billing.services import event_submit_for_billing
+    from billing.submit import event_submit_for_billing
     from commissions.models import CommissionPlan
     from events.models import Event
     from events.services import event_add_devices, event_create

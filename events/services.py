@@ -17,9 +17,10 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.permissions import ensure_permission
 from consignment.models import Facility, FacilityContact
 from core.db import service_transaction
-from core.permissions import ensure_role, ensure_same_organization
+from core.permissions import ensure_same_organization
 from events.models import (
     EVENT_TRANSITIONS,
     Event,
@@ -27,6 +28,14 @@ from events.models import (
     EventLineSummary,
     EventStatus,
     EventType,
+)
+from events.policy import (
+    device_problem,
+    line_for,
+    line_problem,
+    open_sale_lines,
+    policy_for,
+    uses_facility_stock,
 )
 from inventory.models import (
     Device,
@@ -105,7 +114,7 @@ def event_create(
     facility_stock_only: bool = False,
 ) -> Event:
     """A draft Case, Stocking Order or Return."""
-    ensure_role(actor, User.Role.ADMIN, User.Role.REP, action="create events")
+    ensure_permission(actor, "create_events")
     ensure_same_organization(
         actor, facility, representative, manufacturer, product_line, facility_contact
     )
@@ -122,7 +131,7 @@ def event_create(
         errors["product_line"] = f"{product_line} is not a product line of {manufacturer}."
     if facility_contact is not None and facility_contact.facility_id != facility.pk:
         errors["facility_contact"] = f"{facility_contact} is not a contact at {facility}."
-    if facility_stock_only and event_type != EventType.CASE:
+    if facility_stock_only and not uses_facility_stock(event_type):
         errors["facility_stock_only"] = "Only a case can use facility stock."
     if errors:
         raise ValidationError(errors)
@@ -178,7 +187,7 @@ def event_set_facility_stock_only(*, actor: User, event: Event, facility_stock_o
     event = lock_event(event)
     ensure_can_edit(actor, event)
     ensure_draft(event)
-    if facility_stock_only and not event.is_case:
+    if facility_stock_only and not uses_facility_stock(event.event_type):
         raise ValidationError("Only a case can use facility stock.")
     if event.facility_stock_only != facility_stock_only and event.lines.exists():
         raise ValidationError(
@@ -188,111 +197,6 @@ def event_set_facility_stock_only(*, actor: User, event: Event, facility_stock_o
     event.facility_stock_only = facility_stock_only
     event.save(update_fields=["facility_stock_only"])
     return event
-
-
-# --- the rules, per device ---------------------------------------------------------------------
-
-
-def return_problem(event: Event, device: Device) -> str | None:
-    """Why ``device`` can't be returned on the Return ``event``, or None. Rule 11.
-
-    Only FACILITY_STOCK of the event's facility comes back; expired units may (for destruction).
-    """
-    label = device.label
-    if device.status == DeviceStatus.CONSUMED:
-        return f"{label} was already used in a case and can't be returned."
-    if device.status == DeviceStatus.REMOVED:
-        return f"{label} was removed from inventory and can't be returned."
-    if device.status != DeviceStatus.FACILITY_STOCK:
-        return (
-            f"{label} is rep inventory, not facility stock: only facility stock sold to "
-            f"{event.facility} can be returned."
-        )
-    if device.facility_id != event.facility_id:
-        return (
-            f"{label} is facility stock of {device.facility} and can't be returned from "
-            f"{event.facility}."
-        )
-    if device.product.product_line.manufacturer_id != event.manufacturer_id:
-        return f"{label} ({device.product.reference}) is not made by {event.manufacturer}."
-    return None
-
-
-def device_problem(event: Event, device: Device, today: datetime.date) -> str | None:
-    """Why ``device`` can't go on ``event`` right now, or None. Rules 1, 3, 4 and 11.
-
-    The per-device twin of the selectors ``inventory.selectors.sellable_devices`` and
-    ``facility_stock_devices`` (``events.selectors.event_device_candidates``): a device passes
-    here exactly when the candidates query lists it (tests/events/test_rules_events.py).
-    """
-    label = device.label
-    if device.organization_id != event.organization_id:
-        return f"{label} is not part of your organisation's inventory."
-    if event.is_return:
-        return return_problem(event, device)
-    if device.status == DeviceStatus.CONSUMED:
-        return f"{label} was already used in a case and can't be put on another event."
-    if device.status == DeviceStatus.REMOVED:
-        return f"{label} was removed from inventory and can't be put on an event."
-    if device.expiration_date < today:
-        return f"{label} expired on {device.expiration_date:%Y-%m-%d} and can't be sold or used."
-    if device.product.product_line.manufacturer_id != event.manufacturer_id:
-        return f"{label} ({device.product.reference}) is not made by {event.manufacturer}."
-    if event.is_case and event.facility_stock_only:
-        if device.status != DeviceStatus.FACILITY_STOCK:
-            return (
-                f"{label} is rep inventory, not facility stock: facility stock cannot be entered "
-                "in a case with other rep consigned inventory."
-            )
-        if device.facility_id != event.facility_id:
-            return (
-                f"{label} is facility stock of {device.facility} and can't be used at "
-                f"{event.facility}."
-            )
-        return None
-    if device.status == DeviceStatus.FACILITY_STOCK:
-        hint = " Tick “Show Facility Stock items only” to record its use." if event.is_case else ""
-        return (
-            f"{label} is facility stock of {device.facility}, already sold, and can't be sold "
-            f"again.{hint}"
-        )
-    if device.custodian_id != event.representative_id:
-        return (
-            f"{label} is not in {event.representative}'s custody (held by {device.custodian}): "
-            "transfer it first."
-        )
-    if device.pending_transfer_id:
-        return f"{label} is in transit and can't be used until the transfer is accepted."
-    return None
-
-
-def open_sale_lines(device_ids) -> dict[int, EventLine]:
-    """The committed, not yet returned sale line of each device (the sale a return reverses)."""
-    return {
-        line.device_id: line
-        for line in EventLine.objects.filter(
-            device_id__in=list(device_ids), kind=EventLine.Kind.SALE, committed=True,
-            returned_by__isnull=True,
-        ).select_related("event")
-    }
-
-
-def _line_for(event: Event, device: Device, sale: EventLine | None = None) -> EventLine:
-    if event.is_return:
-        # The amount credited is the price the stocking order sold the device for.
-        return EventLine(
-            event=event, device=device, kind=EventLine.Kind.RETURN,
-            price=sale.price if sale is not None else Decimal("0.00"),
-            sold_by_id=device.sold_on_id,
-        )
-    if event.is_case and event.facility_stock_only:
-        return EventLine(
-            event=event, device=device, kind=EventLine.Kind.USAGE, price=Decimal("0.00"),
-            sold_by_id=device.sold_on_id,
-        )
-    return EventLine(
-        event=event, device=device, kind=EventLine.Kind.SALE, price=device.product.unit_price
-    )
 
 
 @service_transaction
@@ -317,7 +221,8 @@ def event_add_devices(
         )
     }
     already = set(event.lines.filter(device_id__in=fresh).values_list("device_id", flat=True))
-    sales = open_sale_lines(fresh) if event.is_return else {}
+    policy = policy_for(event)
+    sales = open_sale_lines(fresh) if policy.reverses_sale else {}
     errors, lines = [], []
     for device in devices:
         current = fresh.get(device.pk)
@@ -329,14 +234,14 @@ def event_add_devices(
             continue
         already.add(current.pk)  # listed twice in one request: one line, one message
         problem = device_problem(event, current, today)
-        if problem is None and event.is_return and (
+        if problem is None and policy.reverses_sale and (
             sales.get(current.pk) is None or sales[current.pk].event_id != current.sold_on_id
         ):
             problem = f"{current.label} has no sale on record to reverse and can't be returned."
         if problem:
             errors.append(problem)
             continue
-        lines.append(_line_for(event, current, sales.get(current.pk)))
+        lines.append(line_for(event, current, sales.get(current.pk)))
     if errors:
         raise ValidationError(errors)
     return EventLine.objects.bulk_create(lines)
@@ -503,7 +408,7 @@ def swap_expiring_create(
     The rep is ``representative``, else the actor (a rep), else the seller of the first unit.
     """
     today = today or timezone.localdate()
-    ensure_role(actor, User.Role.ADMIN, User.Role.REP, action="create events")
+    ensure_permission(actor, "create_events")
     if not devices:
         raise ValidationError("Tick the expiring units to swap.")
     fresh = list(
@@ -598,14 +503,11 @@ def draft_line_problems(
     if not event.is_draft:
         return {}
     today = today or timezone.localdate()
+    sales = open_sale_lines(line.device_id for line in lines) if (
+        lines and policy_for(event).reverses_sale) else {}
     problems = {}
     for line in lines:
-        device = line.device
-        problem = device_problem(event, device, today)
-        if problem is None and line.kind in (EventLine.Kind.USAGE, EventLine.Kind.RETURN) and (
-            line.sold_by_id != device.sold_on_id
-        ):
-            problem = f"{device.label} was moved since it was marked: mark it again."
+        problem = line_problem(event, line, line.device, today, sales)
         if problem:
             problems[line.pk] = problem
     return problems

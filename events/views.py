@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 from django_tables2 import RequestConfig
 
-from accounts.decorators import member_required, writer_required
+from accounts.decorators import permission_required
 from accounts.models import User
 from accounts.security import patient_access_record
 from accounts.selectors import reps_for
@@ -56,7 +56,7 @@ def _detail_url(event: Event, tab: str = "used") -> str:
 # --- list and create ---------------------------------------------------------------------------
 
 
-@member_required
+@permission_required("view_events")
 @require_GET
 def event_list(request):
     event_filter = EventFilter(
@@ -72,13 +72,13 @@ def event_list(request):
         {
             "filter": event_filter,
             "table": table,
-            "can_create": request.user.can_write,
+            "can_create": request.user.can("create_events"),
             "filtered": any(v for k, v in request.GET.items() if k not in ("page", "sort")),
         },
     )
 
 
-@writer_required
+@permission_required("create_events")
 def event_create(request):
     form = EventCreateForm(
         request.POST or None, user=request.user,
@@ -118,7 +118,7 @@ def _options(request, queryset):
     )
 
 
-@writer_required
+@permission_required("create_events")
 @require_GET
 def product_line_options(request):
     """<option>s of the chosen manufacturer's product lines (Create Event, via htmx)."""
@@ -128,7 +128,7 @@ def product_line_options(request):
     return _options(request, lines)
 
 
-@writer_required
+@permission_required("create_events")
 @require_GET
 def contact_options(request):
     """<option>s of the chosen facility's contacts (Create Event, via htmx)."""
@@ -138,7 +138,7 @@ def contact_options(request):
     return _options(request, contacts)
 
 
-@writer_required
+@permission_required("add_facility_contacts")
 def contact_create(request):
     """The "Add New" facility contact dialog: creates the contact and selects it."""
     if request.method == "POST":
@@ -235,7 +235,7 @@ def _render_detail(request, event: Event, tab: str, status: int = 200, **extra):
     return render(request, "events/event_detail.html", context, status=status)
 
 
-@member_required
+@permission_required("view_events")
 @require_GET
 def event_detail(request, pk: int):
     event = _get_event(request, pk)
@@ -245,7 +245,7 @@ def event_detail(request, pk: int):
     return _render_detail(request, event, tab)
 
 
-@member_required
+@permission_required("view_events")
 @require_GET
 def event_device_search(request, pk: int):
     """Search results for the "Mark Used Inventory" tab (htmx, as you type)."""
@@ -278,7 +278,7 @@ def _panel_response(request, event: Event, *, notice: str = "", **extra):
     return redirect(_detail_url(event))
 
 
-@writer_required
+@permission_required("edit_events")
 @require_POST
 def event_add_device(request, pk: int):
     event = _get_event(request, pk)
@@ -294,7 +294,7 @@ def event_add_device(request, pk: int):
     return _panel_response(request, event, notice=f"Added {device.label}.")
 
 
-@writer_required
+@permission_required("edit_events")
 @require_POST
 def event_scan(request, pk: int):
     event = _get_event(request, pk)
@@ -312,7 +312,7 @@ def event_scan(request, pk: int):
     )
 
 
-@writer_required
+@permission_required("edit_events")
 @require_POST
 def event_remove_device(request, pk: int, device_pk: int):
     event = _get_event(request, pk)
@@ -324,7 +324,7 @@ def event_remove_device(request, pk: int, device_pk: int):
     return _panel_response(request, event, notice=f"Removed {device.label}.")
 
 
-@writer_required
+@permission_required("edit_events")
 @require_POST
 def event_line_damaged(request, pk: int, device_pk: int):
     """A Return's per-line "damaged" flag (damaged units are returned for destruction)."""
@@ -341,7 +341,7 @@ def event_line_damaged(request, pk: int, device_pk: int):
     return _panel_response(request, event, notice=f"{device.label} marked {state}.")
 
 
-@writer_required
+@permission_required("edit_events")
 @require_POST
 def event_facility_stock_only(request, pk: int):
     """The "Show Facility Stock items only" filter of a case."""
@@ -357,7 +357,7 @@ def event_facility_stock_only(request, pk: int):
     return _panel_response(request, event, query="")
 
 
-@writer_required
+@permission_required("edit_events")
 @require_POST
 def event_update(request, pk: int):
     event = _get_event(request, pk)
@@ -373,7 +373,7 @@ def event_update(request, pk: int):
     return _render_detail(request, event, "details", update_form=form)
 
 
-@writer_required
+@permission_required("edit_events")
 @require_POST
 def event_cancel(request, pk: int):
     """Cancel a draft: it stays in the list as Cancelled, its devices are released."""
@@ -399,7 +399,7 @@ def event_cancel(request, pk: int):
 
 
 @require_POST
-@writer_required
+@permission_required("create_events")
 def swap_create(request):
     """"Swap" on the dashboard's expiring list: a draft Return of the ticked units and a draft
     Stocking Order of the same products from the rep's custody, longest dating first."""
@@ -425,7 +425,7 @@ def swap_create(request):
 
 
 @require_POST
-@writer_required
+@permission_required("create_events")
 def replenishment_create(request):
     """"Create Stocking Order" on the replenishment page (reporting): a draft for the facility,
     filled with the rep's available devices, soonest expiry first."""

@@ -22,8 +22,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.permissions import ensure_permission
 from core.db import service_transaction
-from core.permissions import ensure_role
 from inventory.models import Device, Product
 from inventory.services import LOT_MAX, SERIAL_MAX, devices_receive
 from inventory.udi import parse_udi
@@ -313,7 +313,7 @@ def devices_import(
 
     Raises ``ImportRefused`` listing every problem with its row number.
     """
-    ensure_role(actor, User.Role.ADMIN, action="receive inventory")
+    ensure_permission(actor, "receive_inventory")
     rows = list(rows)
     if not rows:
         raise ImportRefused([RowError(1, "there are no devices to receive.")])

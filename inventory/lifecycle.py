@@ -3,9 +3,11 @@ moves a device.
 
 The states are ``DeviceStatus`` (inventory/models.py), plus ``NOT_RECEIVED`` — where a device is
 before its receipt. ``TRANSITIONS`` has one row per allowed move: from which status, to which
-status, the ``MovementKind`` it writes to the ledger, what drives it and who may drive it. A row
-may keep the status and change the custodian (a transfer) or the facility (a facility
-correction); such a row names the field that must change (``moves``).
+status, the ``MovementKind`` it writes to the ledger, what drives it, the named permission that
+may drive it (``accounts.permissions``) and the fields the move sets (``sets``: cleared, taken
+from the driving event, or given by the caller), so callers never set them by hand. A row may keep
+the status and change the custodian (a transfer) or the facility (a facility correction); such a
+row names the field that must change (``moves``).
 
 Every change of a device's status, custodian or facility goes through ``device_transition``
 (checks the move against the table and changes the device in memory) and ``record_movements``
@@ -14,7 +16,7 @@ does both for devices that make the same move. ``verify_ledger`` replays every m
 the same table (``movement_problem``), and ``manage.py lifecycle_diagram`` draws the table as the
 state diagram in docs/lifecycle.md.
 
-Callers (inventory.services, billing.services) lock the device rows first and check the rules of
+Callers (inventory.services, billing.submit) lock the device rows first and check the rules of
 their own use case (custody, expiry, the event's facility), with their own messages; the table is
 the last word on which moves exist at all.
 """
@@ -31,6 +33,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.permissions import has_permission, roles_with
 from core.db import bulk_insert, bulk_update
 from inventory.ledger import chain_movements, ledger_key
 from inventory.models import (
@@ -62,41 +65,71 @@ class Driver(models.TextChoices):
     ADJUSTMENT_MOVE = "adjustment_move", "Stock adjustment, move to another facility"
 
 
-ADMIN = frozenset({User.Role.ADMIN})
-ADMIN_OR_REP = frozenset({User.Role.ADMIN, User.Role.REP})
+# Where a field a row sets takes its value from (``Transition.sets``): None clears it.
+EVENT = "event"  # the event that drives the move (``device_transition(…, event=…)``)
+EVENT_FACILITY = "event.facility"
+EVENT_REPRESENTATIVE = "event.representative"
+GIVEN = "given"  # the caller says (a transfer's recipient, a restore's custodian or facility)
+
+
+def sets(**fields: str | None) -> tuple[tuple[str, str | None], ...]:
+    """A row's field changes: ``sets(custodian=None, facility=EVENT_FACILITY)``."""
+    unknown = set(fields) - {"custodian", "facility", "sold_on", "used_in"}
+    if unknown:
+        raise TypeError(f"a transition can't set {', '.join(sorted(unknown))}")
+    return tuple(fields.items())
 
 
 @dataclass(frozen=True)
 class Transition:
-    """One allowed move of a device."""
+    """One allowed move of a device, and the fields it sets besides the status (its target)."""
 
     source: str  # a DeviceStatus, or NOT_RECEIVED
     target: str  # a DeviceStatus
     kind: str  # the MovementKind written to the ledger
     driver: Driver
-    roles: frozenset[str]  # who may drive it (the services check the finer rules)
+    permission: str  # who may drive it (accounts.permissions; the services check finer rules)
+    sets: tuple[tuple[str, str | None], ...] = ()  # field → None, EVENT…, or GIVEN
     moves: str = ""  # a row that keeps the status: "custodian" or "facility" must change
 
+    @property
+    def roles(self) -> frozenset[str]:
+        """The roles holding the row's permission."""
+        return roles_with(self.permission)
 
+
+# The permission each driver needs (accounts.permissions.PERMISSIONS).
+RECEIVE, TRANSFER, SUBMIT, ADJUST = (
+    "receive_inventory", "transfer_devices", "submit_for_billing", "adjust_stock"
+)
+SOLD = sets(custodian=None, facility=EVENT_FACILITY, sold_on=EVENT)
 TRANSITIONS: tuple[Transition, ...] = (
-    Transition(NOT_RECEIVED, S.AVAILABLE, K.RECEIVED, Driver.RECEIVE, ADMIN),
-    Transition(S.AVAILABLE, S.AVAILABLE, K.TRANSFERRED, Driver.TRANSFER, ADMIN_OR_REP,
-               moves="custodian"),
+    Transition(NOT_RECEIVED, S.AVAILABLE, K.RECEIVED, Driver.RECEIVE, RECEIVE,
+               sets(custodian=GIVEN)),
+    Transition(S.AVAILABLE, S.AVAILABLE, K.TRANSFERRED, Driver.TRANSFER, TRANSFER,
+               sets(custodian=GIVEN), moves="custodian"),
     Transition(S.AVAILABLE, S.FACILITY_STOCK, K.SOLD_TO_FACILITY, Driver.STOCKING_ORDER_SUBMIT,
-               ADMIN_OR_REP),
-    Transition(S.AVAILABLE, S.CONSUMED, K.SOLD_AND_CONSUMED, Driver.CASE_SUBMIT, ADMIN_OR_REP),
+               SUBMIT, SOLD),
+    Transition(S.AVAILABLE, S.CONSUMED, K.SOLD_AND_CONSUMED, Driver.CASE_SUBMIT, SUBMIT,
+               SOLD + sets(used_in=EVENT)),
     Transition(S.FACILITY_STOCK, S.CONSUMED, K.FACILITY_STOCK_CONSUMED,
-               Driver.FACILITY_STOCK_CASE_SUBMIT, ADMIN_OR_REP),
-    Transition(S.FACILITY_STOCK, S.AVAILABLE, K.RETURNED, Driver.RETURN, ADMIN_OR_REP),
+               Driver.FACILITY_STOCK_CASE_SUBMIT, SUBMIT,
+               sets(custodian=None, used_in=EVENT)),
+    Transition(S.FACILITY_STOCK, S.AVAILABLE, K.RETURNED, Driver.RETURN, SUBMIT,
+               sets(custodian=EVENT_REPRESENTATIVE, facility=None, sold_on=None)),
     Transition(S.FACILITY_STOCK, S.REMOVED, K.RETURNED_FOR_DESTRUCTION,
-               Driver.RETURN_FOR_DESTRUCTION, ADMIN_OR_REP),
-    Transition(S.AVAILABLE, S.REMOVED, K.ADJUSTMENT_REMOVED, Driver.ADJUSTMENT_REMOVE, ADMIN),
-    Transition(S.FACILITY_STOCK, S.REMOVED, K.ADJUSTMENT_REMOVED, Driver.ADJUSTMENT_REMOVE, ADMIN),
-    Transition(S.REMOVED, S.AVAILABLE, K.ADJUSTMENT_RESTORED, Driver.ADJUSTMENT_RESTORE, ADMIN),
+               Driver.RETURN_FOR_DESTRUCTION, SUBMIT,
+               sets(custodian=None, facility=None, sold_on=None)),
+    Transition(S.AVAILABLE, S.REMOVED, K.ADJUSTMENT_REMOVED, Driver.ADJUSTMENT_REMOVE, ADJUST,
+               sets(custodian=None, facility=None)),
+    Transition(S.FACILITY_STOCK, S.REMOVED, K.ADJUSTMENT_REMOVED, Driver.ADJUSTMENT_REMOVE, ADJUST,
+               sets(custodian=None, facility=None)),
+    Transition(S.REMOVED, S.AVAILABLE, K.ADJUSTMENT_RESTORED, Driver.ADJUSTMENT_RESTORE, ADJUST,
+               sets(custodian=GIVEN)),
     Transition(S.REMOVED, S.FACILITY_STOCK, K.ADJUSTMENT_RESTORED, Driver.ADJUSTMENT_RESTORE,
-               ADMIN),
+               ADJUST, sets(facility=GIVEN)),
     Transition(S.FACILITY_STOCK, S.FACILITY_STOCK, K.ADJUSTMENT_MOVED, Driver.ADJUSTMENT_MOVE,
-               ADMIN, moves="facility"),
+               ADJUST, sets(facility=GIVEN), moves="facility"),
 )
 
 _BY_MOVE = {(t.source, t.target, t.kind): t for t in TRANSITIONS}
@@ -197,33 +230,70 @@ def _state_problem(device: Device, state: dict) -> str | None:
     return None
 
 
-def device_transition(device: Device, kind: str, **new_state) -> Change:
+def _declared(row: Transition, device: Device, given: dict, event) -> dict:
+    """The values ``row`` sets (``Transition.sets``), resolved against the driving event; what
+    the caller gives itself stands."""
+    values = {}
+    for field, source in row.sets:
+        if field in given or f"{field}_id" in given:  # the caller says (and the checks hold)
+            continue
+        if source == GIVEN:
+            raise TypeError(f"{row.kind} needs the {field} it moves {device.label} to")
+        if source is not None:
+            if event is None:  # left as it is: the state check below refuses what that breaks
+                continue
+            value = event
+            for part in source.split(".")[1:]:
+                value = getattr(value, part)
+            source = value
+        values[field] = source
+    return values
+
+
+def _row_for(device: Device, kind: str, target: str | None) -> Transition | None:
+    """The table's row for a ``kind`` move of ``device`` (to ``target``, when several)."""
+    source = State.of(device).status
+    if target is not None:
+        return transition_for(source, target, kind)
+    rows = [t for t in TRANSITIONS if t.source == source and t.kind == kind]
+    if len(rows) > 1:
+        raise TypeError(f"{kind} from {source} goes to several statuses: pass status=")
+    return rows[0] if rows else None
+
+
+def device_transition(device: Device, kind: str, *, event=None, **new_state) -> Change:
     """Check a move against the table and apply it to ``device`` (in memory; see
     ``record_movements``). Returns the change: the device, where it was, the table's row.
 
-    ``new_state`` sets ``status`` (omitted: unchanged) and any of custodian, facility, sold_on,
-    used_in (instances, or ``…_id``). A device without a primary key is being received. A move
-    always ends a device's transit. Illegal moves raise ``ValidationError`` and leave the device
-    unchanged.
+    The row says the new status and the fields it sets (``Transition.sets``): cleared, taken
+    from ``event`` (the event driving the move), or ``GIVEN`` in ``new_state`` by the caller
+    (custodian, facility: instances, or ``…_id``). ``status`` is needed only where one kind of
+    move from a status has several targets (a restore). A device without a primary key is being
+    received. A move always ends a device's transit. Illegal moves raise ``ValidationError`` and
+    leave the device unchanged.
     """
     previous = State.of(device)
-    after = {attname: getattr(device, attname) for attname in _ATTNAMES.values()}
-    for name, value in new_state.items():
+    for name in new_state:
         field = name.removesuffix("_id")
         if field not in _ATTNAMES or (name.endswith("_id") and field == "status"):
             raise TypeError(f"device_transition() can't set {name!r}")
-        if name == field and field != "status":
-            value = value.pk if value is not None else None
-        after[_ATTNAMES[field]] = value
-    target = after["status"]
 
     check_can_leave(device, kind)
-    transition = transition_for(previous.status, target, kind)
-    if transition is None:
+    row = _row_for(device, kind, new_state.get("status"))
+    if row is None:
+        target = new_state.get("status", previous.status)
         raise ValidationError(
             f"{device.label} is {status_label(previous.status)} and can't become "
             f"{status_label(target)} that way.", code="illegal_transition",
         )
+    changes = {"status": row.target, **_declared(row, device, new_state, event), **new_state}
+    after = {attname: getattr(device, attname) for attname in _ATTNAMES.values()}
+    for name, value in changes.items():
+        field = name.removesuffix("_id")
+        if name == field and field != "status":
+            value = value.pk if value is not None else None
+        after[_ATTNAMES[field]] = value
+    transition = row
     if transition.moves == "custodian" and after["custodian_id"] == previous.custodian_id:
         raise ValidationError(f"{device.label} is already in {device.custodian}'s custody.",
                               code="no_move")
@@ -234,7 +304,7 @@ def device_transition(device: Device, kind: str, **new_state) -> Change:
     if problem:
         raise ValidationError(problem, code="invalid_state")
 
-    for name, value in new_state.items():
+    for name, value in changes.items():
         setattr(device, name, value)
     device.pending_transfer = None
     return Change(device, previous, transition)
@@ -256,7 +326,7 @@ def record_movements(
     for change in changes:
         if not isinstance(change, Change):
             raise TypeError("record_movements() takes the changes device_transition() returns")
-        if actor.role not in change.transition.roles:
+        if not has_permission(actor, change.transition.permission):
             raise PermissionDenied(
                 f"Your role ({actor.get_role_display()}) may not drive "
                 f"“{change.transition.driver.label}”."
@@ -308,7 +378,7 @@ def devices_transition(
     changes, errors = [], []
     for device in devices:
         try:
-            changes.append(device_transition(device, kind, **new_state))
+            changes.append(device_transition(device, kind, event=event, **new_state))
         except ValidationError as error:
             errors.extend(error.messages)
     if errors:
@@ -414,16 +484,22 @@ def mermaid_diagram() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _sets(t: Transition) -> str:
+    names = {None: "none", EVENT: "the event", EVENT_FACILITY: "the event's facility",
+             EVENT_REPRESENTATIVE: "the event's rep", GIVEN: "given"}
+    return ", ".join(f"{field} = {names[source]}" for field, source in t.sets) or "—"
+
+
 def markdown_table() -> str:
     """``TRANSITIONS`` as a Markdown table (docs/lifecycle.md)."""
     rows = [
-        "| from | to | movement kind | driven by | who may | must change |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| from | to | movement kind | driven by | who may | must change | sets |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for t in TRANSITIONS:
         source = "(not received)" if t.source == NOT_RECEIVED else f"`{t.source}`"
         rows.append(
-            f"| {source} | `{t.target}` | `{t.kind}` | {t.driver.label} | {_roles(t)} | "
-            f"{t.moves or 'status'} |"
+            f"| {source} | `{t.target}` | `{t.kind}` | {t.driver.label} | "
+            f"`{t.permission}` ({_roles(t)}) | {t.moves or 'status'} | {_sets(t)} |"
         )
     return "\n".join(rows) + "\n"

@@ -501,7 +501,7 @@ def sellable_devices(
     ``custodian_id``'s custody, not in transit, not expired on ``today`` (rules 1 and 4).
 
     The one statement of that rule as a query: the event screens, Swap, replenishment and the
-    demo data use it; ``events.services.device_problem`` says the same per device, with the reason
+    demo data use it; ``events.policy.device_problem`` says the same per device, with the reason
     (tests/events/test_rules_events.py checks that the two agree).
     """
     today = today or timezone.localdate()

@@ -17,9 +17,10 @@ from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.permissions import ensure_permission
 from consignment.models import Facility
 from core.db import service_transaction
-from core.permissions import ensure_role, ensure_same_organization
+from core.permissions import ensure_same_organization
 from inventory.lifecycle import (
     check_can_leave,
     device_transition,
@@ -88,7 +89,7 @@ def devices_receive(
     today: datetime.date | None = None,
 ) -> list[Device]:
     """Create AVAILABLE devices in ``custodian``'s custody, one per serial."""
-    ensure_role(actor, User.Role.ADMIN, action="receive inventory")
+    ensure_permission(actor, "receive_inventory")
     ensure_same_organization(actor, product)
     _require_custodian(actor, custodian)
     today = today or timezone.localdate()
@@ -142,7 +143,7 @@ def devices_receive(
                 udi=udi_hri(product.gtin, expiration_date, lot, serial),
                 created_at=now,
             ),
-            MovementKind.RECEIVED, status=DeviceStatus.AVAILABLE, custodian=custodian,
+            MovementKind.RECEIVED, custodian=custodian,
         )
         for serial in serials
     ]
@@ -167,7 +168,7 @@ def devices_transfer(
     An admin's transfer is accepted at once unless ``accept_now=False``; a rep's transfer waits
     for the recipient to accept (the devices are *in transit* until then).
     """
-    ensure_role(actor, User.Role.ADMIN, User.Role.REP, action="transfer inventory")
+    ensure_permission(actor, "transfer_devices")
     _require_custodian(actor, to_custodian)
     if not devices:
         raise ValidationError("Choose at least one device to transfer.")
@@ -302,7 +303,7 @@ def stock_adjustment_create(
     note: str = "",
 ) -> StockAdjustment:
     """Apply a Stock Adjustment to rep inventory or facility stock; one ledger row per line."""
-    ensure_role(actor, User.Role.ADMIN, action="adjust stock")
+    ensure_permission(actor, "adjust_stock")
     if reason not in StockAdjustment.Reason.values:
         raise ValidationError("Choose a reason for the adjustment.")
     if not lines:
@@ -373,7 +374,7 @@ def _adjustment_target(device: Device, line: AdjustmentLine, removal: DeviceMove
     """Where a line's effect puts ``device`` (``device_transition`` checks the move)."""
     Effect = StockAdjustmentLine.Effect
     if line.effect == Effect.REMOVE:
-        return {"status": DeviceStatus.REMOVED, "custodian": None, "facility": None}
+        return {}  # the table's row clears custodian and facility
     if line.effect == Effect.MOVE_TO_FACILITY:
         if line.to_facility is None:
             raise ValidationError(f"{device.label}: choose the facility to move it to.")

@@ -12,12 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
-from accounts.decorators import (
-    admin_required,
-    member_required,
-    oversight_required,
-    writer_required,
-)
+from accounts.decorators import permission_required
 from accounts.security import patient_access_record, safe_next
 from core.exports import Column, csv_download, field
 from core.forms import add_service_errors
@@ -74,7 +69,7 @@ def device_table(request) -> tuple[DeviceFilter, DeviceTable]:
     return devices, table
 
 
-@member_required
+@permission_required("view_inventory")
 def device_list(request):
     devices, table = device_table(request)
     query = request.GET.copy()
@@ -112,7 +107,7 @@ DEVICE_EXPORT_FIELDS = [
 ]
 
 
-@member_required
+@permission_required("view_inventory")
 def device_export(request):
     """The filtered rows as CSV, streamed from the database cursor (constant memory)."""
     devices = DeviceFilter(request.GET, queryset=selectors.device_list(user=request.user),
@@ -124,7 +119,7 @@ def device_export(request):
                         DEVICE_EXPORT_COLUMNS, rows)
 
 
-@member_required
+@permission_required("view_inventory")
 def device_detail(request, pk: int):
     device = get_object_or_404(selectors.device_detail_qs(user=request.user), pk=pk)
     movements = list(selectors.device_movements(device=device))
@@ -147,10 +142,10 @@ def device_detail(request, pk: int):
 # --- Transfers ---------------------------------------------------------------------------------
 
 
-@member_required
+@permission_required("view_inventory")
 def transfer_list(request):
     awaiting = list(selectors.transfers_awaiting(user=request.user)) if (
-        request.user.can_write) else []
+        request.user.can("transfer_devices")) else []
     page = Paginator(selectors.transfer_list(user=request.user), PER_PAGE).get_page(
         request.GET.get("page")
     )
@@ -159,7 +154,7 @@ def transfer_list(request):
     })
 
 
-@writer_required
+@permission_required("transfer_devices")
 def transfer_create(request):
     user = request.user
     if request.method == "POST":
@@ -196,7 +191,7 @@ def _transfer_for(request, pk):
     return get_object_or_404(selectors.transfer_list(user=request.user), pk=pk)
 
 
-@member_required
+@permission_required("view_inventory")
 def transfer_detail(request, pk: int):
     transfer = _transfer_for(request, pk)
     return render(request, "inventory/transfer_detail.html", {
@@ -206,7 +201,7 @@ def transfer_detail(request, pk: int):
 
 
 @require_POST
-@writer_required
+@permission_required("transfer_devices")
 def transfer_accept(request, pk: int):
     transfer = _transfer_for(request, pk)
     try:
@@ -222,7 +217,7 @@ def transfer_accept(request, pk: int):
 
 
 @require_POST
-@writer_required
+@permission_required("transfer_devices")
 def transfer_decline(request, pk: int):
     transfer = _transfer_for(request, pk)
     form = DeclineForm(request.POST)
@@ -243,7 +238,7 @@ def transfer_decline(request, pk: int):
 # --- Stock Adjustments -------------------------------------------------------------------------
 
 
-@member_required
+@permission_required("view_inventory")
 def adjustment_list(request):
     if request.user.is_rep:
         page = None  # admins make adjustments; reps see none
@@ -254,7 +249,7 @@ def adjustment_list(request):
     return render(request, "inventory/adjustment_list.html", {"page": page})
 
 
-@oversight_required
+@permission_required("view_adjustments")
 def adjustment_detail(request, pk: int):
     adjustment = get_object_or_404(selectors.adjustment_list(user=request.user), pk=pk)
     return render(request, "inventory/adjustment_detail.html", {
@@ -263,7 +258,7 @@ def adjustment_detail(request, pk: int):
     })
 
 
-@admin_required
+@permission_required("adjust_stock")
 def adjustment_create(request):
     form = AdjustmentForm(request.POST or None, user=request.user,
                           initial={"devices": request.GET.get("devices", "")})
@@ -289,7 +284,7 @@ def adjustment_create(request):
     return render(request, "inventory/adjustment_form.html", {"form": form})
 
 
-@member_required
+@permission_required("view_inventory")
 def device_search(request):
     """htmx: devices matching a serial, lot, reference, description or scanned label."""
     results = selectors.device_search(user=request.user, text=request.GET.get("q", ""))
@@ -301,7 +296,7 @@ def device_search(request):
 # --- Receiving ---------------------------------------------------------------------------------
 
 
-@admin_required
+@permission_required("receive_inventory")
 def receiving(request):
     form = ReceiveForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -322,7 +317,7 @@ def receiving(request):
     return render(request, "inventory/receiving_form.html", {"form": form, "tab": "form"})
 
 
-@admin_required
+@permission_required("receive_inventory")
 def receiving_scan(request):
     """Scan labels one after another; the list accumulates; "Receive" takes them all."""
     user = request.user
@@ -365,7 +360,7 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.split("\n") if line.strip()]
 
 
-@admin_required
+@permission_required("receive_inventory")
 def receiving_import(request):
     form = CsvUploadForm(request.POST or None, request.FILES or None)
     row_errors = []
@@ -408,7 +403,7 @@ def _recall_devices(request):
     )
 
 
-@oversight_required
+@permission_required("trace_recalls")
 def recall_trace(request):
     form, devices = _recall_devices(request)
     page = counts = None
@@ -431,7 +426,7 @@ def _recall_subject(form) -> str:
     return " ".join(f"{k} {v}" for k, v in data.items() if v and isinstance(v, str))
 
 
-@oversight_required
+@permission_required("trace_recalls")
 def recall_export(request):
     form, devices = _recall_devices(request)
     if devices is None:

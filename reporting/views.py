@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.decorators import member_required
+from accounts.decorators import permission_required
 from core.exports import csv_download
 from core.http import int_ids, query_without
 from events.models import Event, EventType
@@ -35,7 +35,7 @@ def _filename(name: str, filters) -> str:
 # --- 1. Facility Stock Sales dashboard ---------------------------------------------------------
 
 
-@member_required
+@permission_required("view_reports")
 def index(request):
     """The Facility Stock Sales dashboard (Reports → Sales)."""
     form, filters = report_filters(request)
@@ -108,7 +108,7 @@ SALES_TITLES = {"rep": "By rep", "facility": "By facility", "product_line": "By 
                 "month": "By month"}
 
 
-@member_required
+@permission_required("view_reports")
 def sales_report(request):
     form, filters = report_filters(request)
     scope = scope_for(request.user)
@@ -141,7 +141,7 @@ USAGE_TITLES = {"facility": "By facility", "surgeon": "By surgeon",
 TOP_PRODUCTS = 10
 
 
-@member_required
+@permission_required("view_reports")
 def usage_report(request):
     form, filters = report_filters(request)
     scope = scope_for(request.user)
@@ -173,7 +173,7 @@ def usage_report(request):
 # --- 4. replenishment --------------------------------------------------------------------------
 
 
-@member_required
+@permission_required("view_reports")
 def replenishment(request):
     data = request.GET.copy()
     data.setdefault("cover_days", "30")
@@ -203,7 +203,7 @@ def replenishment(request):
 # --- Swap expiring facility stock (issue 15): the write is events.views.swap_create ------------
 
 
-@member_required
+@permission_required("view_reports")
 def swap_detail(request, pk: int):
     """The two drafts of a swap side by side, and the shortfalls (which feed replenishment)."""
     events = Event.objects.for_user(request.user).select_related("facility", "representative")

@@ -28,7 +28,7 @@ def ready_to_invoice(world, n: int) -> list:
 
 def test_concurrent_invoices_are_numbered_without_gaps_per_organisation(monkeypatch):
     # Numbering is what is under test: skip the after-commit PDF renders.
-    monkeypatch.setattr(billing, "_store_after_commit", lambda model, pk: None)
+    monkeypatch.setattr(billing, "document_store_after_commit", lambda document: None)
     first, second = build_world(), build_world()
     jobs = [(first, e) for e in ready_to_invoice(first, 6)]
     jobs += [(second, e) for e in ready_to_invoice(second, 4)]
@@ -68,7 +68,7 @@ def test_concurrent_invoices_are_numbered_without_gaps_per_organisation(monkeypa
 
 
 def test_a_refused_invoice_gives_no_number_back(monkeypatch):
-    monkeypatch.setattr(billing, "_store_after_commit", lambda model, pk: None)
+    monkeypatch.setattr(billing, "document_store_after_commit", lambda document: None)
     world = build_world()
     pending = world.event("stocking_order")
     world.add(pending, world.devices(1))

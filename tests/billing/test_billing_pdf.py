@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ValidationError
 
-from billing import services as billing
+from billing import documents as billing
+from billing.documents import document_pdf_bytes
 from billing.models import SalesOrder
-from billing.services import document_pdf_bytes
 from core import pdf
 from core.pdf import PDF_BASE_URL, StaticOnlyURLFetcher
 from events.models import EventStatus

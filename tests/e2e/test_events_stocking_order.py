@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from billing.services import event_submit_for_billing
+from billing.submit import event_submit_for_billing
 from events.models import Event, EventStatus
 from events.services import event_add_devices
 from inventory.models import Device, DeviceStatus

@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from billing.services import event_submit_for_billing
+from billing.submit import event_submit_for_billing
 from events.models import Event, EventStatus
 from events.services import event_add_devices
 from tests.e2e.conftest import login

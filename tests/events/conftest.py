@@ -61,7 +61,7 @@ class World:
         )
 
     def submit(self, event: Event, *, actor: User | None = None, today=None) -> Event:
-        from billing.services import event_submit_for_billing
+        from billing.submit import event_submit_for_billing
 
         return event_submit_for_billing(
             actor=actor or self.admin, event=event, signature_name="Pat Rep", today=today

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from billing.models import SalesOrder
-from billing.services import event_submit_for_billing
+from billing.submit import event_submit_for_billing
 from commissions.models import CommissionCredit, CommissionPlan
 from events.models import Event, EventLine
 from inventory.ledger import chain_problems

@@ -9,7 +9,8 @@ from django.core.management import call_command
 from django.db import IntegrityError, transaction
 
 from billing.models import CreditMemo
-from billing.services import invoice_balance, invoice_issue, purchase_order_record
+from billing.selectors import invoice_balance
+from billing.services import invoice_issue, purchase_order_record
 from commissions.models import CommissionCredit, CommissionPlan
 from events.models import Event, EventLine
 from events.services import event_line_set_damaged

@@ -373,7 +373,7 @@ def test_a_draft_line_can_be_removed_and_the_device_reused(world):
 
 
 def test_an_event_without_devices_or_signature_cannot_be_submitted(world):
-    from billing.services import event_submit_for_billing
+    from billing.submit import event_submit_for_billing
 
     case = world.event("case")
     rejected(lambda: world.submit(case), "Mark at least one device as used before submitting.")

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from billing.services import event_submit_for_billing
+from billing.submit import event_submit_for_billing
 from consignment.models import FacilityContact
 from events.models import Event, EventLine, EventStatus
 from events.services import event_add_devices

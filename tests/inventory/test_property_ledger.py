@@ -26,7 +26,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from billing.services import event_submit_for_billing
+from billing.submit import event_submit_for_billing
 from commissions.models import CommissionCredit, CommissionPlan
 from events.services import event_add_devices, event_create
 from inventory.models import Device, DeviceMovement, DeviceStatus, Transfer

@@ -11,8 +11,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.test import override_settings
 
+from billing.documents import document_render
 from billing.models import SalesOrder
-from billing.services import document_render
 from core.pdf import StaticOnlyURLFetcher
 from core.storage import DatabaseStorage
 from tests.events.conftest import build_world

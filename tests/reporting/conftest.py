@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Organization, User
-from billing.services import event_submit_for_billing
+from billing.submit import event_submit_for_billing
 from commissions.models import CommissionCredit, CommissionCreditSummary, CommissionPlan
 from consignment.models import Facility
 from events.models import Event, EventLine, EventLineSummary

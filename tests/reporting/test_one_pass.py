@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from billing.services import event_submit_for_billing
+from billing.submit import event_submit_for_billing
 from core.exports import csv_cell
 from core.formatting import format_money
 from events.models import EventLine, EventStatus, EventType

@@ -4,7 +4,7 @@ made through event_create / event_add_devices whose lines obey every rule."""
 import pytest
 from django.urls import NoReverseMatch, reverse
 
-from billing.services import event_submit_for_billing
+from billing.submit import event_submit_for_billing
 from events.models import Event, EventLine
 from events.services import device_problem
 from inventory.models import DeviceStatus

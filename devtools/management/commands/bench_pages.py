@@ -260,7 +260,7 @@ class Command(BaseCommand):
 
     def _actions(self):
         import billing.services  # noqa: F401  (imported once, as in a running server)
-        from billing.services import event_submit_for_billing
+        from billing.submit import event_submit_for_billing
         from events.services import event_add_devices, event_create
 
         org = self.admin.organization

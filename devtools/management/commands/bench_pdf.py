@@ -17,7 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Organization, User
-from billing.services import document_render, event_submit_for_billing
+from billing.documents import document_render
+from billing.submit import event_submit_for_billing
 from consignment.models import Facility, FacilityContact
 from events.services import event_add_devices, event_create
 from inventory.models import Manufacturer, Product, ProductLine

@@ -19,6 +19,12 @@ max_requests = 2000
 max_requests_jitter = 200
 accesslog = "-"
 errorlog = "-"
+# Request-size limits (gunicorn reached directly, not through nginx): the request line, the number
+# of header fields and each field's size. gunicorn has no limit on the body: Django refuses a
+# Content-Length over REQUEST_MAX_BYTES (accounts.middleware.RequestSizeLimitMiddleware) unread.
+limit_request_line = int(os.environ.get("GUNICORN_LIMIT_REQUEST_LINE", "8190"))
+limit_request_fields = int(os.environ.get("GUNICORN_LIMIT_REQUEST_FIELDS", "100"))
+limit_request_field_size = int(os.environ.get("GUNICORN_LIMIT_REQUEST_FIELD_SIZE", "8190"))
 # The reverse proxy (nginx) is the only client; trust its X-Forwarded-* headers.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 

@@ -6,6 +6,8 @@ from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
 
+from accounts.admin_base import SafeAdminMixin
+
 
 def may_use_admin(user) -> bool:
     if not user.is_active:
@@ -32,3 +34,14 @@ class FieldstockAdminSite(admin.AdminSite):
 
     def has_permission(self, request):
         return may_use_admin(request.user)
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        """Every admin, ours or a library's (auth groups, django-axes, django-tasks-db), gets
+        ``SafeAdminMixin``: no patient-ID lookups, at most ADMIN_SEARCH_MAX_TERMS search words;
+        a library's "contains" search fields become prefix matches."""
+        admin_class = admin_class or admin.ModelAdmin
+        if not issubclass(admin_class, SafeAdminMixin):
+            fields = [f if f[:1] in "^=@" else f"^{f}" for f in admin_class.search_fields or ()]
+            admin_class = type(admin_class.__name__, (SafeAdminMixin, admin_class),
+                               {"search_fields": fields, "__module__": admin_class.__module__})
+        return super().register(model_or_iterable, admin_class, **options)

@@ -9,11 +9,11 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from django.contrib.auth.signals import user_logged_in
 
-        from accounts.middleware import session_mark_seen
+        from accounts.middleware import session_mark_login
 
         user_logged_in.connect(
-            lambda sender, request, user, **kwargs: session_mark_seen(request),
-            dispatch_uid="accounts.session_mark_seen", weak=False,
+            lambda sender, request, user, **kwargs: session_mark_login(request),
+            dispatch_uid="accounts.session_mark_login", weak=False,
         )
 
 

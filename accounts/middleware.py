@@ -6,6 +6,7 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 
@@ -61,7 +62,35 @@ class HostileInputMiddleware:
         return self.get_response(request)
 
 
+class RequestSizeLimitMiddleware:
+    """Refuse, with 413 and before anything reads it, a request whose declared body is larger
+    than ``REQUEST_MAX_BYTES`` (12 MB, as nginx's ``client_max_body_size``): gunicorn has no body
+    limit of its own, and Django's ``DATA_UPLOAD_MAX_MEMORY_SIZE`` does not count uploaded files.
+    (A body without Content-Length, chunked, is not read by Django at all.)"""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.REQUEST_MAX_BYTES:
+            response = HttpResponse(
+                f"Request refused: its body ({length:,} bytes) is larger than the "
+                f"{settings.REQUEST_MAX_BYTES:,} bytes Fieldstock accepts. Nothing was changed.",
+                status=413, content_type="text/plain; charset=utf-8",
+            )
+            response["Connection"] = "close"  # the unread body is not read to keep the connection
+            return response
+        return self.get_response(request)
+
+
 LAST_SEEN = "fieldstock_last_seen"
+# When the session's user logged in (seconds since the epoch): the session ends
+# SESSION_MAX_HOURS after it, however active it is.
+LOGIN_AT = "fieldstock_login_at"
 # The last-seen stamp is written at most this often, so most requests write no session row.
 LAST_SEEN_RESOLUTION = 60
 
@@ -70,9 +99,18 @@ def session_mark_seen(request) -> None:
     request.session[LAST_SEEN] = int(time.time())
 
 
+def session_mark_login(request) -> None:
+    """At login: the start of the session's absolute lifetime, and its first sign of life."""
+    now = int(time.time())
+    request.session[LOGIN_AT] = now
+    request.session[LAST_SEEN] = now
+
+
 class SessionIdleTimeoutMiddleware:
-    """Log out a session idle for more than ``SESSION_IDLE_MINUTES``; the next request goes to
-    the login page like any anonymous one."""
+    """Log out a session idle for more than ``SESSION_IDLE_MINUTES``, or older than
+    ``SESSION_MAX_HOURS`` since its login whatever its activity (the idle stamp saves the
+    session, which moves the cookie's own expiry, so that expiry alone is no absolute limit);
+    the next request goes to the login page like any anonymous one."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -81,6 +119,18 @@ class SessionIdleTimeoutMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             now = int(time.time())
+            login_at = request.session.get(LOGIN_AT)
+            if login_at is None:
+                # A session from before login times were recorded: its lifetime starts now.
+                request.session[LOGIN_AT] = now
+            elif now - login_at > settings.SESSION_MAX_HOURS * 3600:
+                logout(request)
+                messages.info(
+                    request,
+                    f"You were logged out: a session lasts at most {settings.SESSION_MAX_HOURS}"
+                    " hours after login. Log in again.",
+                )
+                return self.get_response(request)
             last_seen = request.session.get(LAST_SEEN)
             if last_seen is None or now - last_seen > settings.SESSION_IDLE_MINUTES * 60:
                 if last_seen is not None:

@@ -23,6 +23,7 @@ from billing import documents, selectors, services, submit
 from billing.forms import BillingQueueFilterForm, PurchaseOrderForm
 from core.exports import Column, csv_download, field
 from core.forms import add_service_errors
+from core.http import content_disposition
 from events.forms import SUBMIT_ERRORS_SESSION_KEY, SubmitForBillingForm
 from events.models import Event, EventStatus
 from events.selectors import event_detail_qs
@@ -212,8 +213,7 @@ def _pdf_response(document, filename: str, *, attachment: bool = False) -> HttpR
             "The stored document failed its integrity check; an administrator has been told."
         )
     response = HttpResponse(data, content_type="application/pdf")
-    disposition = "attachment" if attachment else "inline"
-    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    response["Content-Disposition"] = content_disposition(filename, attachment=attachment)
     response["Cache-Control"] = "private, no-store"
     if attachment:
         # An uploaded file is never rendered as part of our origin.

@@ -25,7 +25,7 @@ from commissions.models import CommissionPlan
 from commissions.tables import STATEMENT_COLUMNS
 from core.exports import csv_download
 from core.forms import add_service_errors
-from core.http import query_without
+from core.http import content_disposition, query_without
 from core.pdf import REPORT_CSS, render_pdf
 
 
@@ -127,7 +127,8 @@ def commission_statement(request):
             pdf = render_pdf("commissions/commission_statement_pdf.html", context,
                              css=REPORT_CSS)
             response = HttpResponse(pdf, content_type="application/pdf")
-            response["Content-Disposition"] = f'inline; filename="{name}.pdf"'
+            response["Content-Disposition"] = content_disposition(f"{name}.pdf",
+                                                                  attachment=False)
             return response
     return render(request, "commissions/commission_statement.html", context)
 

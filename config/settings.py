@@ -9,7 +9,9 @@ CSRF_TRUSTED_ORIGINS  comma-separated origins (https://example.com)
 EMAIL_HOST     SMTP server; unset: mail is printed to the console
 EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, DEFAULT_FROM_EMAIL
 LEDGER_KEY     secret for the ledger's HMAC chain (default: derived from SECRET_KEY)
-SESSION_IDLE_MINUTES, LOGIN_FAILURE_LIMIT, LOGIN_COOLOFF_MINUTES, TRUSTED_PROXY_COUNT
+SESSION_IDLE_MINUTES, SESSION_MAX_HOURS, LOGIN_FAILURE_LIMIT, LOGIN_ADDRESS_FAILURE_LIMIT,
+LOGIN_COOLOFF_MINUTES, TRUSTED_PROXY_COUNT
+REQUEST_MAX_BYTES, ADMIN_SEARCH_MAX_TERMS, PO_DECOMPRESSED_MAX_BYTES, PO_DECOMPRESSION_RATIO_MAX
 SECURE_SSL_REDIRECT, SECURE_HSTS_SECONDS, SECURE_PROXY_SSL_HEADER   HTTPS (on by default)
 DOCUMENT_STORAGE  "filesystem" (MEDIA_ROOT, the default) or "database" (PostgreSQL, shared)
 TASKS_BACKEND  "database" (a worker process runs them, the default) or "immediate"
@@ -87,6 +89,12 @@ if DEV_TOOLS:
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # The security headers come before every middleware that may answer early (the 413 of an
+    # oversized body, the 400 of refused input), so every response carries them.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "accounts.middleware.SecurityHeadersMiddleware",
+    "accounts.middleware.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -94,10 +102,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.SessionIdleTimeoutMiddleware",
     "accounts.middleware.HostileInputMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "accounts.middleware.SecurityHeadersMiddleware",
     # Last, as django-axes asks: turns a locked-out login into its lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -199,7 +204,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Uploaded purchase orders: PDF only, at most this many bytes.
 PO_UPLOAD_MAX_BYTES = int(os.environ.get("PO_UPLOAD_MAX_BYTES", str(5 * 1024 * 1024)))
+# Its streams may expand to at most this many bytes, and this many times the file's size (a
+# compression bomb is refused; billing.po_checks decompresses with these caps).
+PO_DECOMPRESSED_MAX_BYTES = int(os.environ.get("PO_DECOMPRESSED_MAX_BYTES",
+                                               str(64 * 1024 * 1024)))
+PO_DECOMPRESSION_RATIO_MAX = int(os.environ.get("PO_DECOMPRESSION_RATIO_MAX", "100"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Any request body larger than this is refused with 413 before it is read
+# (accounts.middleware.RequestSizeLimitMiddleware), as nginx's client_max_body_size 12m does.
+REQUEST_MAX_BYTES = int(os.environ.get("REQUEST_MAX_BYTES", str(12 * 1024 * 1024)))
+
+# The Django admin's search box: at most this many words are searched (accounts.admin_base).
+ADMIN_SEARCH_MAX_TERMS = int(os.environ.get("ADMIN_SEARCH_MAX_TERMS", "5"))
 
 # Content Security Policy: our own static files, and nonces; no inline scripts.
 SECURE_CSP = {
@@ -256,14 +272,19 @@ PERMISSIONS_POLICY = (
 # Sessions end after SESSION_IDLE_MINUTES without a request (accounts.middleware), and at the
 # latest SESSION_MAX_HOURS after login.
 SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "30"))
-SESSION_COOKIE_AGE = int(os.environ.get("SESSION_MAX_HOURS", "12")) * 3600
+SESSION_MAX_HOURS = int(os.environ.get("SESSION_MAX_HOURS", "12"))
+SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
 
-# Login lockout (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one username, or
-# from one address, that username / address is refused for LOGIN_COOLOFF_MINUTES, even with the
-# right password. Admins unlock with the "Unlock login" action on Users (or axes_reset_username).
+# Login lockout (django-axes, policy in accounts.lockout): after LOGIN_FAILURE_LIMIT wrong
+# passwords for one username from one address, that username is refused from that address for
+# LOGIN_COOLOFF_MINUTES, even with the right password; an address alone is locked only after
+# LOGIN_ADDRESS_FAILURE_LIMIT wrong passwords across usernames. Admins unlock in Admin → Users →
+# Login locks, or with `manage.py unlock_login USERNAME` (works when every admin is locked out).
 AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("LOGIN_ADDRESS_FAILURE_LIMIT", "50"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "accounts.lockout.FieldstockAxesHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "accounts.security.client_ip"

@@ -7,7 +7,7 @@ from consignment.models import Facility, FacilityContact, ParLevel
 @admin.register(Facility)
 class FacilityAdmin(TenantAdmin):
     list_display = ["name", "account_number", "payment_terms_days"]
-    search_fields = ["name", "account_number"]
+    search_fields = ["^name", "=account_number"]
     filter_horizontal = ["reps"]
 
 
@@ -17,7 +17,7 @@ class FacilityContactAdmin(ReadOnlyTenantAdmin):
 
     list_display = ["name", "title", "facility", "email", "phone"]
     list_filter = ["facility"]
-    search_fields = ["name", "email"]
+    search_fields = ["^name", "=email"]
 
 
 @admin.register(ParLevel)

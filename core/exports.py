@@ -22,6 +22,8 @@ from typing import Any, NamedTuple
 
 from django.http import StreamingHttpResponse
 
+from core.http import content_disposition
+
 # A cell starting with one of these is run as a formula by spreadsheets.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_ROWS = 2000
@@ -176,5 +178,5 @@ def csv_download(filename: str, columns: Sequence[Column], rows: Iterable) -> St
             yield "\r\n".join(map(",".join, zip(*cells, strict=True))) + "\r\n"
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Disposition"] = content_disposition(filename)
     return response

@@ -9,6 +9,7 @@ includes ``partials/field.html``. Forms declare no Bootstrap classes themselves;
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Iterable
 from html import escape
 
@@ -46,12 +47,31 @@ class BootstrapBoundField(BoundField):
         return attrs
 
 
+# Dates every form accepts: a year like 9999 is a typo or a probe, and its day after (a report's
+# end of period) does not even exist in Python (OverflowError).
+EARLIEST_DATE = datetime.date(1900, 1, 1)
+LATEST_DATE = datetime.date(2999, 12, 31)
+
+
 class BootstrapForm:
     """Mix into a ``forms.Form``/``ModelForm`` (first): its widgets render with Bootstrap classes.
-    ``widget_size = "sm"`` gives the small controls of filter bars."""
+    ``widget_size = "sm"`` gives the small controls of filter bars. Every date field refuses,
+    with a message, a date before 1900 or after 2999."""
 
     bound_field_class = BootstrapBoundField
     widget_size = ""
+
+    def _clean_fields(self):
+        super()._clean_fields()
+        for name, field in self.fields.items():
+            value = self.cleaned_data.get(name)
+            if (isinstance(field, forms.DateField) and isinstance(value, datetime.date)
+                    and not EARLIEST_DATE <= value <= LATEST_DATE):
+                # Said above the form (filter bars show no field errors), and the date dropped.
+                del self.cleaned_data[name]
+                self.add_error(None, f"{field.label or name.capitalize()} {value:%d %b %Y} is "
+                                     f"out of range: choose a date between "
+                                     f"{EARLIEST_DATE:%d %b %Y} and {LATEST_DATE:%d %b %Y}.")
 
 
 class FastSelect(forms.Select):

@@ -38,7 +38,7 @@ from consignment.models import Facility, FacilityContact, ParLevel
 from demo import seed as demo
 from events.models import Event, EventLine, EventStatus
 from events.services import event_line_summary_rebuild
-from inventory.ledger import CONTENT_FIELDS, ledger_key, movement_hash
+from inventory.ledger import CONTENT_FIELDS, check_head_key, key_id, ledger_key, movement_hash
 from inventory.models import (
     Device,
     DeviceMovement,
@@ -119,6 +119,7 @@ class LedgerChain:
         self.head = LedgerChainHead.objects.select_for_update().get(
             organization_id=organization_id)
         self.seq, self.hash, self.key = self.head.last_seq, self.head.last_hash, ledger_key()
+        check_head_key(self.head, key_id(self.key))
 
     def link(self, values: dict) -> tuple[int, str]:
         self.seq += 1
@@ -127,7 +128,8 @@ class LedgerChain:
 
     def save(self) -> None:
         self.head.last_seq, self.head.last_hash = self.seq, self.hash
-        self.head.save(update_fields=["last_seq", "last_hash"])
+        self.head.key_id = key_id(self.key)
+        self.head.save(update_fields=["last_seq", "last_hash", "key_id"])
 
 
 def movement_add(

@@ -9,6 +9,16 @@ movements without ``verify_ledger`` noticing. ``LedgerChainHead`` holds each org
 sequence number and hash; ``inventory.lifecycle.ledger_append`` (called by ``record_movements``)
 locks it (after the device rows, before the document counter) so concurrent transactions chain one
 after the other.
+
+Key ids: the head records which key signs the chain (``key_id``: the first 8 hex digits of
+HMAC(key, "fieldstock-ledger-key-id"), never the key). An append with another key is refused, and
+``verify_ledger`` names a key mismatch as such instead of reporting every row as forged. The key
+changes only through ``manage.py rotate_ledger_key`` (``rotate_key`` below): with the old key it
+verifies the chain, then records a ``LedgerKeyRotation`` signed with the new key over the old
+chain's last hash and a digest of every movement up to it; the next movement chains on the
+rotation's hash. Verification then checks the rotation with the current key, the movements after
+it with the current key, and the movements before it against the digest the rotation vouches for
+(so an altered old row is still caught, and the old key is no longer needed).
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ from datetime import UTC
 from operator import attrgetter
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils.crypto import salted_hmac
 
 GENESIS = "0" * 64
@@ -34,10 +45,42 @@ CONTENT_FIELDS = (
 def ledger_key() -> bytes:
     if settings.LEDGER_KEY:
         return settings.LEDGER_KEY.encode()
+    return derived_ledger_key(settings.SECRET_KEY)
+
+
+def derived_ledger_key(secret_key: str) -> bytes:
+    """The ledger key derived from a ``SECRET_KEY`` (when LEDGER_KEY is not set)."""
     return salted_hmac(
-        "fieldstock.inventory.ledger-chain", "ledger key", secret=settings.SECRET_KEY,
+        "fieldstock.inventory.ledger-chain", "ledger key", secret=secret_key,
         algorithm="sha256",
     ).digest()
+
+
+KEY_ID_LABEL = b"fieldstock-ledger-key-id"
+
+
+def key_id(key: bytes) -> str:
+    """A short public name of a key: the first 8 hex digits of HMAC(key, KEY_ID_LABEL)."""
+    return hmac.new(key, KEY_ID_LABEL, hashlib.sha256).hexdigest()[:8]
+
+
+def key_source() -> str:
+    return "LEDGER_KEY" if settings.LEDGER_KEY else "derived from SECRET_KEY (LEDGER_KEY unset)"
+
+
+class LedgerKeyMismatch(ValidationError):
+    pass
+
+
+def check_head_key(head, current_id: str) -> None:
+    """Refuse to extend a chain signed with another key (the head is locked by the caller)."""
+    if head.key_id and head.key_id != current_id:
+        raise LedgerKeyMismatch(
+            f"The device ledger cannot be written: it is signed with key {head.key_id} and this "
+            f"server's ledger key is {current_id}. Nothing was changed. An operator must set "
+            "LEDGER_KEY back to the key that signed it, or rotate it with "
+            "manage.py rotate_ledger_key."
+        )
 
 
 def _text(value) -> str:
@@ -97,23 +140,112 @@ class ChainProblem:
     problem: str
 
 
-def chain_problems(*, organization_id: int | None = None) -> Iterator[ChainProblem]:
+def _part_digest_add(digest, row: dict, seq: int) -> None:
+    digest.update(f"{seq}:{row['chain_hash'] or ''}\x1e".encode())
+    digest.update(_content([row[name] for name in CONTENT_FIELDS], seq))
+    digest.update(b"\x1d")
+
+
+def rotation_hash(key: bytes, *, organization_id: int, after_seq: int, old_key_id: str,
+                  new_key_id: str, old_head_hash: str, vouched_digest: str) -> str:
+    content = "\x1f".join(["rotation", str(organization_id), str(after_seq), old_key_id,
+                            new_key_id, vouched_digest]).encode()
+    return hmac.new(key, old_head_hash.encode() + b"\x1e" + content, hashlib.sha256).hexdigest()
+
+
+def _rows(movements, *, up_to_seq: int | None = None):
+    rows = movements.filter(chain_seq__isnull=False)
+    if up_to_seq is not None:
+        rows = rows.filter(chain_seq__lte=up_to_seq)
+    return (rows.order_by("organization_id", "chain_seq", "id")
+            .values("id", "chain_seq", "chain_hash", *CONTENT_FIELDS).iterator(chunk_size=5000))
+
+
+def rotate_key(*, organization_id: int, old_key: bytes, new_key: bytes):
+    """Rotate one organisation's chain from ``old_key`` to ``new_key`` (one transaction, the head
+    locked): refused unless the head is signed with ``old_key`` and the chain verifies with it.
+    Returns the ``LedgerKeyRotation``, or None when the chain is already on ``new_key``."""
+    from django.db import transaction
+
+    from inventory.models import DeviceMovement, LedgerChainHead, LedgerKeyRotation
+
+    old_id, new_id = key_id(old_key), key_id(new_key)
+    with transaction.atomic():
+        head = LedgerChainHead.objects.select_for_update().get(organization_id=organization_id)
+        if head.key_id == new_id:
+            return None
+        if head.key_id and head.key_id != old_id:
+            raise ValidationError(
+                f"The chain is signed with key {head.key_id}, not with the old key you gave "
+                f"({old_id}).")
+        problems = list(chain_problems(organization_id=organization_id, key=old_key))
+        if problems:
+            raise ValidationError(
+                f"The chain does not verify with the old key ({len(problems)} problem(s), first: "
+                f"{problems[0].problem}); investigate with verify_ledger before rotating.")
+        digest = hashlib.sha256()
+        for row in _rows(DeviceMovement.objects.filter(organization_id=organization_id)):
+            _part_digest_add(digest, row, row["chain_seq"])
+        values = {"organization_id": organization_id, "after_seq": head.last_seq,
+                      "old_key_id": head.key_id or old_id, "new_key_id": new_id,
+                      "old_head_hash": head.last_hash, "vouched_digest": digest.hexdigest()}
+        rotation = LedgerKeyRotation.objects.create(
+            **values, rotation_hash=rotation_hash(new_key, **values))
+        head.last_hash, head.key_id = rotation.rotation_hash, new_id
+        head.save(update_fields=["last_hash", "key_id"])
+    return rotation
+
+
+def chain_problems(*, organization_id: int | None = None,
+                   key: bytes | None = None) -> Iterator[ChainProblem]:
     """Walk each organisation's chain in sequence order and yield what does not hold.
 
-    Reported: rows with no chain values (forged without the key, or never chained), rows whose
+    Reported: a chain signed with another key than ours (once, by key id, instead of a forgery
+    per row), rows with no chain values (forged without the key, or never chained), rows whose
     hash does not match their content (altered or forged), gaps in the sequence (deleted rows),
     sequence numbers used twice, rows whose insertion order differs from the chain order
-    (reordered), and a chain that ends before the head says it does (deleted from the end).
+    (reordered), a chain that ends before the head says it does (deleted from the end), a key
+    rotation record that does not verify, and movements before a rotation that no longer match
+    the digest it vouches for.
     """
-    from inventory.models import DeviceMovement, LedgerChainHead
+    from inventory.models import DeviceMovement, LedgerChainHead, LedgerKeyRotation
 
-    key = ledger_key()
+    key = key if key is not None else ledger_key()
+    current_id = key_id(key)
     movements = DeviceMovement.objects.all()
     heads = LedgerChainHead.objects.all()
+    rotations = LedgerKeyRotation.objects.order_by("organization_id", "id")
     if organization_id is not None:
         movements = movements.filter(organization_id=organization_id)
         heads = heads.filter(organization_id=organization_id)
+        rotations = rotations.filter(organization_id=organization_id)
     head_by_org = {head.organization_id: head for head in heads}
+    # The latest rotation of each organisation vouches for everything before it.
+    rotation_by_org = {rotation.organization_id: rotation for rotation in rotations}
+
+    mismatched = set()
+    for org_id, head in head_by_org.items():
+        if head.key_id and head.key_id != current_id:
+            mismatched.add(org_id)
+            yield ChainProblem(
+                org_id, None,
+                f"key mismatch: the chain is signed with key {head.key_id}, the ledger key here "
+                f"is {current_id} ({key_source()}). Its movements were not checked: run with the "
+                "key that signed them, or rotate with manage.py rotate_ledger_key.")
+    for org_id, rotation in rotation_by_org.items():
+        if org_id in mismatched:
+            continue
+        expected = rotation_hash(
+            key, organization_id=org_id, after_seq=rotation.after_seq,
+            old_key_id=rotation.old_key_id, new_key_id=rotation.new_key_id,
+            old_head_hash=rotation.old_head_hash, vouched_digest=rotation.vouched_digest)
+        if not hmac.compare_digest(expected, rotation.rotation_hash):
+            mismatched.add(org_id)  # nothing after it can be trusted either
+            yield ChainProblem(
+                org_id, None,
+                f"altered or forged: the key rotation after #{rotation.after_seq} "
+                f"({rotation.old_key_id} → {rotation.new_key_id}) does not verify with key "
+                f"{current_id}")
 
     for movement_id, org_id in (
         movements.filter(chain_seq__isnull=True).order_by("id").values_list("id", "organization_id")
@@ -121,14 +253,10 @@ def chain_problems(*, organization_id: int | None = None) -> Iterator[ChainProbl
         yield ChainProblem(org_id, movement_id, "not chained: no sequence number or hash "
                            "(written outside the application, or forged)")
 
-    rows = (
-        movements.filter(chain_seq__isnull=False)
-        .order_by("organization_id", "chain_seq", "id")
-        .values("id", "chain_seq", "chain_hash", *CONTENT_FIELDS)
-        .iterator(chunk_size=5000)
-    )
+    rows = _rows(movements)
     org = None
     expected_seq, previous, last_id = 1, GENESIS, 0
+    rotation, digest = None, None
 
     def end_of_chain(org_id, last_seq):
         head = head_by_org.get(org_id)
@@ -146,12 +274,28 @@ def chain_problems(*, organization_id: int | None = None) -> Iterator[ChainProbl
                 "application)",
             )
 
+    def close_vouched_part(org_id):
+        """At the first movement after the rotation (or the chain's end): the part before it
+        must be what the rotation vouched for."""
+        nonlocal digest
+        if rotation is not None and digest is not None:
+            if digest.hexdigest() != rotation.vouched_digest:
+                yield ChainProblem(
+                    org_id, None,
+                    f"altered: the movements up to #{rotation.after_seq}, signed with key "
+                    f"{rotation.old_key_id} before the key rotation, no longer match what the "
+                    "rotation vouched for")
+            digest = None
+
     for row in rows:
         if row["organization_id"] != org:
             if org is not None:
+                yield from close_vouched_part(org)
                 yield from end_of_chain(org, expected_seq - 1)
             org = row["organization_id"]
             expected_seq, previous, last_id = 1, GENESIS, 0
+            rotation = rotation_by_org.get(org)
+            digest = hashlib.sha256() if rotation is not None else None
         seq = row["chain_seq"]
         if seq < expected_seq:
             yield ChainProblem(org, row["id"], f"duplicate: sequence #{seq} is used twice")
@@ -168,17 +312,27 @@ def chain_problems(*, organization_id: int | None = None) -> Iterator[ChainProbl
                 org, row["id"],
                 f"reordered: #{seq} was inserted before the movement chained ahead of it",
             )
-        if previous is not None and not hmac.compare_digest(
-            movement_hash(key, previous, row, seq), row["chain_hash"] or ""
-        ):
-            yield ChainProblem(
-                org, row["id"],
-                f"altered or forged: #{seq}'s hash does not match its content and the "
-                "movement before it",
-            )
+        if rotation is not None and seq <= rotation.after_seq:
+            if digest is not None:
+                _part_digest_add(digest, row, seq)
+            if seq == rotation.after_seq and row["chain_hash"] != rotation.old_head_hash:
+                yield ChainProblem(org, row["id"], f"altered: #{seq} is not the movement the key "
+                                                   "rotation after it names")
+        else:
+            if rotation is not None and digest is not None:
+                yield from close_vouched_part(org)
+                previous = rotation.rotation_hash if seq == rotation.after_seq + 1 else previous
+            if (org not in mismatched and previous is not None and not hmac.compare_digest(
+                    movement_hash(key, previous, row, seq), row["chain_hash"] or "")):
+                yield ChainProblem(
+                    org, row["id"],
+                    f"altered or forged: #{seq}'s hash does not match its content and the "
+                    "movement before it",
+                )
         previous = row["chain_hash"] or ""
         expected_seq, last_id = seq + 1, max(last_id, row["id"])
     if org is not None:
+        yield from close_vouched_part(org)
         yield from end_of_chain(org, expected_seq - 1)
     # Organisations whose head names movements but who have none left.
     seen = set(

@@ -35,7 +35,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.permissions import has_permission, roles_with
 from core.db import bulk_insert, bulk_update
-from inventory.ledger import chain_movements, ledger_key
+from inventory.ledger import chain_movements, check_head_key, key_id, ledger_key
 from inventory.models import (
     Device,
     DeviceMovement,
@@ -428,6 +428,7 @@ def ledger_append(movements: list[DeviceMovement]) -> list[DeviceMovement]:
     document counter (billing) after it.
     """
     key = ledger_key()
+    current_id = key_id(key)
     by_org: dict[int, list[DeviceMovement]] = {}
     for movement in movements:
         by_org.setdefault(movement.organization_id, []).append(movement)
@@ -438,10 +439,12 @@ def ledger_append(movements: list[DeviceMovement]) -> list[DeviceMovement]:
                 [LedgerChainHead(organization_id=org_id)], ignore_conflicts=True
             )
             head = LedgerChainHead.objects.select_for_update().get(organization_id=org_id)
+        check_head_key(head, current_id)  # another key: refused (rotate_ledger_key)
         head.last_seq, head.last_hash = chain_movements(
             by_org[org_id], head_seq=head.last_seq, head_hash=head.last_hash, key=key
         )
-        head.save(update_fields=["last_seq", "last_hash"])
+        head.key_id = current_id
+        head.save(update_fields=["last_seq", "last_hash", "key_id"])
     return bulk_insert(movements)
 
 

@@ -363,9 +363,39 @@ class LedgerChainHead(models.Model):
     )
     last_seq = models.PositiveBigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
+    key_id = models.CharField(
+        max_length=16, blank=True, default="",
+        help_text="Id of the key that signs the chain (inventory.ledger.key_id; never the key). "
+                  "Blank: no movement yet (the first one sets it).",
+    )
 
     def __str__(self) -> str:
         return f"ledger head #{self.last_seq} of organisation {self.organization_id}"
+
+
+class LedgerKeyRotation(models.Model):
+    """An operator's change of the ledger key (``manage.py rotate_ledger_key``), part of the
+    organisation's chain: after movement #``after_seq`` (the last one signed with the old key),
+    signed with the new key over the old chain's last hash and a digest of every movement up to
+    it (``vouched_digest``, taken once the old key had verified them). The next movement chains
+    on ``rotation_hash``. Append-only for the app's database role."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT,
+                                     related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    after_seq = models.PositiveBigIntegerField()
+    old_key_id = models.CharField(max_length=16)
+    new_key_id = models.CharField(max_length=16)
+    old_head_hash = models.CharField(max_length=64)
+    vouched_digest = models.CharField(max_length=64)
+    rotation_hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["organization", "id"]
+
+    def __str__(self) -> str:
+        return (f"ledger key {self.old_key_id} → {self.new_key_id} after #{self.after_seq} "
+                f"(organisation {self.organization_id})")
 
 
 class TransferStatus(models.TextChoices):

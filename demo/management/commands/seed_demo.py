@@ -41,3 +41,10 @@ class Command(BaseCommand):
         # `make run` passes the HOST and PORT it serves on.
         host, port = os.environ.get("HOST") or "127.0.0.1", os.environ.get("PORT") or "8000"
         self.stdout.write(f"Open http://{host}:{port}/")
+        # The ledger's key is the one operator trap of demo data: say which key chained it.
+        from inventory.ledger import key_id, key_source, ledger_key
+
+        self.stdout.write(
+            f"The device ledger is chained with key {key_id(ledger_key())} ({key_source()}). "
+            "Run the app and verify_ledger with the same LEDGER_KEY (or SECRET_KEY); to change "
+            "it later, use manage.py rotate_ledger_key.")

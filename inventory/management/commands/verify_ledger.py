@@ -8,7 +8,7 @@ import sys
 from django.core.management.base import BaseCommand
 
 from accounts.models import Organization
-from inventory.ledger import chain_problems
+from inventory.ledger import chain_problems, key_id, key_source, ledger_key
 from inventory.selectors import ledger_discrepancies
 
 
@@ -27,6 +27,7 @@ class Command(BaseCommand):
         if organization:
             org_id = Organization.objects.get(name=organization).pk
         count = 0
+        self.stdout.write(f"Ledger key {key_id(ledger_key())} ({key_source()}).")
         for problem in chain_problems(organization_id=org_id):
             count += 1
             where = f"movement #{problem.movement_id}" if problem.movement_id else "chain"

@@ -139,6 +139,25 @@ def commission_plan_for(plans: Sequence[CommissionPlan], rep_id: int, product_li
     return best
 
 
+def commission_sale_amount(plan: CommissionPlan | None, price: Decimal, *, stocking_order: bool
+                           ) -> tuple[Decimal, Decimal] | None:
+    """The share and the amount a sale at ``price`` earns its seller under ``plan`` (None: no
+    plan, or a 0 % rate — no credit). A stocking order earns the plan's stocking share of the
+    commission, a case with rep inventory all of it. Pure arithmetic: Submit For Billing and the
+    scale data set (``devtools.scale``) both use it."""
+    if plan is None or plan.rate == 0:
+        return None
+    share = plan.stocking_share if stocking_order else Decimal(1)
+    return share, money(share * plan.rate * price)
+
+
+def commission_usage_amount(*, rate: Decimal, base_price: Decimal, sale_amount: Decimal
+                            ) -> Decimal:
+    """The covering rep's credit when facility stock is used: the rest of the stocking order's
+    commission, round(rate × price) − what the sale earned (nothing when that is not positive)."""
+    return money(rate * base_price) - sale_amount
+
+
 def commission_credits_for_sale(
     event: Event, lines: list[EventLine], now
 ) -> list[CommissionCredit]:
@@ -154,13 +173,14 @@ def commission_credits_for_sale(
                 plans, event.representative_id, product_line_id
             )
         plan = plan_of_line[product_line_id]
-        if plan is None or plan.rate == 0:
+        earned = commission_sale_amount(plan, line.price, stocking_order=event.is_stocking_order)
+        if earned is None:
             continue
-        share = plan.stocking_share if event.is_stocking_order else Decimal(1)
+        share, amount = earned
         credits.append(CommissionCredit(
             organization_id=event.organization_id, rep_id=event.representative_id,
             event_id=event.pk, device_id=line.device_id, kind=CommissionCredit.Kind.SALE,
-            amount=money(share * plan.rate * line.price), base_price=line.price,
+            amount=amount, base_price=line.price,
             rate=plan.rate, stocking_share=share, created_at=now,
         ))
     return credits
@@ -185,7 +205,8 @@ def commission_credits_for_usage(
         sale = sales.get((line.sold_by_id, line.device_id))
         if sale is None:
             continue
-        amount = money(sale.rate * sale.base_price) - sale.amount
+        amount = commission_usage_amount(rate=sale.rate, base_price=sale.base_price,
+                                         sale_amount=sale.amount)
         if amount > 0:
             credits.append(CommissionCredit(
                 organization_id=event.organization_id, rep_id=event.representative_id,

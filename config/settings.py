@@ -15,6 +15,7 @@ REQUEST_MAX_BYTES, ADMIN_SEARCH_MAX_TERMS, PO_DECOMPRESSED_MAX_BYTES, PO_DECOMPR
 SECURE_SSL_REDIRECT, SECURE_HSTS_SECONDS, SECURE_PROXY_SSL_HEADER   HTTPS (on by default)
 DOCUMENT_STORAGE  "filesystem" (MEDIA_ROOT, the default) or "database" (PostgreSQL, shared)
 TASKS_BACKEND  "database" (a worker process runs them, the default) or "immediate"
+DEV_TOOLS      "1" installs the development app (benchmarks, seed_scale) with DEBUG off
 README.md's configuration table lists every variable.
 """
 
@@ -83,6 +84,11 @@ INSTALLED_APPS = [
     "api",
     "demo",
 ]
+# Development tooling (bench_pages, bench_pdf, seed_scale): never in production. Installed when
+# DEBUG is on, or with DEV_TOOLS=1 (scripts/bench times the pages with DEBUG off).
+DEV_TOOLS = DEBUG or env_bool("DEV_TOOLS", False)
+if DEV_TOOLS:
+    INSTALLED_APPS.append("devtools")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

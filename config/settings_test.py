@@ -14,8 +14,11 @@ os.environ.setdefault("SECURE_COOKIES", "0")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")  # the test client speaks plain HTTP
 
 from config.settings import *  # noqa: E402,F403
-from config.settings import STORAGES  # noqa: E402
+from config.settings import INSTALLED_APPS, STORAGES  # noqa: E402
 
+# The development app (benchmarks, seed_scale) is tested too.
+if "devtools" not in INSTALLED_APPS:
+    INSTALLED_APPS = [*INSTALLED_APPS, "devtools"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ALLOWED_HOSTS = ["*"]
 # Generated PDFs and uploads go to a throwaway folder per test process, never the project's.

@@ -97,12 +97,11 @@ def event_device_search(
 
 
 def facilities_in_scope(user: User) -> QuerySet:
-    """The facilities whose stock ``user`` sees: all of the organisation, or a rep's own."""
+    """The facilities whose stock ``user`` sees: all of the organisation, or a rep's own — the
+    facilities they are assigned to cover (``Facility.reps``). Assignments only: an event a rep
+    creates (a draft at any facility, a cancelled one) never widens what they see."""
     qs = Facility.objects.for_user(user)
     if getattr(user, "role", None) == User.Role.REP:
         covers = Facility.reps.through.objects.filter(facility_id=OuterRef("pk"), user_id=user.pk)
-        works_at = Event.objects.filter(
-            facility_id=OuterRef("pk"), representative_id=user.pk
-        )
-        qs = qs.filter(Q(Exists(covers)) | Q(Exists(works_at)))
+        qs = qs.filter(Exists(covers))
     return qs.order_by("name")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from reporting.forms import ReportFilterForm
-from reporting.selectors import ReportFilters, default_period
+from reporting.selectors.scope import ReportFilters, default_period
 
 
 def report_filters(request, today=None) -> tuple[ReportFilterForm, ReportFilters]:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from django import forms
 
 from core.forms import CompactForm
-from reporting import selectors
+from reporting.selectors.scope import facilities_in_scope, product_lines_for, reps_for
 
 DATE = forms.DateInput(attrs={"type": "date"})
 HUNDRED = Decimal(100)
@@ -26,8 +26,8 @@ class ReportFilterForm(CompactForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["facility"].queryset = selectors.facilities_in_scope(user)
-        self.fields["product_line"].queryset = selectors.product_lines_for(user)
+        self.fields["facility"].queryset = facilities_in_scope(user)
+        self.fields["product_line"].queryset = product_lines_for(user)
 
     def clean(self):
         data = super().clean()
@@ -49,7 +49,7 @@ class ReplenishmentForm(CompactForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["facility"].queryset = selectors.facilities_in_scope(user)
-        self.fields["rep"].queryset = selectors.reps_for(user).filter(is_active=True)
+        self.fields["facility"].queryset = facilities_in_scope(user)
+        self.fields["rep"].queryset = reps_for(user).filter(is_active=True)
 
 

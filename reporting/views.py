@@ -1,5 +1,6 @@
 """Reports: the Facility Stock Sales dashboard, sales and usage reports, replenishment, swaps.
-Reads go through ``reporting.selectors``. Reporting writes nothing: the forms on its pages that
+Reads go through ``reporting.selectors`` (one module per report); each page and its CSV exports
+read the same selector per figure. Reporting writes nothing: the forms on its pages that
 write — "Create Stocking Order" and "Swap" — post to ``events.views.replenishment_create`` and
 ``events.views.swap_create`` (routed under /reports/ to keep their addresses)."""
 
@@ -14,11 +15,14 @@ from core.exports import csv_download
 from core.http import int_ids, query_without
 from events.loan_selectors import kits_out
 from events.models import Event, EventType
-from reporting import selectors, tables
+from reporting import tables
 from reporting.filters import report_filters
 from reporting.forms import (
     ReplenishmentForm,
 )
+from reporting.selectors import replenishment as replenishing
+from reporting.selectors import sales, stock, usage
+from reporting.selectors.scope import product_lines_for, reps_for, scope_for
 
 DASHBOARD_PREVIEW = 20
 TOP_ROWS = 50  # long tables (stock against par, low stock, days of cover) show this many rows
@@ -36,42 +40,34 @@ def _filename(name: str, filters) -> str:
 def index(request):
     """The Facility Stock Sales dashboard (Reports → Sales)."""
     form, filters = report_filters(request)
-    scope = selectors.scope_for(request.user)
+    scope = scope_for(request.user)
     export = request.GET.get("export")
 
     if export in ("stock", "low"):
-        rows = selectors.stock_against_par(scope, filters)
-        if export == "low":
-            rows = selectors.low_stock(rows)
         return csv_download(_filename(f"facility-stock-{export}", filters),
-                                   tables.STOCK_COLUMNS, rows)
+                            tables.STOCK_COLUMNS,
+                            stock.stock_overview(scope, filters, limit=None)[export])
     if export == "expiring":
         return csv_download(_filename("facility-stock-expiring", filters),
-                                   tables.EXPIRING_COLUMNS,
-                                   selectors.expiring_stock(scope, filters))
+                            tables.EXPIRING_COLUMNS, stock.expiring_stock(scope, filters))
     if export == "monthly":
         return csv_download(_filename("stocking-sales-vs-use", filters),
-                                   tables.MONTHLY_COLUMNS,
-                                   selectors.sales_vs_use_by_month(scope, filters))
+                            tables.MONTHLY_COLUMNS, stock.sales_vs_use_by_month(scope, filters))
     if export == "where_used":
         return csv_download(_filename("facility-stock-where-used", filters),
-                                   tables.WHERE_USED_COLUMNS,
-                                   selectors.where_used(scope, filters).iterator())
+                            tables.WHERE_USED_COLUMNS,
+                            stock.where_used(scope, filters).iterator())
     if export == "commissions":
-        rows = selectors.facility_stock_commissions(scope, filters)
-        for row in rows:
-            row["rep"] = selectors.rep_name(row)
         return csv_download(_filename("facility-stock-commissions", filters),
-                                   tables.COMMISSION_COLUMNS, rows)
+                            tables.COMMISSION_COLUMNS,
+                            stock.facility_stock_commissions(scope, filters))
 
-    stock = selectors.stock_overview(scope, filters, limit=TOP_ROWS)
-    buckets, bucket_counts = selectors.expiring_preview(scope, filters,
-                                                        per_bucket=DASHBOARD_PREVIEW)
-    monthly = selectors.sales_vs_use_by_month(scope, filters)
-    where_used = selectors.where_used_preview(scope, filters, limit=DASHBOARD_PREVIEW + 1)
-    commission_rows = selectors.facility_stock_commissions(scope, filters)
-    for row in commission_rows:
-        row["rep"] = selectors.rep_name(row)
+    overview = stock.stock_overview(scope, filters, limit=TOP_ROWS)
+    buckets, bucket_counts = stock.expiring_preview(scope, filters,
+                                                    per_bucket=DASHBOARD_PREVIEW)
+    monthly = stock.sales_vs_use_by_month(scope, filters)
+    where_used = stock.where_used_preview(scope, filters, limit=DASHBOARD_PREVIEW + 1)
+    commission_rows = stock.facility_stock_commissions(scope, filters)
     chart = {
         "labels": [m["month"].strftime("%b %Y") for m in monthly],
         "datasets": [
@@ -85,16 +81,16 @@ def index(request):
         "filters": filters,
         "query": query_without(request, "export"),
         # The first TOP_ROWS rows of each long table, with the count; the CSV has them all.
-        **stock,  # stock, stock_count, stock_on_hand, low, low_count
+        **overview,  # stock, stock_count, stock_on_hand, low, low_count
         "top_rows": TOP_ROWS,
         "expiry_groups": [
             {"key": key, "title": title, "count": bucket_counts.get(key, 0),
              "devices": buckets.get(key, [])[:DASHBOARD_PREVIEW],
              "more": max(bucket_counts.get(key, 0) - DASHBOARD_PREVIEW, 0)}
-            for key, title in selectors.EXPIRY_BUCKETS
+            for key, title in stock.EXPIRY_BUCKETS
         ],
         "can_swap": request.user.can_write,
-        "swap_reps": list(selectors.reps_for(request.user)) if request.user.is_admin
+        "swap_reps": list(reps_for(request.user)) if request.user.is_admin
         else [],
         "monthly": monthly,
         "chart": chart,
@@ -117,12 +113,12 @@ SALES_TITLES = {"rep": "By rep", "facility": "By facility", "product_line": "By 
 @permission_required("view_reports")
 def sales_report(request):
     form, filters = report_filters(request)
-    scope = selectors.scope_for(request.user)
+    scope = scope_for(request.user)
     export = request.GET.get("export")
     if export in SALES_TITLES:
         return csv_download(_filename(f"sales-by-{export}", filters), tables.SALES_COLUMNS,
-                                   selectors.sales_by(scope, filters, export))
-    groups, totals = selectors.sales_report(scope, filters)  # every dimension in one pass
+                            sales.sales_by(scope, filters, export))
+    groups, totals = sales.sales_report(scope, filters)  # every dimension in one pass
     chart = {
         "labels": [r["label"] for r in groups["month"]],
         "datasets": [
@@ -150,15 +146,15 @@ TOP_PRODUCTS = 10
 @permission_required("view_reports")
 def usage_report(request):
     form, filters = report_filters(request)
-    scope = selectors.scope_for(request.user)
+    scope = scope_for(request.user)
     export = request.GET.get("export")
     if export in USAGE_TITLES:
         return csv_download(_filename(f"usage-by-{export}", filters), tables.USAGE_COLUMNS,
-                                   selectors.usage_by(scope, filters, export))
+                            usage.usage_by(scope, filters, export))
     if export == "cover":
         return csv_download(_filename("days-of-cover", filters), tables.COVER_COLUMNS,
-                                   selectors.days_of_cover(scope, filters))
-    groups = selectors.usage_report(scope, filters, top_products=TOP_PRODUCTS)  # one pass
+                            usage.days_of_cover(scope, filters))
+    groups = usage.usage_report(scope, filters, top_products=TOP_PRODUCTS)  # one pass
     chart = {
         "labels": [r["label"] for r in groups["month"]],
         "datasets": [
@@ -167,7 +163,7 @@ def usage_report(request):
              "data": [r["from_facility_stock"] for r in groups["month"]], "type": "line"},
         ],
     }
-    cover, cover_count = selectors.days_of_cover_overview(scope, filters, limit=TOP_ROWS)
+    cover, cover_count = usage.days_of_cover_overview(scope, filters, limit=TOP_ROWS)
     return render(request, "reporting/usage_report.html", {
         "form": form, "filters": filters, "query": query_without(request, "export"),
         "groups": [(dim, USAGE_TITLES[dim], groups[dim]) for dim in USAGE_TITLES],
@@ -190,12 +186,12 @@ def replenishment(request):
     groups = []
     if form.is_bound and form.is_valid():
         facility, rep = form.cleaned_data["facility"], form.cleaned_data["rep"]
-        rows = selectors.replenishment_rows(
-            selectors.scope_for(request.user), facility_id=facility.pk,
+        rows = replenishing.replenishment_rows(
+            scope_for(request.user), facility_id=facility.pk,
             cover_target=form.cleaned_data["cover_days"], today=timezone.localdate(),
             rep_id=rep.pk if rep else None,
         )
-        lines = selectors.product_lines_for(request.user).filter(
+        lines = product_lines_for(request.user).filter(
             name__in={r["product_line"] for r in rows}
         ).order_by("name")
         for line in lines:
@@ -216,7 +212,7 @@ def swap_detail(request, pk: int):
     ret = get_object_or_404(events.filter(event_type=EventType.RETURN), pk=pk)
     order = events.filter(event_type=EventType.STOCKING_ORDER,
                           pk__in=int_ids([request.GET.get("order")])).first()
-    swap = selectors.swap_summary(return_event=ret, stocking_order=order)
+    swap = replenishing.swap_summary(return_event=ret, stocking_order=order)
     return render(request, "reporting/swap_detail.html", {
         "ret": ret, "order": order, **swap,
         "replenish_url": reverse("reporting:replenishment")

@@ -46,6 +46,7 @@ def test_rep_swaps_expiring_facility_stock_from_the_dashboard(page, live_server)
     admin = AdminFactory(organization=org, username="admin")
     rep = UserFactory(organization=org, username="rep1", first_name="Riley", last_name="One")
     st_marys = FacilityFactory(organization=org, name="St. Mary's")
+    st_marys.reps.add(rep)  # rep1 covers St. Mary's: its stock is in their reports
     screw = ProductFactory(product_line=line, organization=org, reference="PS-6540",
                            description="Pedicle screw 6.5 x 40 mm")
     old = receive(custodian=rep, product=screw, lot="L-OLD", actor=admin,

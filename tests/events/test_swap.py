@@ -70,6 +70,7 @@ def test_swap_refuses_units_of_two_facilities_or_not_facility_stock(world):
 def test_swap_from_the_dashboard_shows_both_drafts_and_the_shortfalls(client, world):
     old = expiring(world, 2)
     fresh = world.devices(1, expires_in_days=500)
+    world.st_marys.reps.add(world.rep)  # a rep's dashboard shows the facilities they cover
     client.force_login(world.rep)
     page = client.get(reverse("reporting:index")).content.decode()
     assert f'name="device" value="{old[0].pk}"' in page and ">Swap</button>" in page

@@ -73,7 +73,7 @@ def test_usage_by_facility_surgeon_product_and_days_of_cover(client, shop):
     assert [(r["label"], r["units"], r["from_facility_stock"]) for r in by_surgeon] == [
         ("Dr. Grey", 6, 6), ("Dr. Who", 3, 3)
     ]
-    [by_product] = selectors.usage_by(scope, filters, "product", limit=10)
+    [by_product] = selectors.usage_by(scope, filters, "product")
     assert by_product["units"] == 9
     [cover] = selectors.days_of_cover(scope, filters)
     assert (cover["on_hand"], cover["used"], cover["cover_days"]) == (3, 9, 30)

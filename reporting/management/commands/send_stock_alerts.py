@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import Organization, User
 from consignment.models import Facility
 from core.tasks import send_email
-from reporting.selectors import stock_alerts
+from reporting.selectors.stock import stock_alerts
 
 
 class Command(BaseCommand):

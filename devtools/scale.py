@@ -1,4 +1,5 @@
 """The scale data set behind ``manage.py seed_scale``: up to a million devices, PostgreSQL COPY.
+Part of ``devtools``, the development app (installed with DEBUG or DEV_TOOLS=1 only).
 
 It builds on ``seed_demo`` (the demo logins stay valid; their organisation is the largest one)
 and adds nine more organisations, ~500 facilities, ~3,000 products and ``devices`` devices with
@@ -27,10 +28,15 @@ from tqdm import tqdm
 from accounts.models import Organization, User
 from billing.models import DocumentCounter, Invoice, PurchaseOrder, SalesOrder
 from commissions.models import CommissionCredit, CommissionPlan
-from commissions.services import commission_plan_for, commission_summary_rebuild, money
+from commissions.services import (
+    commission_plan_for,
+    commission_sale_amount,
+    commission_summary_rebuild,
+    commission_usage_amount,
+)
 from consignment.models import Facility, FacilityContact, ParLevel
 from demo import seed as demo
-from demo.scale_kits import kits_summary, seed_scale_kits
+from devtools.scale_kits import kits_summary, seed_scale_kits
 from events.models import Event, EventLine, EventStatus
 from events.services import event_line_summary_rebuild
 from inventory.labels import hibc_text
@@ -552,7 +558,8 @@ class ChunkWriter:
                 if ev.sold_by is not None:
                     lines.add(ev.id, dev.id, "usage", "0.00", ev.sold_by.id, "t", added, "f")
                     rate, price, amount, share = sale_credit[dev.id]
-                    rest = money(rate * price) - amount
+                    rest = commission_usage_amount(rate=rate, base_price=price,
+                                                   sale_amount=amount)
                     if rest > 0:
                         credits.add(org_id, ev.rep.pk, ev.id, dev.id, "usage", rest, price,
                                     rate, share, submitted, None)
@@ -561,10 +568,11 @@ class ChunkWriter:
                 total += price
                 lines.add(ev.id, dev.id, "sale", price, None, "t", added, "f")
                 plan = commission_plan_for(base.plans, ev.rep.pk, ev.line)
-                if plan is None or plan.rate == 0:
+                earned = commission_sale_amount(plan, price,
+                                                stocking_order=ev.kind == "stocking_order")
+                if earned is None:
                     continue
-                share = plan.stocking_share if ev.kind == "stocking_order" else Decimal(1)
-                amount = money(share * plan.rate * price)
+                share, amount = earned
                 sale_credit[dev.id] = (plan.rate, price, amount, share)
                 credits.add(org_id, ev.rep.pk, ev.id, dev.id, "sale", amount, price, plan.rate,
                             share, submitted, None)
@@ -608,9 +616,7 @@ def _save_counters(org: Organization, counters: dict) -> None:
 
 def seed_scale(*, devices: int, progress: bool = True, stdout=None,
                demo_devices: int = 5000) -> list[str]:
-    """Build the scale data set (PostgreSQL only) on top of seed_demo; returns summary lines."""
-    if connection.vendor != "postgresql":
-        raise RuntimeError("seed_scale needs PostgreSQL: it loads rows with COPY.")
+    """Build the scale data set on top of seed_demo; returns summary lines."""
     demo.seed(devices=demo_devices, progress=progress, stdout=stdout)
     if Organization.objects.filter(name__startswith=SCALE_ORG_PREFIX).exists():
         return ["The scale data set is already loaded: nothing added."]

@@ -6,11 +6,11 @@ import io
 import pytest
 from django.core.management import call_command
 
-from demo.scale import seed_scale
+from devtools.scale import seed_scale
 from events.models import Event
 from inventory.models import Device, DeviceMovement
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = pytest.mark.django_db
 
 
 def test_bench_pages_measures_every_page_and_keeps_nothing():

@@ -1,15 +1,14 @@
-"""seed_scale: refused without DEBUG or PostgreSQL; on PostgreSQL a consistent data set."""
+"""seed_scale: refused without DEBUG; otherwise a consistent data set."""
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.db.models import Count
 
 from accounts.models import Organization, User
 from billing.models import Invoice, SalesOrder
 from commissions.models import CommissionCredit
-from demo.scale import seed_scale
 from demo.seed import ORG_NAME
+from devtools.scale import seed_scale
 from events.models import Event, EventLine, EventLineSummary
 from inventory.ledger import chain_problems
 from inventory.models import Device, DeviceMovement, DeviceStatus
@@ -26,16 +25,6 @@ def test_seed_scale_refuses_without_debug(settings):
     assert not Organization.objects.exists()
 
 
-def test_seed_scale_refuses_on_sqlite_with_a_message(settings):
-    if connection.vendor == "postgresql":
-        pytest.skip("the SQLite refusal is checked on SQLite")
-    settings.DEBUG = True
-    with pytest.raises(CommandError, match="needs PostgreSQL"):
-        call_command("seed_scale", "--devices", "1000", "--no-progress")
-    assert not Organization.objects.exists()
-
-
-@pytest.mark.postgres
 def test_seed_scale_builds_a_consistent_data_set_on_the_demo_data():
     seed_scale(devices=4000, progress=False, demo_devices=300)
 

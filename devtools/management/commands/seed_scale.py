@@ -1,20 +1,18 @@
 """Load the scale data set (up to a million devices) on top of the demo data. DEBUG only.
 
-PostgreSQL only: rows are loaded with COPY, every constraint live, then ANALYZE. On SQLite the
-command refuses with a message (use seed_demo there).
+Rows are loaded with PostgreSQL's COPY, every constraint live, then ANALYZE.
 """
 
 import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
 
-from demo.scale import seed_scale
+from devtools.scale import seed_scale
 
 
 class Command(BaseCommand):
-    help = "Load the scale data set (DEBUG only, PostgreSQL): demo data plus N devices."
+    help = "Load the scale data set (DEBUG only): demo data plus N devices."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -26,10 +24,6 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             raise CommandError(
                 "seed_scale refuses to run with DEBUG off: it is for development databases only."
-            )
-        if connection.vendor != "postgresql":
-            raise CommandError(
-                "seed_scale needs PostgreSQL (it loads rows with COPY); on SQLite use seed_demo."
             )
         if devices < 1000:
             raise CommandError("--devices must be at least 1000.")

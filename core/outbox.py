@@ -2,7 +2,7 @@
 
 A service calls ``emit(kind=..., organization_id=..., payload=...)`` inside its transaction; the
 row commits (or rolls back) with the change it describes. After commit a task
-(``core.tasks.outbox_dispatch``, run by the worker) passes the message to every consumer
+(``core.outbox.outbox_dispatch``, run by the worker) passes the message to every consumer
 registered with ``register`` — the API app registers its webhook fan-out in its ``ready()``.
 Lower apps never import the consumers, so the import layers stay one way, and no Django signal
 carries a business rule.
@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.db import models, transaction
+from django.tasks import task
 from django.utils import timezone
 
 
@@ -43,7 +44,6 @@ def register(consumer: Callable) -> None:
 def emit(*, kind: str, organization_id: int, payload: dict) -> None:
     """Write the message in the caller's transaction; dispatch it after commit."""
     from core.models import OutboxMessage
-    from core.tasks import outbox_dispatch
 
     OutboxKind(kind)  # an unknown kind is a programming error
     message = OutboxMessage.objects.create(
@@ -68,3 +68,11 @@ def dispatch(message_id: int) -> bool:
         message.dispatched_at = timezone.now()
         message.save(update_fields=["dispatched_at"])
     return True
+
+
+@task
+def outbox_dispatch(message_id: int) -> bool:
+    """The worker's task: pass one committed outbox message to its consumers (the API's
+    webhooks). It lives beside ``emit`` so the outbox and the task module never import each
+    other."""
+    return dispatch(message_id)

@@ -11,10 +11,3 @@ def send_email(*, subject: str, body: str, to: list[str]) -> int:
     """Send one plain-text email (the worker does it; a request or a cron job only enqueues)."""
     return EmailMessage(subject=subject, body=body, to=to).send()
 
-
-@task
-def outbox_dispatch(message_id: int) -> bool:
-    """Pass one committed outbox message to its consumers (the API's webhooks)."""
-    from core.outbox import dispatch
-
-    return dispatch(message_id)

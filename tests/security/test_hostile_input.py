@@ -229,6 +229,7 @@ def test_every_url_answers_garbled_forms_without_an_error(client, world, role):
     refusal or a 404; the request never raises (the test client re-raises what would be a
     500)."""
     from commissions.services import commission_plan_create
+    from inventory.kit_services import kit_create, kit_template_create
     from inventory.services import devices_transfer
 
     draft = world.event("case")
@@ -239,7 +240,13 @@ def test_every_url_answers_garbled_forms_without_an_error(client, world, role):
     plan = commission_plan_create(actor=world.admin, rep=None, product_line=None,
                                   rate=Decimal("0.05"))
     device = world.devices(1)[0]
-    ids = {"events": [draft.pk, order.pk], "billing": [draft.pk, order.pk],
+    template = kit_template_create(actor=world.admin, name="Garbled set",
+                                   product_line=device.product.product_line,
+                                   items=[(device.product, 1)])
+    kit = kit_create(actor=world.admin, template=template, tag="KIT-GARBLED",
+                     custodian=world.rep, devices=world.devices(1))
+    ids = {"inventory:kit_template": [template.pk], "inventory:kit": [kit.pk],
+           "events": [draft.pk, order.pk], "billing": [draft.pk, order.pk],
            "inventory:transfer": [transfer.pk], "inventory:device": [device.pk],
            "inventory:adjustment": [999_999], "consignment": [world.st_marys.pk],
            "commissions": [plan.pk], "reporting": [order.pk], "api": [draft.pk, order.pk]}

@@ -38,7 +38,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Organization, User
-from events.models import Event, EventStatus
+from events.models import Event, EventStatus, EventType
 from inventory.models import Device, DeviceMovement, DeviceStatus, Kit, ProductLine
 
 
@@ -202,6 +202,7 @@ class Command(BaseCommand):
         consumed = Device.objects.filter(organization=org, status=DeviceStatus.CONSUMED).order_by(
             "-pk").first()
         big_event = (Event.objects.filter(organization=org).exclude(status=EventStatus.DRAFT)
+                     .exclude(event_type=EventType.LOAN)  # a loan has its own page
                      .order_by("-pk").first())
         inv = reverse("inventory:device_list")
         # Kits (seed_scale builds them among the devices): the fullest one, and a loaned one.

@@ -19,7 +19,7 @@ from tests.factories import AdminFactory
 from tests.prod.conftest import production_env
 from tests.prod.test_smoke import serve_prod  # noqa: F401 - the fixture
 
-pytestmark = [pytest.mark.postgres, pytest.mark.prod]
+pytestmark = [pytest.mark.prod]
 
 PASSWORD = "correct horse battery staple"
 LIMIT = settings.AXES_FAILURE_LIMIT

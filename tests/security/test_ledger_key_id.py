@@ -128,7 +128,6 @@ def test_rotation_refuses_a_wrong_old_key_or_a_broken_chain(chained, settings, m
         call_command("rotate_ledger_key", old_key_env="NO_SUCH_VARIABLE_SET")
 
 
-@pytest.mark.postgres
 def test_after_rotation_a_forged_row_is_still_caught(chained, settings, monkeypatch):
     """Rows signed with the old key are checked against the digest the rotation vouched for;
     rows after it with the new key; the rotation itself with the new key."""

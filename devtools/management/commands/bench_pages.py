@@ -15,6 +15,7 @@ requests made while a full CSV export downloads (does the export hold a worker?)
 
 from __future__ import annotations
 
+import base64
 import datetime
 import gc
 import http.client
@@ -210,6 +211,9 @@ class Command(BaseCommand):
         kit = kits.order_by("-n", "pk").first()
         loaned = kits.filter(status=Kit.Status.LOANED).order_by("pk").first()
         year_ago = (timezone.localdate() - datetime.timedelta(days=365)).isoformat()
+        ids = Device.objects.filter(organization=org).order_by("-id").values_list("id", flat=True)
+        half_way = ids[ids.count() // 2]
+        api_cursor = urllib.parse.quote(base64.b64encode(f"p={half_way}".encode()).decode())
         pages = [
             ("All Inventory", admin, inv, True),
             ("All Inventory, serial search", admin, f"{inv}?serial={sample['serial'][:-2]}", True),
@@ -242,6 +246,12 @@ class Command(BaseCommand):
             *([("Kit check-in", admin, reverse("events:kit_check_in",
                                                args=[loaned.loan_id, loaned.pk]), False)]
               if loaned else []),
+            # The API's device list (keyset paging): page 1, a page deep in the list (a cursor
+            # half-way down the organisation's ids, as DRF encodes it) and a rep's.
+            ("API devices", admin, "/api/v1/devices/", False),
+            ("API devices, a cursor half-way down", admin,
+             f"/api/v1/devices/?cursor={api_cursor}", False),
+            ("API devices (rep1)", rep, "/api/v1/devices/", False),
             ("Sales report", admin, reverse("reporting:sales"), False),
             ("Usage report", admin, reverse("reporting:usage"), False),
             ("Replenishment", admin, reverse("reporting:replenishment"), False),

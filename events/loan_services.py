@@ -151,6 +151,11 @@ def kit_check_in(
     closes."""
     loan_id = Kit.objects.filter(pk=kit.pk).values_list("loan_id", flat=True).first()
     if loan_id is None:
+        # A second check-in that starts after the first committed: say what happened.
+        last = (KitMovement.objects.filter(kit_id=kit.pk).order_by("-pk")
+                .values_list("kind", flat=True).first())
+        if last == KitMovement.Kind.CHECKED_IN:
+            raise ValidationError(f"{kit} was already checked in.", code="checked_in")
         raise ValidationError(f"{kit} is not on loan: there is nothing to check in.",
                               code="not_loaned")
     loan = lock_event(Event(pk=loan_id))

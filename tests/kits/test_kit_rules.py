@@ -268,9 +268,16 @@ def test_check_in_with_a_lost_unit_records_a_stock_adjustment(kits):
     assert lost.status == DeviceStatus.REMOVED and lost.kit is None
     assert result.adjustment.reason == StockAdjustment.Reason.LOST
     assert StockAdjustmentLine.objects.get(adjustment=result.adjustment).device_id == lost.pk
-    with pytest.raises(ValidationError, match="not on loan"):
+    with pytest.raises(ValidationError, match="was already checked in"):
         kit_check_in(actor=w.rep, kit=kit, present=members[1:])
     ledger_clean()
+
+
+def test_check_in_of_a_kit_never_loaned_says_so(kits):
+    w = kits.world
+    kit = kits.build()
+    with pytest.raises(ValidationError, match="is not on loan: there is nothing to check in"):
+        kit_check_in(actor=w.rep, kit=kit, present=kits.members(kit))
 
 
 def test_check_in_says_which_units_were_used_meanwhile(kits):

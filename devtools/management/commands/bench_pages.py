@@ -295,13 +295,14 @@ class Command(BaseCommand):
         )
         today = timezone.localdate()
         maker_id = (Device.objects.filter(organization=org, custodian=warehouse,
-                                          status=DeviceStatus.AVAILABLE)
+                                          status=DeviceStatus.AVAILABLE, kit__isnull=True)
                     .values_list("product__product_line__manufacturer_id", flat=True).first())
         line = ProductLine.objects.filter(organization=org, manufacturer_id=maker_id).first()
         facility = org.facilities.order_by("pk").first()
         candidates = list(
             Device.objects.filter(
                 organization=org, custodian=warehouse, status=DeviceStatus.AVAILABLE,
+                kit__isnull=True,
                 pending_transfer__isnull=True, expiration_date__gte=today,
                 product__product_line__manufacturer_id=maker_id,
             ).order_by("pk")[:1600]
@@ -353,6 +354,7 @@ class Command(BaseCommand):
         client = Client()
         client.force_login(self.rep)
         rep_device = Device.objects.filter(custodian=self.rep, status=DeviceStatus.AVAILABLE,
+                                           kit__isnull=True,
                                            expiration_date__gte=today).select_related(
             "product__product_line__manufacturer").first()
 

@@ -40,7 +40,14 @@ from devtools.scale_kits import kits_summary, seed_scale_kits
 from events.models import Event, EventLine, EventStatus
 from events.services import event_line_summary_rebuild
 from inventory.labels import hibc_text
-from inventory.ledger import CONTENT_FIELDS, check_head_key, key_id, ledger_key, movement_hash
+from inventory.ledger import (
+    CONTENT_FIELDS,
+    KIT_FIELDS,
+    check_head_key,
+    key_id,
+    ledger_key,
+    movement_hash,
+)
 from inventory.models import (
     Device,
     DeviceMovement,
@@ -108,7 +115,7 @@ class CopyBuffer:
         return sent
 
 
-MOVEMENT_COLUMNS = [*CONTENT_FIELDS, "chain_seq", "chain_hash"]
+MOVEMENT_COLUMNS = [*CONTENT_FIELDS, *KIT_FIELDS, "chain_seq", "chain_hash"]
 
 
 class LedgerChain:
@@ -121,11 +128,13 @@ class LedgerChain:
         self.head = LedgerChainHead.objects.select_for_update().get(
             organization_id=organization_id)
         self.seq, self.hash, self.key = self.head.last_seq, self.head.last_hash, ledger_key()
+        self.kit_from = self.head.kit_content_from
         check_head_key(self.head, key_id(self.key))
 
     def link(self, values: dict) -> tuple[int, str]:
         self.seq += 1
-        self.hash = movement_hash(self.key, self.hash, values, self.seq)
+        self.hash = movement_hash(self.key, self.hash, values, self.seq,
+                                  with_kit=self.seq >= self.kit_from)
         return self.seq, self.hash
 
     def save(self) -> None:
@@ -144,9 +153,10 @@ def movement_add(
     The only place this module writes DeviceMovement rows, chained in the order they are written
     (COPY keeps it, so ids follow the chain); each device's movements are in time order.
     """
-    values = dict(zip(CONTENT_FIELDS, (
+    values = dict(zip((*CONTENT_FIELDS, *KIT_FIELDS), (
         organization_id, device_id, at, actor_id, str(kind), previous[0], new[0], previous[1],
-        new[1], previous[2], new[2], event_id, None, adjustment_id, note), strict=True))
+        new[1], previous[2], new[2], event_id, None, adjustment_id, note, None, None),
+        strict=True))
     buffer.add(*values.values(), *chain.link(values))
 
 

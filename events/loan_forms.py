@@ -46,6 +46,22 @@ class LoanForm(BootstrapForm, forms.Form):
         self.fields["due_back"].initial = today + timezone.timedelta(days=7)
 
 
+class LoanEditForm(BootstrapForm, forms.Form):
+    """A loan's header, corrected while it is out (``loan_services.loan_update``)."""
+
+    name = forms.CharField(label="Name", max_length=200)
+    facility = forms.ModelChoiceField(queryset=None, label="Facility", empty_label=CHOOSE,
+                                      help_text="Only while nothing of the loan is used or on a "
+                                                "case.")
+    date = forms.DateField(label="Case date", widget=forms.DateInput(attrs={"type": "date"}))
+    due_back = forms.DateField(label="Due back", widget=forms.DateInput(attrs={"type": "date"}),
+                               help_text="Earlier, or the same: a later date is an extension.")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["facility"].queryset = Facility.objects.for_user(user).order_by("name")
+
+
 class LoanExtendForm(BootstrapForm, forms.Form):
     due_back = forms.DateField(label="New due-back date",
                                widget=forms.DateInput(attrs={"type": "date"}))

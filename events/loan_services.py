@@ -28,6 +28,7 @@ from inventory.kit_moves import kit_movement_add, lock_kit
 from inventory.lifecycle import devices_transition
 from inventory.models import (
     Device,
+    DeviceMovement,
     DeviceStatus,
     Kit,
     KitMovement,
@@ -38,6 +39,7 @@ from inventory.models import (
 from inventory.services import lock_devices
 
 REASON_MAX = LoanExtension._meta.get_field("reason").max_length
+NAME_MAX = Event._meta.get_field("name").max_length
 
 
 @service_transaction
@@ -127,6 +129,87 @@ def loan_extend(*, actor: User, loan: Event, due_back: datetime.date, reason: st
     for kit in Kit.objects.filter(loan=loan):
         kit_movement_add(actor=actor, kit=kit, kind=KitMovement.Kind.LOAN_EXTENDED, event=loan,
                          facility_id=loan.facility_id, note=f"due back {due_back}: {reason}")
+    return loan
+
+
+@service_transaction
+def loan_update(
+    *, actor: User, loan: Event, date: datetime.date, due_back: datetime.date,
+    facility: Facility, name: str = "", today: datetime.date | None = None,
+) -> Event:
+    """Correct a loan's header while it is out: its name, case date, due-back date and facility.
+
+    The due-back date may move earlier (not before the case date nor today) or stay; a later date
+    is an extension, with its reason (``loan_extend``). The facility changes only while every
+    kit of the loan is still out and none of its units is used or on a case: the kits and every
+    unit in them follow (one movement per unit, a kit movement per kit). Each kit's ledger
+    records what changed."""
+    today = today or timezone.localdate()
+    ensure_permission(actor, "manage_kits")
+    loan = lock_event(loan)
+    ensure_loan_writer(actor, loan)
+    ensure_can_edit(actor, loan)
+    ensure_same_organization(actor, facility)
+    if loan.status != EventStatus.ON_LOAN:
+        raise ValidationError(f"{loan} is closed: its kits are back.")
+    name = (name or "").strip() or loan.name
+    errors = {}
+    if len(name) > NAME_MAX:
+        errors["name"] = f"Keep the name under {NAME_MAX} characters."
+    if due_back < date:
+        errors["due_back"] = "The kits can't be due back before the case date."
+    elif due_back > loan.due_back:
+        errors["due_back"] = (f"A later due-back date is an extension: use Extend, with the "
+                              f"reason (due back now {loan.due_back:%Y-%m-%d}).")
+    elif due_back != loan.due_back and due_back < today:
+        errors["due_back"] = "The due-back date is in the past."
+    if errors:
+        raise ValidationError(errors)
+    kits = [lock_kit(pk) for pk in sorted(loan.kits.values_list("pk", flat=True))]
+    out = [kit for kit in kits if kit.loan_id == loan.pk]
+    changes = []
+    if name != loan.name:
+        changes.append(f"name “{name}”")
+    if date != loan.date:
+        changes.append(f"case date {loan.date:%Y-%m-%d} → {date:%Y-%m-%d}")
+    if due_back != loan.due_back:
+        changes.append(f"due back {loan.due_back:%Y-%m-%d} → {due_back:%Y-%m-%d}")
+    moved = facility.pk != loan.facility_id
+    devices = []
+    if moved:
+        changes.append(f"facility {loan.facility} → {facility}")
+        if len(out) != len(kits):
+            raise ValidationError({"facility": "Some of its kits are checked in already: the "
+                                               "facility can't change any more."})
+        devices = lock_devices(Device.objects.filter(kit__in=out).values_list("pk", flat=True))
+        if DeviceMovement.objects.filter(
+                organization_id=loan.organization_id, from_kit_id__in=[k.pk for k in out],
+                kind=MovementKind.SOLD_AND_CONSUMED, from_status=DeviceStatus.LOANED,
+                at__gte=loan.created_at).exists():
+            raise ValidationError({"facility": f"Units of this loan were used on a case at "
+                                               f"{loan.facility}: the facility can't change."})
+        on_case = (EventLine.objects.filter(device__in=devices, event__status=EventStatus.DRAFT)
+                   .select_related("event", "device__product").first())
+        if on_case is not None:
+            raise ValidationError({"facility": f"{on_case.device.label} is on {on_case.event}: "
+                                               "take it off the case first."})
+    if not changes:
+        return loan
+    loan.name, loan.date, loan.due_back, loan.facility = name, date, due_back, facility
+    loan.save(update_fields=["name", "date", "due_back", "facility"])
+    now = timezone.now()
+    if moved:
+        devices_transition(actor=actor, devices=devices, kind=MovementKind.KIT_LOAN_MOVED,
+                           event=loan, at=now, status=DeviceStatus.LOANED, facility=facility)
+    note = "; ".join(changes)
+    for kit in out:
+        if moved:
+            kit.facility = facility
+            kit.save(update_fields=["facility"])
+        kit_movement_add(actor=actor, kit=kit, kind=KitMovement.Kind.LOAN_CHANGED, event=loan,
+                         from_custodian_id=kit.custodian_id, to_custodian_id=kit.custodian_id,
+                         facility_id=kit.facility_id, at=now,
+                         units=sum(1 for d in devices if d.kit_id == kit.pk), note=note)
     return loan
 
 

@@ -16,7 +16,7 @@ from accounts.decorators import permission_required
 from core.exports import Column, csv_download
 from core.forms import add_service_errors
 from events import loan_selectors, loan_services
-from events.loan_forms import ChargeForm, CheckInForm, LoanExtendForm, LoanForm
+from events.loan_forms import ChargeForm, CheckInForm, LoanEditForm, LoanExtendForm, LoanForm
 from events.models import Event, EventStatus, EventType
 from events.services import event_add_devices
 from inventory.kit_selectors import kit_contents, kit_devices
@@ -65,6 +65,27 @@ def loan_detail(request, pk: int):
         "can_edit": can_edit and loan.status == EventStatus.ON_LOAN,
         "extend_form": LoanExtendForm(initial={"due_back": loan.due_back}),
     })
+
+
+@permission_required("manage_kits")
+def loan_edit(request, pk: int):
+    loan = _loan_for(request, pk)
+    if loan.status != EventStatus.ON_LOAN or not (
+            request.user.is_admin or request.user.pk == loan.representative_id):
+        messages.error(request, f"{loan} can't be changed: it is closed, or not yours.")
+        return redirect("events:loan_detail", pk=loan.pk)
+    form = LoanEditForm(request.POST or None, user=request.user, initial={
+        "name": loan.name, "facility": loan.facility_id, "date": loan.date,
+        "due_back": loan.due_back})
+    if request.method == "POST" and form.is_valid():
+        try:
+            loan_services.loan_update(actor=request.user, loan=loan, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "Loan saved.")
+            return redirect("events:loan_detail", pk=loan.pk)
+    return render(request, "events/loan_edit.html", {"form": form, "loan": loan})
 
 
 @require_POST

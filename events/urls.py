@@ -24,6 +24,7 @@ urlpatterns = [
     # Loans of kits (events/loan_views.py)
     path("loans/new/", loan_views.loan_create, name="loan_create"),
     path("loans/<int:pk>/", loan_views.loan_detail, name="loan_detail"),
+    path("loans/<int:pk>/edit/", loan_views.loan_edit, name="loan_edit"),
     path("loans/<int:pk>/extend/", loan_views.loan_extend, name="loan_extend"),
     path("loans/<int:pk>/kits/<int:kit_pk>/check-in/", loan_views.kit_check_in,
          name="kit_check_in"),

@@ -65,6 +65,19 @@ class KitCreateForm(BootstrapForm, forms.Form):
             self.fields["custodian"].queryset = custodians_of(user)
 
 
+class KitEditForm(BootstrapForm, forms.Form):
+    tag = forms.CharField(max_length=32, label="Tag",
+                          help_text="A new tag needs a new label: print it from the kit's page.")
+    template = forms.ModelChoiceField(queryset=KitTemplate.objects.none(), label="Template",
+                                      empty_label=CHOOSE)
+    notes = forms.CharField(label="Notes", required=False, max_length=2000,
+                            widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["template"].queryset = KitTemplate.objects.for_user(user)
+
+
 class KitPackForm(BootstrapForm, forms.Form):
     """Build by scanning (one label or serial per line) or by picking."""
 

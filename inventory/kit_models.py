@@ -95,6 +95,8 @@ class Kit(models.Model):
                              related_name="+", help_text="The Loan it is out on.")
     pending_transfer = models.ForeignKey("inventory.Transfer", on_delete=models.SET_NULL,
                                          null=True, blank=True, related_name="+")
+    notes = models.TextField(blank=True, help_text="Anything the next person to pack or loan it "
+                                                   "should know.")
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = TenantManager()
@@ -135,11 +137,14 @@ class KitMovementKind(models.TextChoices):
     LOANED = "loaned", "Loaned"
     LOAN_EXTENDED = "loan_extended", "Loan extended"
     CHECKED_IN = "checked_in", "Checked in"
+    EDITED = "edited", "Details changed"
+    LOAN_CHANGED = "loan_changed", "Loan details changed"
 
 
 class KitMovement(models.Model):
     """The kit's own ledger: one append-only row each time the kit is built, changes, moves,
-    is loaned or checked in (its devices' movements are in ``DeviceMovement``)."""
+    is loaned or checked in (its devices' movements are in ``DeviceMovement``). Each row is
+    HMAC-chained on the organisation's ledger chain, like a device movement."""
 
     Kind = KitMovementKind
 
@@ -161,6 +166,11 @@ class KitMovement(models.Model):
                                  blank=True, related_name="+")
     units = models.PositiveIntegerField(default=0, help_text="Devices moved with it.")
     note = models.TextField(blank=True)
+    # On the organisation's ledger chain, between its device movements (inventory/ledger.py).
+    chain_seq = models.PositiveBigIntegerField(
+        null=True, editable=False, help_text="Position in the organisation's HMAC chain."
+    )
+    chain_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = TenantManager()
 
@@ -168,6 +178,8 @@ class KitMovement(models.Model):
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["kit", "at"], name="kit_movement_kit_at")]
         constraints = [
+            models.UniqueConstraint(fields=["organization", "chain_seq"],
+                                    name="kit_movement_chain_seq_unique"),
             models.CheckConstraint(condition=Q(kind__in=KitMovementKind.values),
                                    name="kit_movement_kind_valid"),
         ]

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import User
-from inventory.lifecycle import devices_transition
+from inventory.lifecycle import devices_transition, kit_ledger_append
 from inventory.models import Device, Kit, KitMovement, MovementKind, Transfer
 
 
@@ -30,12 +30,13 @@ def kit_movement_add(
     facility_id=None, event=None, transfer=None, units: int = 0, note: str = "",
     at: datetime.datetime | None = None,
 ) -> KitMovement:
-    """The kit's own ledger row (append-only on PostgreSQL)."""
-    return KitMovement.objects.create(
+    """The kit's own ledger row (append-only on PostgreSQL), HMAC-chained on the
+    organisation's ledger chain: write it after the kit's devices are locked (and moved)."""
+    return kit_ledger_append(KitMovement(
         organization_id=kit.organization_id, kit=kit, at=at or timezone.now(), actor=actor,
         kind=kind, from_custodian_id=from_custodian_id, to_custodian_id=to_custodian_id,
         facility_id=facility_id, event=event, transfer=transfer, units=units, note=note,
-    )
+    ))
 
 
 def transfer_lock_kit(transfer: Transfer) -> Kit | None:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -41,6 +41,7 @@ from inventory.selectors import pick_per_product, sellable_devices
 from inventory.services import _apply_transfer, _require_custodian, lock_devices
 
 TAG_MAX = Kit._meta.get_field("tag").max_length
+NOTES_MAX = 2000
 NAME_MAX = KitTemplate._meta.get_field("name").max_length
 QUANTITY_MAX = 500
 
@@ -185,18 +186,74 @@ def kit_create(*, actor: User, template: KitTemplate, tag: str, custodian: User,
         raise PermissionDenied("A rep builds kits in their own custody.")
     if not custodian.is_active or custodian.role == User.Role.MANAGER:
         raise ValidationError({"custodian": f"{custodian} can't hold inventory."})
-    tag = (tag or "").strip().upper()
-    if not tag or len(tag) > TAG_MAX or not all(c.isalnum() or c in "-_." for c in tag):
-        raise ValidationError({"tag": f"Enter a tag of letters, digits and - _ . (at most "
-                                      f"{TAG_MAX} characters)."})
+    tag = _clean_tag(tag)
     if Kit.objects.filter(organization_id=actor.organization_id, tag__iexact=tag).exists():
         raise ValidationError({"tag": f"Kit tag {tag} is already in use."})
+    # Lock order: devices before the ledger head (which the kit's BUILT movement takes).
+    lock_devices([d.pk for d in devices])
     kit = Kit.objects.create(organization_id=actor.organization_id, template=template, tag=tag,
                              custodian=custodian)
     kit_movement_add(actor=actor, kit=kit, kind=KitMovement.Kind.BUILT,
                      to_custodian_id=custodian.pk)
     if devices:
         kit_add_devices(actor=actor, kit=kit, devices=devices, today=today)
+    return kit
+
+
+def _clean_tag(tag: str) -> str:
+    tag = (tag or "").strip().upper()
+    if not tag or len(tag) > TAG_MAX or not all(c.isalnum() or c in "-_." for c in tag):
+        raise ValidationError({"tag": f"Enter a tag of letters, digits and - _ . (at most "
+                                      f"{TAG_MAX} characters)."})
+    return tag
+
+
+@service_transaction
+def kit_update(*, actor: User, kit: Kit, tag: str, template: KitTemplate,
+               notes: str = "") -> Kit:
+    """Change a kit's tag, template or notes. The tag and template change only while the kit is
+    at home (not in transit, not on loan) and no refill is waiting; the units in it must fit the
+    new template. Writes one kit movement naming what changed."""
+    kit = lock_kit(kit)
+    _ensure_kit_writer(actor, kit)
+    ensure_same_organization(actor, template)
+    tag = _clean_tag(tag)
+    notes = (notes or "").strip()
+    if len(notes) > NOTES_MAX:
+        raise ValidationError({"notes": f"Keep the notes under {NOTES_MAX} characters."})
+    changes = []
+    if tag != kit.tag:
+        changes.append(f"tag {kit.tag} → {tag}")
+    if template.pk != kit.template_id:
+        changes.append(f"template {kit.template} → {template}")
+    if (tag, template.pk) != (kit.tag, kit.template_id):
+        _ensure_home(kit, "change its tag or template")
+        if Transfer.objects.filter(into_kit=kit, status=Transfer.Status.PENDING).exists():
+            raise ValidationError(f"A refill of {kit} is waiting: accept or decline it first.")
+    if tag != kit.tag and Kit.objects.filter(
+            organization_id=kit.organization_id, tag__iexact=tag).exclude(pk=kit.pk).exists():
+        raise ValidationError({"tag": f"Kit tag {tag} is already in use."})
+    if template.pk != kit.template_id:
+        wanted = dict(template.items.values_list("product_id", "quantity"))
+        held = Device.objects.filter(kit=kit).values("product_id", "product__reference").annotate(
+            n=Count("id")).order_by("product__reference")
+        errors = [
+            f"{row['n']} × {row['product__reference']} in the kit: the {template} template "
+            + (f"holds {wanted[row['product_id']]}." if row["product_id"] in wanted
+               else "does not list it.")
+            for row in held if row["n"] > wanted.get(row["product_id"], 0)
+        ]
+        if errors:
+            raise ValidationError({"template": [*errors, "Take those units out first."]})
+    if notes != kit.notes:
+        changes.append("notes")
+    if not changes:
+        return kit
+    kit.tag, kit.template, kit.notes = tag, template, notes
+    kit.save(update_fields=["tag", "template", "notes"])
+    kit_movement_add(actor=actor, kit=kit, kind=KitMovement.Kind.EDITED,
+                     from_custodian_id=kit.custodian_id, to_custodian_id=kit.custodian_id,
+                     note="; ".join(changes))
     return kit
 
 

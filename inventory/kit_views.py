@@ -17,6 +17,7 @@ from core.pdf import render_pdf
 from inventory import kit_selectors, kit_services
 from inventory.kit_forms import (
     KitCreateForm,
+    KitEditForm,
     KitPackForm,
     KitReplenishForm,
     KitTemplateForm,
@@ -85,6 +86,26 @@ def kit_create(request):
             messages.success(request, f"Kit {kit.tag} created: scan or pick its units.")
             return redirect("inventory:kit_detail", pk=kit.pk)
     return render(request, "inventory/kit_form.html", {"form": form})
+
+
+@permission_required("manage_kits")
+def kit_edit(request, pk: int):
+    kit = _kit_for(request, pk)
+    if not can_change(request.user, kit):
+        messages.error(request, f"{kit} is in {kit.custodian}'s custody: only they or an admin "
+                                "can change it.")
+        return redirect("inventory:kit_detail", pk=kit.pk)
+    form = KitEditForm(request.POST or None, user=request.user, initial={
+        "tag": kit.tag, "template": kit.template_id, "notes": kit.notes})
+    if request.method == "POST" and form.is_valid():
+        try:
+            kit = kit_services.kit_update(actor=request.user, kit=kit, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Kit {kit.tag} saved.")
+            return redirect("inventory:kit_detail", pk=kit.pk)
+    return render(request, "inventory/kit_edit.html", {"form": form, "kit": kit})
 
 
 @require_POST

@@ -19,11 +19,21 @@ chain's last hash and a digest of every movement up to it; the next movement cha
 rotation's hash. Verification then checks the rotation with the current key, the movements after
 it with the current key, and the movements before it against the digest the rotation vouches for
 (so an altered old row is still caught, and the old key is no longer needed).
+
+Kits (content version 2). A device movement's kit columns (``from_kit_id``, ``kit_id``) are in its
+content from the head's ``kit_content_from`` sequence number on: migration inventory 0017 set it
+to each organisation's next number, so the rows chained before it hash exactly as they did (their
+kit columns are not covered), and every later row covers them; a new organisation's chain covers
+them from #1. Moving the marker either way makes the rows it passes fail. The kit ledger
+(``KitMovement``) shares the organisation's chain: a kit movement takes the next sequence number
+like a device movement, and its content starts with the word ``kit`` (``KIT_MOVEMENT_FIELDS``), so
+the two kinds of row can't be mistaken for each other. One head, one key, one rotation cover both.
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
 import hmac
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -40,6 +50,14 @@ CONTENT_FIELDS = (
     "from_custodian_id", "to_custodian_id", "from_facility_id", "facility_id", "event_id",
     "transfer_id", "adjustment_id", "note",
 )
+# Appended to a device movement's content from the head's kit_content_from on.
+KIT_FIELDS = ("from_kit_id", "kit_id")
+# A kit movement's content, after the word "kit".
+KIT_MOVEMENT_FIELDS = (
+    "organization_id", "kit_id", "at", "actor_id", "kind", "from_custodian_id",
+    "to_custodian_id", "facility_id", "event_id", "transfer_id", "units", "note",
+)
+KIT_ROW = "kit"
 
 
 def ledger_key() -> bytes:
@@ -93,38 +111,81 @@ def _text(value) -> str:
     return str(value)
 
 
-def _content(values: Sequence, seq: int) -> bytes:
-    """The canonical bytes of one movement from its CONTENT_FIELDS values, in that order."""
-    parts = [_text(value) for value in values]
+def _content(values: Sequence, seq: int, after: Sequence = (), before: Sequence = ()) -> bytes:
+    """The canonical bytes of one movement from its CONTENT_FIELDS values, in that order (then
+    its sequence number, then ``after``: the kit columns of content version 2; ``before``: the
+    word that marks a kit movement)."""
+    parts = [_text(value) for value in (*before, *values)]
     parts.append(str(seq))
+    parts.extend(_text(value) for value in after)
     # Unit separators and the lengths make the encoding unambiguous whatever a note contains.
     return "\x1f".join([f"{len(part)}:{part}" for part in parts]).encode()
 
 
-def movement_content(values: dict, seq: int) -> bytes:
-    """The canonical bytes of one movement: its fields, then its sequence number."""
-    return _content([values[name] for name in CONTENT_FIELDS], seq)
+def movement_content(values: dict, seq: int, *, with_kit: bool = False) -> bytes:
+    """The canonical bytes of one movement: its fields, then its sequence number (then its kit
+    columns, ``with_kit``: from the head's ``kit_content_from`` on)."""
+    after = [values[name] for name in KIT_FIELDS] if with_kit else ()
+    return _content([values[name] for name in CONTENT_FIELDS], seq, after)
 
 
-def movement_hash(key: bytes, previous_hash: str, values: dict, seq: int) -> str:
+def movement_hash(key: bytes, previous_hash: str, values: dict, seq: int, *,
+                  with_kit: bool = False) -> str:
     return hmac.new(
-        key, previous_hash.encode() + b"\x1e" + movement_content(values, seq), hashlib.sha256
+        key, previous_hash.encode() + b"\x1e" + movement_content(values, seq, with_kit=with_kit),
+        hashlib.sha256,
     ).hexdigest()
 
 
+def kit_movement_content(values: dict, seq: int) -> bytes:
+    """The canonical bytes of one kit movement: "kit", its fields, its sequence number."""
+    return _content([values[name] for name in KIT_MOVEMENT_FIELDS], seq, before=(KIT_ROW,))
+
+
+def kit_movement_hash(key: bytes, previous_hash: str, values: dict, seq: int) -> str:
+    return hmac.new(
+        key, previous_hash.encode() + b"\x1e" + kit_movement_content(values, seq), hashlib.sha256
+    ).hexdigest()
+
+
+def row_content(row: dict, seq: int, *, kit_from: int) -> bytes:
+    """The content of a row read by ``_rows`` (a device or a kit movement)."""
+    if row.get("row") == KIT_ROW:
+        return kit_movement_content(row, seq)
+    return movement_content(row, seq, with_kit=seq >= kit_from)
+
+
 _content_values = attrgetter(*CONTENT_FIELDS)
+_kit_values = attrgetter(*KIT_FIELDS)
+_kit_movement_values = attrgetter(*KIT_MOVEMENT_FIELDS)
 
 
-def chain_movements(movements: Sequence, *, head_seq: int, head_hash: str, key: bytes) -> tuple[
-    int, str
-]:
+def chain_movements(movements: Sequence, *, head_seq: int, head_hash: str, key: bytes,
+                    kit_from: int | None = None) -> tuple[int, str]:
     """Give each (unsaved) movement its sequence number and hash after the head; return the new
     head (sequence number, hash). The same bytes as ``movement_hash``, read in one call per
-    movement."""
+    movement. ``kit_from``: the head's ``kit_content_from`` (None: content version 1, as
+    migration 0004 chained the rows it found)."""
     seq, previous = head_seq, head_hash
     for movement in movements:
         seq += 1
-        content = _content(_content_values(movement), seq)
+        after = _kit_values(movement) if kit_from is not None and seq >= kit_from else ()
+        content = _content(_content_values(movement), seq, after)
+        movement.chain_seq = seq
+        movement.chain_hash = hmac.new(
+            key, previous.encode() + b"\x1e" + content, hashlib.sha256
+        ).hexdigest()
+        previous = movement.chain_hash
+    return seq, previous
+
+
+def chain_kit_movements(movements: Sequence, *, head_seq: int, head_hash: str,
+                        key: bytes) -> tuple[int, str]:
+    """``chain_movements`` for kit movements (``kit_movement_hash``'s bytes)."""
+    seq, previous = head_seq, head_hash
+    for movement in movements:
+        seq += 1
+        content = _content(_kit_movement_values(movement), seq, before=(KIT_ROW,))
         movement.chain_seq = seq
         movement.chain_hash = hmac.new(
             key, previous.encode() + b"\x1e" + content, hashlib.sha256
@@ -138,11 +199,18 @@ class ChainProblem:
     organization_id: int
     movement_id: int | None
     problem: str
+    kit_movement: bool = False
+
+    @property
+    def where(self) -> str:
+        if self.movement_id is None:
+            return "chain"
+        return f"{'kit movement' if self.kit_movement else 'movement'} #{self.movement_id}"
 
 
-def _part_digest_add(digest, row: dict, seq: int) -> None:
+def _part_digest_add(digest, row: dict, seq: int, kit_from: int) -> None:
     digest.update(f"{seq}:{row['chain_hash'] or ''}\x1e".encode())
-    digest.update(_content([row[name] for name in CONTENT_FIELDS], seq))
+    digest.update(row_content(row, seq, kit_from=kit_from))
     digest.update(b"\x1d")
 
 
@@ -153,12 +221,20 @@ def rotation_hash(key: bytes, *, organization_id: int, after_seq: int, old_key_i
     return hmac.new(key, old_head_hash.encode() + b"\x1e" + content, hashlib.sha256).hexdigest()
 
 
-def _rows(movements, *, up_to_seq: int | None = None):
-    rows = movements.filter(chain_seq__isnull=False)
-    if up_to_seq is not None:
-        rows = rows.filter(chain_seq__lte=up_to_seq)
-    return (rows.order_by("organization_id", "chain_seq", "id")
-            .values("id", "chain_seq", "chain_hash", *CONTENT_FIELDS).iterator(chunk_size=5000))
+def _rows(movements, kit_movements):
+    """Every chained row, device and kit movements merged in chain order (a kit movement is
+    marked ``row="kit"``)."""
+    device_rows = (movements.filter(chain_seq__isnull=False)
+                   .order_by("organization_id", "chain_seq", "id")
+                   .values("id", "chain_seq", "chain_hash", *CONTENT_FIELDS, *KIT_FIELDS)
+                   .iterator(chunk_size=5000))
+    kit_rows = (
+        {**row, "row": KIT_ROW} for row in kit_movements.filter(chain_seq__isnull=False)
+        .order_by("organization_id", "chain_seq", "id")
+        .values("id", "chain_seq", "chain_hash", *KIT_MOVEMENT_FIELDS).iterator(chunk_size=5000)
+    )
+    return heapq.merge(device_rows, kit_rows,
+                       key=lambda row: (row["organization_id"], row["chain_seq"]))
 
 
 def rotate_key(*, organization_id: int, old_key: bytes, new_key: bytes):
@@ -167,7 +243,7 @@ def rotate_key(*, organization_id: int, old_key: bytes, new_key: bytes):
     Returns the ``LedgerKeyRotation``, or None when the chain is already on ``new_key``."""
     from django.db import transaction
 
-    from inventory.models import DeviceMovement, LedgerChainHead, LedgerKeyRotation
+    from inventory.models import DeviceMovement, KitMovement, LedgerChainHead, LedgerKeyRotation
 
     old_id, new_id = key_id(old_key), key_id(new_key)
     with transaction.atomic():
@@ -184,8 +260,9 @@ def rotate_key(*, organization_id: int, old_key: bytes, new_key: bytes):
                 f"The chain does not verify with the old key ({len(problems)} problem(s), first: "
                 f"{problems[0].problem}); investigate with verify_ledger before rotating.")
         digest = hashlib.sha256()
-        for row in _rows(DeviceMovement.objects.filter(organization_id=organization_id)):
-            _part_digest_add(digest, row, row["chain_seq"])
+        for row in _rows(DeviceMovement.objects.filter(organization_id=organization_id),
+                         KitMovement.objects.filter(organization_id=organization_id)):
+            _part_digest_add(digest, row, row["chain_seq"], head.kit_content_from)
         values = {"organization_id": organization_id, "after_seq": head.last_seq,
                       "old_key_id": head.key_id or old_id, "new_key_id": new_id,
                       "old_head_hash": head.last_hash, "vouched_digest": digest.hexdigest()}
@@ -208,15 +285,17 @@ def chain_problems(*, organization_id: int | None = None,
     rotation record that does not verify, and movements before a rotation that no longer match
     the digest it vouches for.
     """
-    from inventory.models import DeviceMovement, LedgerChainHead, LedgerKeyRotation
+    from inventory.models import DeviceMovement, KitMovement, LedgerChainHead, LedgerKeyRotation
 
     key = key if key is not None else ledger_key()
     current_id = key_id(key)
     movements = DeviceMovement.objects.all()
+    kit_movements = KitMovement.objects.all()
     heads = LedgerChainHead.objects.all()
     rotations = LedgerKeyRotation.objects.order_by("organization_id", "id")
     if organization_id is not None:
         movements = movements.filter(organization_id=organization_id)
+        kit_movements = kit_movements.filter(organization_id=organization_id)
         heads = heads.filter(organization_id=organization_id)
         rotations = rotations.filter(organization_id=organization_id)
     head_by_org = {head.organization_id: head for head in heads}
@@ -252,11 +331,17 @@ def chain_problems(*, organization_id: int | None = None,
     ):
         yield ChainProblem(org_id, movement_id, "not chained: no sequence number or hash "
                            "(written outside the application, or forged)")
+    for movement_id, org_id in (
+        kit_movements.filter(chain_seq__isnull=True).order_by("id")
+        .values_list("id", "organization_id")
+    ):
+        yield ChainProblem(org_id, movement_id, "not chained: no sequence number or hash "
+                           "(written outside the application, or forged)", kit_movement=True)
 
-    rows = _rows(movements)
+    rows = _rows(movements, kit_movements)
     org = None
-    expected_seq, previous, last_id = 1, GENESIS, 0
-    rotation, digest = None, None
+    expected_seq, previous, last_id = 1, GENESIS, {}
+    rotation, digest, kit_from = None, None, 1
 
     def end_of_chain(org_id, last_seq):
         head = head_by_org.get(org_id)
@@ -293,50 +378,64 @@ def chain_problems(*, organization_id: int | None = None,
                 yield from close_vouched_part(org)
                 yield from end_of_chain(org, expected_seq - 1)
             org = row["organization_id"]
-            expected_seq, previous, last_id = 1, GENESIS, 0
+            expected_seq, previous, last_id = 1, GENESIS, {}
             rotation = rotation_by_org.get(org)
             digest = hashlib.sha256() if rotation is not None else None
+            head = head_by_org.get(org)
+            kit_from = head.kit_content_from if head is not None else 1
         seq = row["chain_seq"]
+        table = row.get("row", "device")
+        is_kit = table == KIT_ROW
         if seq < expected_seq:
-            yield ChainProblem(org, row["id"], f"duplicate: sequence #{seq} is used twice")
+            yield ChainProblem(org, row["id"], f"duplicate: sequence #{seq} is used twice",
+                               is_kit)
             continue
         if seq > expected_seq:
             yield ChainProblem(
                 org, row["id"],
                 f"deleted: movement(s) #{expected_seq}–#{seq - 1} are missing before #{seq}",
+                is_kit,
             )
             # Resume from this row's own claim so one gap is reported once.
             previous = None
-        if row["id"] < last_id:
+        if row["id"] < last_id.get(table, 0):
             yield ChainProblem(
                 org, row["id"],
                 f"reordered: #{seq} was inserted before the movement chained ahead of it",
+                is_kit,
             )
         if rotation is not None and seq <= rotation.after_seq:
             if digest is not None:
-                _part_digest_add(digest, row, seq)
+                _part_digest_add(digest, row, seq, kit_from)
             if seq == rotation.after_seq and row["chain_hash"] != rotation.old_head_hash:
                 yield ChainProblem(org, row["id"], f"altered: #{seq} is not the movement the key "
-                                                   "rotation after it names")
+                                                   "rotation after it names", is_kit)
         else:
             if rotation is not None and digest is not None:
                 yield from close_vouched_part(org)
                 previous = rotation.rotation_hash if seq == rotation.after_seq + 1 else previous
-            if (org not in mismatched and previous is not None and not hmac.compare_digest(
-                    movement_hash(key, previous, row, seq), row["chain_hash"] or "")):
-                yield ChainProblem(
-                    org, row["id"],
-                    f"altered or forged: #{seq}'s hash does not match its content and the "
-                    "movement before it",
-                )
+            if org not in mismatched and previous is not None:
+                expected = hmac.new(
+                    key, previous.encode() + b"\x1e" + row_content(row, seq, kit_from=kit_from),
+                    hashlib.sha256).hexdigest()
+                if not hmac.compare_digest(expected, row["chain_hash"] or ""):
+                    yield ChainProblem(
+                        org, row["id"],
+                        f"altered or forged: #{seq}'s hash does not match its content and the "
+                        "movement before it", is_kit,
+                    )
         previous = row["chain_hash"] or ""
-        expected_seq, last_id = seq + 1, max(last_id, row["id"])
+        expected_seq = seq + 1
+        last_id[table] = max(last_id.get(table, 0), row["id"])
     if org is not None:
         yield from close_vouched_part(org)
         yield from end_of_chain(org, expected_seq - 1)
     # Organisations whose head names movements but who have none left.
     seen = set(
         movements.filter(chain_seq__isnull=False).values_list("organization_id", flat=True)
+        .distinct()
+    ) | set(
+        kit_movements.filter(chain_seq__isnull=False).values_list("organization_id", flat=True)
         .distinct()
     )
     for org_id, head in head_by_org.items():

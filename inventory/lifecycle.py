@@ -35,11 +35,18 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.permissions import has_permission, roles_with
 from core.db import bulk_insert, bulk_update
-from inventory.ledger import chain_movements, check_head_key, key_id, ledger_key
+from inventory.ledger import (
+    chain_kit_movements,
+    chain_movements,
+    check_head_key,
+    key_id,
+    ledger_key,
+)
 from inventory.models import (
     Device,
     DeviceMovement,
     DeviceStatus,
+    KitMovement,
     LedgerChainHead,
     MovementKind,
 )
@@ -70,6 +77,7 @@ class Driver(models.TextChoices):
     KIT_CHECK_IN = "kit_check_in", "Kit check-in"
     LOANED_CASE_SUBMIT = "loaned_case_submit", "Case submit, from a loaned kit"
     KIT_UNIT_LOST = "kit_unit_lost", "Kit check-in, unit reported lost"
+    LOAN_MOVE = "loan_move", "Loan moved to another facility"
 
 
 # Where a field a row sets takes its value from (``Transition.sets``): None clears it.
@@ -157,6 +165,9 @@ TRANSITIONS: tuple[Transition, ...] = (
                SOLD + sets(used_in=EVENT, kit=None), kit_members=True),
     Transition(S.LOANED, S.REMOVED, K.ADJUSTMENT_REMOVED, Driver.KIT_UNIT_LOST, KITS,
                sets(custodian=None, facility=None, kit=None), kit_members=True),
+    # A loan's facility corrected while nothing of it is used: its units follow the loan.
+    Transition(S.LOANED, S.LOANED, K.KIT_LOAN_MOVED, Driver.LOAN_MOVE, KITS,
+               sets(facility=EVENT_FACILITY), moves="facility", kit_members=True),
 )
 
 _BY_MOVE = {(t.source, t.target, t.kind): t for t in TRANSITIONS}
@@ -181,6 +192,7 @@ REFUSALS: dict[str, str] = {
     K.KIT_TRANSFERRED: "{label} is {status} and can't be transferred with its kit.",
     K.KIT_LOANED: "{label} is {status} and can't be loaned with its kit.",
     K.KIT_CHECKED_IN: "{label} is {status}, not on loan, and can't be checked in.",
+    K.KIT_LOAN_MOVED: "{label} is {status}, not on loan, and can't move with its loan.",
 }
 
 # The fields a transition may set (``new_state`` keys, by name or by attname).
@@ -483,6 +495,17 @@ def devices_update(devices: Iterable[Device]) -> None:
     bulk_update(list(devices), DEVICE_FIELDS)
 
 
+def _locked_head(org_id: int, current_id: str) -> LedgerChainHead:
+    head = LedgerChainHead.objects.select_for_update().filter(organization_id=org_id).first()
+    if head is None:  # the organisation's first movement
+        LedgerChainHead.objects.bulk_create(
+            [LedgerChainHead(organization_id=org_id)], ignore_conflicts=True
+        )
+        head = LedgerChainHead.objects.select_for_update().get(organization_id=org_id)
+    check_head_key(head, current_id)  # another key: refused (rotate_ledger_key)
+    return head
+
+
 def ledger_append(movements: list[DeviceMovement]) -> list[DeviceMovement]:
     """Write ``movements``, HMAC-chained after each organisation's ledger chain head (locked).
 
@@ -495,19 +518,28 @@ def ledger_append(movements: list[DeviceMovement]) -> list[DeviceMovement]:
     for movement in movements:
         by_org.setdefault(movement.organization_id, []).append(movement)
     for org_id in sorted(by_org):
-        head = LedgerChainHead.objects.select_for_update().filter(organization_id=org_id).first()
-        if head is None:  # the organisation's first movement
-            LedgerChainHead.objects.bulk_create(
-                [LedgerChainHead(organization_id=org_id)], ignore_conflicts=True
-            )
-            head = LedgerChainHead.objects.select_for_update().get(organization_id=org_id)
-        check_head_key(head, current_id)  # another key: refused (rotate_ledger_key)
+        head = _locked_head(org_id, current_id)
         head.last_seq, head.last_hash = chain_movements(
-            by_org[org_id], head_seq=head.last_seq, head_hash=head.last_hash, key=key
+            by_org[org_id], head_seq=head.last_seq, head_hash=head.last_hash, key=key,
+            kit_from=head.kit_content_from,
         )
         head.key_id = current_id
         head.save(update_fields=["last_seq", "last_hash", "key_id"])
     return bulk_insert(movements)
+
+
+def kit_ledger_append(movement: KitMovement) -> KitMovement:
+    """Write one kit movement, HMAC-chained on its organisation's chain (the head locked, after
+    the kit and its devices)."""
+    key = ledger_key()
+    current_id = key_id(key)
+    head = _locked_head(movement.organization_id, current_id)
+    head.last_seq, head.last_hash = chain_kit_movements(
+        [movement], head_seq=head.last_seq, head_hash=head.last_hash, key=key)
+    head.key_id = current_id
+    head.save(update_fields=["last_seq", "last_hash", "key_id"])
+    movement.save(force_insert=True)
+    return movement
 
 
 # --- replay --------------------------------------------------------------------------------------

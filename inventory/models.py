@@ -379,6 +379,7 @@ class MovementKind(models.TextChoices):
     KIT_TRANSFERRED = "kit_transferred", "Transferred with its kit"
     KIT_LOANED = "kit_loaned", "Loaned with its kit"
     KIT_CHECKED_IN = "kit_checked_in", "Checked in with its kit"
+    KIT_LOAN_MOVED = "kit_loan_moved", "Moved with its loaned kit to another facility"
 
 
 class DeviceMovement(models.Model):
@@ -442,7 +443,13 @@ class DeviceMovement(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["device", "at"])]
+        indexes = [
+            models.Index(fields=["device", "at"]),
+            # Units a case used out of a loaned kit (kit utilisation, a loan's page, check-in):
+            # a few rows among millions, so a partial index.
+            models.Index(fields=["from_kit", "at"], name="movement_used_from_loaned_kit",
+                         condition=Q(kind="sold_and_consumed", from_status="loaned")),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "chain_seq"], name="movement_chain_seq_unique"
@@ -471,6 +478,11 @@ class LedgerChainHead(models.Model):
         max_length=16, blank=True, default="",
         help_text="Id of the key that signs the chain (inventory.ledger.key_id; never the key). "
                   "Blank: no movement yet (the first one sets it).",
+    )
+    kit_content_from = models.PositiveBigIntegerField(
+        default=1,
+        help_text="The first sequence number whose content covers a movement's kit columns "
+                  "(inventory.ledger, content version 2; migration 0017 set it for older chains).",
     )
 
     def __str__(self) -> str:

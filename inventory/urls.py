@@ -26,6 +26,7 @@ urlpatterns = [
     path("kits/", kit_views.kit_list, name="kit_list"),
     path("kits/new/", kit_views.kit_create, name="kit_create"),
     path("kits/<int:pk>/", kit_views.kit_detail, name="kit_detail"),
+    path("kits/<int:pk>/edit/", kit_views.kit_edit, name="kit_edit"),
     path("kits/<int:pk>/pack/", kit_views.kit_pack, name="kit_pack"),
     path("kits/<int:pk>/units/<int:device_pk>/out/", kit_views.kit_unpack, name="kit_unpack"),
     path("kits/<int:pk>/transfer/", kit_views.kit_transfer, name="kit_transfer"),

@@ -25,22 +25,24 @@ def pytest_configure(config):
 def _flush_past_the_ledger_truncate_trigger():
     """Transactional tests end with ``flush``, a TRUNCATE of every table; the ledger refuses
     TRUNCATE (migration inventory 0004). The test suite connects as the owner, so, as an owner
-    resetting a database would, it disables that trigger around the flush."""
+    resetting a database would, it disables that trigger around the flush (the kit ledger's too,
+    migration inventory 0017)."""
     from django.db.backends.postgresql.operations import DatabaseOperations
 
     original = DatabaseOperations.sql_flush
-    trigger = "inventory_devicemovement_no_truncate"
+    ledgers = ("inventory_devicemovement", "inventory_kitmovement")
 
     def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
         sql = original(
             self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
         )
-        if "inventory_devicemovement" not in tables or not sql:
+        present = [table for table in ledgers if table in tables]
+        if not present or not sql:
             return sql
         return [
-            f"ALTER TABLE inventory_devicemovement DISABLE TRIGGER {trigger}",
+            *(f"ALTER TABLE {t} DISABLE TRIGGER {t}_no_truncate" for t in present),
             *sql,
-            f"ALTER TABLE inventory_devicemovement ENABLE TRIGGER {trigger}",
+            *(f"ALTER TABLE {t} ENABLE TRIGGER {t}_no_truncate" for t in present),
         ]
 
     patch = pytest.MonkeyPatch()

@@ -56,13 +56,15 @@ def forwards(apps, schema_editor):
             batch.append(movement)
             if len(batch) == 2000:
                 head.last_seq, head.last_hash = chain_movements(
-                    batch, head_seq=head.last_seq, head_hash=head.last_hash, key=key
+                    batch, head_seq=head.last_seq, head_hash=head.last_hash, key=key,
+                    kit_from=getattr(head, "kit_content_from", None),
                 )
                 DeviceMovement.objects.bulk_update(batch, ["chain_seq", "chain_hash"])
                 batch = []
         if batch:
             head.last_seq, head.last_hash = chain_movements(
-                batch, head_seq=head.last_seq, head_hash=head.last_hash, key=key
+                batch, head_seq=head.last_seq, head_hash=head.last_hash, key=key,
+                kit_from=getattr(head, "kit_content_from", None),
             )
             DeviceMovement.objects.bulk_update(batch, ["chain_seq", "chain_hash"])
         head.save()

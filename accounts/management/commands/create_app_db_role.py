@@ -11,8 +11,8 @@ from django.db import connection, transaction
 from psycopg import sql
 
 # Append-only for the app: rows are added, never changed or removed.
-APPEND_ONLY_TABLES = ["inventory_devicemovement", "accounts_patientaccess",
-                      "inventory_ledgerkeyrotation"]
+APPEND_ONLY_TABLES = ["inventory_devicemovement", "inventory_kitmovement",
+                      "accounts_patientaccess", "inventory_ledgerkeyrotation"]
 READ_ONLY_TABLES = ["django_migrations"]
 
 

@@ -1,6 +1,7 @@
 """Check the device movement ledger (exit status 1 on any problem): the HMAC chain of every
-organisation (forged, altered, reordered, deleted rows), then a replay of each device's movements
-against the lifecycle's transition table (inventory/lifecycle.py) and the device's state.
+organisation, device and kit movements (forged, altered, reordered, deleted rows), then a replay
+of each device's movements against the lifecycle's transition table (inventory/lifecycle.py)
+and the device's state.
 """
 
 import sys
@@ -30,8 +31,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Ledger key {key_id(ledger_key())} ({key_source()}).")
         for problem in chain_problems(organization_id=org_id):
             count += 1
-            where = f"movement #{problem.movement_id}" if problem.movement_id else "chain"
-            self.stdout.write(f"organisation {problem.organization_id} {where}: {problem.problem}")
+            self.stdout.write(
+                f"organisation {problem.organization_id} {problem.where}: {problem.problem}")
         for discrepancy in ledger_discrepancies(organization_id=org_id):
             count += 1
             self.stdout.write(

@@ -60,7 +60,12 @@ def kits_out(*, user, today: datetime.date | None = None) -> KitsOut:
 
 @dataclass
 class KitUse:
-    kit: Kit
+    """One kit's line of the utilisation report (read as values: no model per row)."""
+
+    kit_id: int
+    tag: str
+    template: str
+    custodian: str
     loans: int
     days_out: int
     units_used: int
@@ -75,14 +80,21 @@ class KitUse:
         return self.loans == 0
 
 
+def _person(first: str, last: str, username: str) -> str:
+    """``str(user)`` from its columns (``User.__str__``: the full name, else the username)."""
+    return f"{first} {last}".strip() or username
+
+
 def kit_utilisation(*, user, date_from: datetime.date, date_to: datetime.date,
                     today: datetime.date | None = None, limit: int = 500) -> list[KitUse]:
     """Per kit, loans sent in [date_from, date_to]: how many, days out (until checked in, or
-    today), units used on cases from the kit; kits with no loan are idle. Four queries."""
+    today), units used on cases from the kit; kits with no loan are idle. Three queries, each on
+    an index (the units used: the partial index ``movement_used_from_loaned_kit``)."""
     today = today or timezone.localdate()
-    kits = list(Kit.objects.for_user(user).select_related("template", "custodian")
-                .order_by("tag")[:limit])
-    ids = [k.pk for k in kits]
+    kits = list(Kit.objects.for_user(user).order_by("tag").values_list(
+        "pk", "tag", "template__name", "custodian__first_name", "custodian__last_name",
+        "custodian__username")[:limit])
+    ids = [row[0] for row in kits]
     moves = (KitMovement.objects.filter(kit_id__in=ids, at__date__gte=date_from,
                                         at__date__lte=date_to + datetime.timedelta(days=366),
                                         kind__in=[KitMovement.Kind.LOANED,
@@ -106,11 +118,12 @@ def kit_utilisation(*, user, date_from: datetime.date, date_to: datetime.date,
         .values_list("from_kit_id").annotate(n=Count("id")).values_list("from_kit_id", "n")
     )
     return [
-        KitUse(kit=kit, loans=len(loans[kit.pk]),
-               days_out=sum(max((end - start).days, 1) for _, start, end in loans[kit.pk]),
-               units_used=used.get(kit.pk, 0),
-               last_loaned=max((start for _, start, _ in loans[kit.pk]), default=None))
-        for kit in kits
+        KitUse(kit_id=pk, tag=tag, template=template, custodian=_person(first, last, username),
+               loans=len(loans[pk]),
+               days_out=sum(max((end - start).days, 1) for _, start, end in loans[pk]),
+               units_used=used.get(pk, 0),
+               last_loaned=max((start for _, start, _ in loans[pk]), default=None))
+        for pk, tag, template, first, last, username in kits
     ]
 
 

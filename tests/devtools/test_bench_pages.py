@@ -26,6 +26,8 @@ def test_bench_pages_measures_every_page_and_keeps_nothing():
                     "CSV writing alone"):
         assert heading in report
     assert "(HTTP " not in report  # every page answered 200
+    assert "Yardstick (the login page, signed out): median " in report
+    assert "| page | median ms | p95 ms | × yardstick |" in report
     for page in ("| Kits |", "| Kit page |", "| Kit check-in |", "| Kit utilisation |"):
         assert page in report
     pages = [line for line in report.splitlines() if line.startswith("| All Inventory")]

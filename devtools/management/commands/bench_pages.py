@@ -260,8 +260,15 @@ class Command(BaseCommand):
              f"&date_from={year_ago}", False),
         ]
         self.out(f"## Pages (in-process, {self.runs} runs each, single client)\n")
-        self.out("| page | median ms | p95 ms | queries | HTML KB | raw SQL ms | page / raw SQL |")
-        self.out("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        # The machine's yardstick: the login page (no query, one small template), measured in
+        # every run so that runs on different machines compare as multiples of it.
+        yardstick = self._measure(Client(), reverse("login"), raw=False)
+        self.out(f"Yardstick (the login page, signed out): median {_ms(yardstick['median'])} ms, "
+                 f"p95 {_ms(yardstick['p95'])} ms; \"× yardstick\" is a page's median over "
+                 "the yardstick's.\n")
+        self.out("| page | median ms | p95 ms | × yardstick | queries | HTML KB | raw SQL ms | "
+                 "page / raw SQL |")
+        self.out("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for name, client, path, raw in pages:
             if self.only and self.only not in name.lower():
                 continue
@@ -269,7 +276,8 @@ class Command(BaseCommand):
             ratio = f"{r['median'] / r['raw']:.1f}×" if r["raw"] else "—"
             raw_ms = _ms(r["raw"]) if r["raw"] is not None else "—"
             flag = "" if r["status"] == 200 else f" (HTTP {r['status']})"
-            self.out(f"| {name}{flag} | {_ms(r['median'])} | {_ms(r['p95'])} | {r['queries']} | "
+            self.out(f"| {name}{flag} | {_ms(r['median'])} | {_ms(r['p95'])} | "
+                     f"{r['median'] / yardstick['median']:.0f}× | {r['queries']} | "
                      f"{r['size'] / 1024:,.0f} | {raw_ms} | {ratio} |")
         self.out("")
         self._orm_floor([

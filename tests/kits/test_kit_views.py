@@ -170,3 +170,35 @@ def test_admin_changes_a_templates_items(client, kits):
     client.force_login(w.rep)
     client.post(url, {"items": "SCR-55,1"})
     assert kits.template.items.get(product=kits.screw).quantity == 5  # reps only read
+
+
+def test_utilisation_page_rows(client, kits):
+    """The report's rows (built in Python): each kit's link, template (escaped), custodian,
+    loans, days out, units used, per loan, last loaned; idle kits marked."""
+    from inventory.kit_services import kit_template_create
+
+    w = kits.world
+    used = kits.build(tag="U-1")
+    kits.loan(used)
+    case = w.event("case", actor=w.rep)
+    w.add(case, [Device.objects.filter(kit=used).first()], actor=w.rep)
+    w.submit(case, actor=w.rep)
+    odd = kit_template_create(actor=w.admin, name="Set <b>&", product_line=w.line,
+                              items=[(kits.screw, 1)])
+    from inventory.kit_services import kit_create
+
+    idle = kit_create(actor=w.admin, template=odd, tag="U-2", custodian=w.rep2)
+    client.force_login(w.admin)
+    page = client.get(reverse("events:kit_utilisation")).content.decode()
+    today = timezone.localdate().isoformat()
+    rep = str(w.rep)
+    assert (f'<tr><td><a href="{reverse("inventory:kit_detail", args=[used.pk])}">U-1</a></td>'
+            f"<td>Pedicle Screw Set 5.5</td><td>{rep}</td><td class=\"num\">1</td>"
+            f'<td class="num">1</td><td class="num">1</td><td class="num">1.0</td>'
+            f"<td>{today}</td></tr>") in page
+    assert (f'<tr class="text-muted"><td><a href="'
+            f'{reverse("inventory:kit_detail", args=[idle.pk])}">U-2</a> <span class="badge '
+            f'text-bg-secondary">idle</span></td><td>Set &lt;b&gt;&amp;</td><td>{w.rep2}</td>'
+            f'<td class="num">0</td><td class="num">0</td><td class="num">0</td>'
+            f'<td class="num">0.0</td><td>—</td></tr>') in page
+    assert "2 kits, 1 idle in the period." in page

@@ -231,3 +231,47 @@ def test_a_key_rotation_vouches_for_kit_movements(loaned, settings, monkeypatch)
     problems = [p.problem for p in chain_problems()]
     assert len(problems) == 1 and "no longer match what the rotation vouched for" in problems[0]
     assert Device.objects.filter(kit=kit).count() == 5
+
+
+def test_migration_0017_keeps_old_chains_and_chains_the_kit_movements_it_finds(loaned):
+    """As a database from before 0017: device movements chained with the first release's bytes,
+    kit movements unchained. The migration's data step marks where content version 2 begins
+    and appends the kit movements to the chain: everything verifies, and so do new movements."""
+    import importlib
+
+    from django.apps import apps
+
+    from inventory.ledger import chain_movements, ledger_key
+
+    migration = importlib.import_module("inventory.migrations.0017_ledger_kits")
+    kits, kit, _ = loaned
+    org = kits.world.org
+    movements = list(DeviceMovement.objects.filter(organization=org).order_by("id"))
+    seq, last = chain_movements(movements, head_seq=0, head_hash=GENESIS, key=ledger_key())
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(f"ALTER TABLE inventory_devicemovement DISABLE TRIGGER {DEVICE_TRIGGER}")
+        cursor.execute(f"ALTER TABLE inventory_kitmovement DISABLE TRIGGER {KIT_TRIGGER}")
+        cursor.execute("UPDATE inventory_kitmovement SET chain_seq = NULL, chain_hash = ''")
+        cursor.execute("UPDATE inventory_devicemovement SET chain_seq = NULL")
+        for movement in movements:
+            cursor.execute(
+                "UPDATE inventory_devicemovement SET chain_seq = %s, chain_hash = %s WHERE id = %s",
+                [movement.chain_seq, movement.chain_hash, movement.pk],
+            )
+        cursor.execute(f"ALTER TABLE inventory_devicemovement ENABLE TRIGGER {DEVICE_TRIGGER}")
+        cursor.execute(f"ALTER TABLE inventory_kitmovement ENABLE TRIGGER {KIT_TRIGGER}")
+    LedgerChainHead.objects.filter(organization=org).update(
+        last_seq=seq, last_hash=last, kit_content_from=1
+    )
+    assert {p.problem.split(":")[0] for p in chain_problems()} >= {"not chained"}
+
+    with connection.schema_editor() as editor:
+        migration.forwards(apps, editor)
+
+    head = LedgerChainHead.objects.get(organization=org)
+    assert head.kit_content_from == len(movements) + 1
+    assert head.last_seq == len(movements) + KitMovement.objects.filter(organization=org).count()
+    assert list(chain_problems()) == []
+    kits.loan(kits.build(tag="K-NEW"))
+    assert list(chain_problems()) == []

@@ -112,6 +112,7 @@ def legal_state(world, row, device: Device) -> dict:
         K.KIT_TRANSFERRED: {"custodian": world.rep2},
         K.KIT_LOANED: {"status": S.LOANED, "facility": world.st_marys},
         K.KIT_CHECKED_IN: {"status": S.AVAILABLE, "facility": None},
+        K.KIT_LOAN_MOVED: {"status": S.LOANED, "facility": world.mercy},
     }[row.kind]
 
 
@@ -132,6 +133,7 @@ def test_the_table_names_every_movement_kind_once_per_driver():
     assert {(t.kind, t.moves) for t in TRANSITIONS if t.source == t.target} == {
         (K.TRANSFERRED, "custodian"), (K.ADJUSTMENT_MOVED, "facility"),
         (K.KIT_PACKED, "kit"), (K.KIT_UNPACKED, "kit"), (K.KIT_TRANSFERRED, "custodian"),
+        (K.KIT_LOAN_MOVED, "facility"),
     }
     assert all(t.moves == "" for t in TRANSITIONS if t.source != t.target)
     # Nothing leaves CONSUMED; only a receipt starts from nothing.

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -250,7 +251,11 @@ def kit_update(*, actor: User, kit: Kit, tag: str, template: KitTemplate,
     if not changes:
         return kit
     kit.tag, kit.template, kit.notes = tag, template, notes
-    kit.save(update_fields=["tag", "template", "notes"])
+    try:
+        with transaction.atomic():  # two kits renamed to one tag at once: the second is told
+            kit.save(update_fields=["tag", "template", "notes"])
+    except IntegrityError as exc:
+        raise ValidationError({"tag": f"Kit tag {tag} is already in use."}) from exc
     kit_movement_add(actor=actor, kit=kit, kind=KitMovement.Kind.EDITED,
                      from_custodian_id=kit.custodian_id, to_custodian_id=kit.custodian_id,
                      note="; ".join(changes))

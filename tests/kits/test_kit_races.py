@@ -163,3 +163,51 @@ def test_kit_transfer_and_packing_racing_a_case_submit():
         assert EventLine.objects.filter(event=case, committed=True).count() <= 1
     assert DeviceMovement.objects.filter(kind="kit_transferred").count() >= ROUNDS * 2
     clean_ledger()
+
+
+def test_two_kits_renamed_to_one_tag_at_once():
+    """kit_update checks the tag is free, then the unique constraint decides between two
+    transactions that both saw it free: one wins, the other is told, no 500."""
+    from inventory.kit_services import kit_update
+
+    kits = build_kits(build_world())
+    w = kits.world
+    for round_ in range(ROUNDS):
+        first, second = kits.build(tag=f"T-{round_}-A"), kits.build(tag=f"T-{round_}-B")
+        won, lost, errors = race(*[
+            partial(kit_update, actor=w.admin, kit=kit, tag=f"NEW-{round_}",
+                    template=kits.template)
+            for kit in (first, second)])
+        assert errors == [] and len(won) == 1
+        assert lost == [f"Kit tag NEW-{round_} is already in use."]
+        assert Kit.objects.filter(tag=f"NEW-{round_}").count() == 1
+        assert KitMovement.objects.filter(kind="edited", kit__in=[first, second]).count() == 1
+    clean_ledger()
+
+
+def test_a_loan_facility_change_racing_a_check_in():
+    """Both lock the loan first: whichever comes second sees the first's result (the check-in
+    closes the loan, so the change is refused; or the units move, then come back). Never half
+    applied, never a 500."""
+    from events.loan_services import loan_update
+
+    kits = build_kits(build_world())
+    w = kits.world
+    for round_ in range(ROUNDS):
+        kit = kits.build(tag=f"F-{round_}")
+        loan = kits.loan(kit)
+        members = list(Device.objects.filter(kit=kit))
+        won, lost, errors = race(
+            partial(kit_check_in, actor=w.rep, kit=kit, present=members),
+            partial(loan_update, actor=w.rep, loan=loan, date=loan.date,
+                    due_back=loan.due_back, facility=w.mercy),
+        )
+        assert errors == [] and len(won) + len(lost) == 2
+        assert lost in ([], [f"{Event.objects.get(pk=loan.pk)} is closed: its kits are back."])
+        kit.refresh_from_db()
+        assert kit.status == Kit.Status.AVAILABLE and kit.facility_id is None
+        assert set(Device.objects.filter(kit=kit).values_list("status", "facility")) == {
+            (DeviceStatus.AVAILABLE, None)}
+        moved = DeviceMovement.objects.filter(kind="kit_loan_moved", kit=kit).count()
+        assert moved == (5 if not lost else 0)
+    clean_ledger()

@@ -192,8 +192,12 @@ def kit_create(*, actor: User, template: KitTemplate, tag: str, custodian: User,
         raise ValidationError({"tag": f"Kit tag {tag} is already in use."})
     # Lock order: devices before the ledger head (which the kit's BUILT movement takes).
     lock_devices([d.pk for d in devices])
-    kit = Kit.objects.create(organization_id=actor.organization_id, template=template, tag=tag,
-                             custodian=custodian)
+    try:
+        with transaction.atomic():  # two kits built with one tag at once: the second is told
+            kit = Kit.objects.create(organization_id=actor.organization_id, template=template,
+                                     tag=tag, custodian=custodian)
+    except IntegrityError as exc:
+        raise ValidationError({"tag": f"Kit tag {tag} is already in use."}) from exc
     kit_movement_add(actor=actor, kit=kit, kind=KitMovement.Kind.BUILT,
                      to_custodian_id=custodian.pk)
     if devices:

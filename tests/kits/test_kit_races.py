@@ -185,6 +185,21 @@ def test_two_kits_renamed_to_one_tag_at_once():
     clean_ledger()
 
 
+def test_two_kits_built_with_one_tag_at_once():
+    from inventory.kit_services import kit_create
+
+    kits = build_kits(build_world())
+    w = kits.world
+    for round_ in range(ROUNDS):
+        won, lost, errors = race(*[
+            partial(kit_create, actor=w.admin, template=kits.template, tag=f"SAME-{round_}",
+                    custodian=custodian) for custodian in (w.rep, w.rep2)])
+        assert errors == [] and len(won) == 1
+        assert lost == [f"Kit tag SAME-{round_} is already in use."]
+        assert Kit.objects.filter(tag=f"SAME-{round_}").count() == 1
+    clean_ledger()
+
+
 def test_a_loan_facility_change_racing_a_check_in():
     """Both lock the loan first: whichever comes second sees the first's result (the check-in
     closes the loan, so the change is refused; or the units move, then come back). Never half

@@ -204,6 +204,8 @@ REFUSALS: dict[str, str] = {
 
 # What a quarantined unit can't do, by the move asked of it (the refusal names the recall).
 QUARANTINE_REFUSALS: dict[str, str] = {
+    K.RECEIVED: "received again",
+    K.QUARANTINED: "quarantined again",
     K.TRANSFERRED: "transferred",
     K.KIT_TRANSFERRED: "transferred with its kit",
     K.SOLD_TO_FACILITY: "sold",

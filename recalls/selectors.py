@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from inventory.models import (
     Device,
@@ -22,20 +23,31 @@ from recalls.models import RecallNotice
 BACK = ~Q(device__status=DeviceStatus.QUARANTINED)  # a unit accounted for (no longer quarantined)
 
 
+def _count(queryset) -> Coalesce:
+    """A correlated count per recall (no join of units × letters: one recall of 1,000 units and
+    50 letters would join 50,000 rows)."""
+    return Coalesce(
+        Subquery(
+            queryset.filter(recall=OuterRef("pk"))
+            .order_by()
+            .values("recall")
+            .annotate(n=Count("pk"))
+            .values("n")[:1]
+        ),
+        0,
+    )
+
+
 def recall_list(*, user) -> QuerySet[Recall]:
     """The organisation's recalls, newest first, with their progress counts."""
     return (
         Recall.objects.for_user(user)
         .select_related("manufacturer")
         .annotate(
-            unit_count=Count("units", distinct=True),
-            back_count=Count(
-                "units", filter=~Q(units__device__status=DeviceStatus.QUARANTINED), distinct=True
-            ),
-            notice_count=Count("notices", distinct=True),
-            ack_count=Count(
-                "notices", filter=Q(notices__acknowledged_at__isnull=False), distinct=True
-            ),
+            unit_count=_count(RecallUnit.objects.all()),
+            back_count=_count(RecallUnit.objects.filter(BACK)),
+            notice_count=_count(RecallNotice.objects.all()),
+            ack_count=_count(RecallNotice.objects.filter(acknowledged_at__isnull=False)),
         )
         .order_by("-opened_at", "-id")
     )

@@ -33,8 +33,10 @@ def _shot(page, name):
 
 
 def _settled(page):
-    page.wait_for_function("() => !document.querySelector("
-                           "'.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')")
+    page.wait_for_function(
+        "() => !document.querySelector("
+        "'.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    )
 
 
 def _return_from(page, live_server, facility, device):
@@ -54,8 +56,9 @@ def _return_from(page, live_server, facility, device):
     page.get_by_label("Search devices").fill(device.serial)
     results = page.get_by_test_id("search-results")
     results.get_by_role("button", name=f"Add SN {device.serial}").click()
-    expect(page.get_by_test_id("lines-table").get_by_role("cell", name=device.serial,
-                                                          exact=True)).to_be_visible()
+    expect(
+        page.get_by_test_id("lines-table").get_by_role("cell", name=device.serial, exact=True)
+    ).to_be_visible()
     page.get_by_label("Signature (type your full name)").fill("Alex Admin")
     page.get_by_label(re.compile("^I attest")).check()
     page.get_by_role("button", name="Submit For Billing").click()
@@ -71,15 +74,18 @@ def test_admin_carries_a_recall_out_from_open_to_close(page, live_server, browse
     [mercy_unit] = world.facility_stock(1, facility=world.mercy)
     Device.objects.filter(pk__in=[st_marys_unit.pk, mercy_unit.pk]).update(lot="LOT-R")
     [safe] = world.devices(1, lot="LOT-SAFE")
-    FacilityContactFactory(facility=world.st_marys, organization=world.org,
-                           email="materials@stmarys.example")
-    FacilityContactFactory(facility=world.mercy, organization=world.org,
-                           email="supply@mercy.example")
+    FacilityContactFactory(
+        facility=world.st_marys, organization=world.org, email="materials@stmarys.example"
+    )
+    FacilityContactFactory(
+        facility=world.mercy, organization=world.org, email="supply@mercy.example"
+    )
     login(page, live_server, world.admin.username, PASSWORD)
 
     # Open the recall: four units quarantined, held by two reps and two hospitals.
     page.get_by_role("navigation", name="Main navigation").get_by_role(
-        "link", name="Recalls", exact=True).click()
+        "link", name="Recalls", exact=True
+    ).click()
     page.get_by_role("link", name="Open a recall").click()
     page.get_by_label("Manufacturer").select_option(label="Acme Spine")
     page.get_by_label("Reference").fill("R-2026-001")
@@ -98,27 +104,31 @@ def test_admin_carries_a_recall_out_from_open_to_close(page, live_server, browse
         expect(holders.locator(f'tr[data-holder="{name}"]')).to_contain_text("1")
     assert Device.objects.get(pk=safe.pk).status == DeviceStatus.AVAILABLE
     assert set(Device.objects.filter(lot="LOT-R").values_list("status", flat=True)) == {
-        DeviceStatus.QUARANTINED}
+        DeviceStatus.QUARANTINED
+    }
 
     # The letters: rendered and emailed (the test runs tasks at once), each with its link.
     page.get_by_role("button", name="Send hospital letters").click()
     expect(page.get_by_text("2 letters queued")).to_be_visible()
     page.reload()
-    expect(page.locator('[data-facility="St. Mary\'s"]')).to_contain_text(
-        "Letter emailed")
+    expect(page.locator('[data-facility="St. Mary\'s"]')).to_contain_text("Letter emailed")
     letters = {m.to[0]: m for m in mail.outbox}
     assert set(letters) == {"materials@stmarys.example", "supply@mercy.example"}
-    link = next(line for line in letters["materials@stmarys.example"].body.splitlines()
-                if "/recalls/acknowledge/" in line)
+    link = next(
+        line
+        for line in letters["materials@stmarys.example"].body.splitlines()
+        if "/recalls/acknowledge/" in line
+    )
     _shot(page, "recall-detail")
 
     # St. Mary's contact acknowledges through the link, in a browser with no session.
     contact = browser.new_context()
     try:
         hospital = contact.new_page()
-        hospital.goto(live_server.url + link[link.index("/recalls/"):])
-        expect(hospital.get_by_role("heading", name="Recall R-2026-001 — St. Mary's")
-               ).to_be_visible()
+        hospital.goto(live_server.url + link[link.index("/recalls/") :])
+        expect(
+            hospital.get_by_role("heading", name="Recall R-2026-001 — St. Mary's")
+        ).to_be_visible()
         hospital.get_by_label("Your name").fill("Jo Materials")
         hospital.get_by_role("button", name="Acknowledge").click()
         expect(hospital.get_by_test_id("ack-done")).to_contain_text("Jo Materials")

@@ -45,6 +45,7 @@ PERMISSIONS: dict[str, Permission] = {p.name: p for p in (
     Permission("view_commission_plans", OVERSIGHT, "see commission plans"),
     Permission("view_adjustments", OVERSIGHT, "see stock adjustments"),
     Permission("trace_recalls", OVERSIGHT, "trace recalls"),
+    Permission("view_recalls", EVERYONE, "see recalls"),
     Permission("open_settings", OVERSIGHT, "open the settings"),
     # Field work: admins and reps.
     Permission("create_events", WRITERS, "create events"),
@@ -53,10 +54,12 @@ PERMISSIONS: dict[str, Permission] = {p.name: p for p in (
     Permission("transfer_devices", WRITERS, "transfer inventory"),
     Permission("add_facility_contacts", WRITERS, "add facility contacts"),
     Permission("manage_kits", WRITERS, "build, move, loan or check in kits"),
+    Permission("acknowledge_recalls", WRITERS, "record a facility's recall acknowledgement"),
     # The office: admins.
     Permission("receive_inventory", ADMINS, "receive inventory"),
     Permission("adjust_stock", ADMINS, "adjust stock"),
     Permission("manage_kit_templates", ADMINS, "manage kit templates"),
+    Permission("manage_recalls", ADMINS, "open, notify or close recalls"),
     Permission("record_po", ADMINS, "run billing"),
     Permission("issue_invoice", ADMINS, "run billing"),
     Permission("mark_paid", ADMINS, "run billing"),

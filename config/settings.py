@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "events",
     "commissions",
     "billing",
+    "recalls",
     "reporting",
     "api",
     "demo",
@@ -208,6 +209,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Uploaded purchase orders: PDF only, at most this many bytes.
 PO_UPLOAD_MAX_BYTES = int(os.environ.get("PO_UPLOAD_MAX_BYTES", str(5 * 1024 * 1024)))
+# How long a facility's recall acknowledgement link (signed, no login) stays valid.
+RECALL_ACK_LINK_DAYS = int(os.environ.get("RECALL_ACK_LINK_DAYS", "30"))
 # Its streams may expand to at most this many bytes, and this many times the file's size (a
 # compression bomb is refused; billing.po_checks decompresses with these caps).
 PO_DECOMPRESSED_MAX_BYTES = int(os.environ.get("PO_DECOMPRESSED_MAX_BYTES",

@@ -26,9 +26,11 @@ class OutboxKind(models.TextChoices):
     CREDIT_MEMO_ISSUED = "credit_memo.issued", "Credit memo issued"
     PURCHASE_ORDER_RECORDED = "purchase_order.recorded", "Purchase order recorded"
     TRANSFER_ANSWERED = "transfer.answered", "Transfer accepted or declined"
-    # Declared for integrations to subscribe to; no service emits them yet (recalls and the
-    # stock-low alert's hook are not built: README "API").
-    DEVICE_RECALLED = "device.recalled", "Device recalled (not emitted yet)"
+    # Emitted when a recall opens (inventory.recall_services.recall_open): the recall and its
+    # units in scope.
+    DEVICE_RECALLED = "device.recalled", "Device recalled"
+    # Declared for integrations to subscribe to; not emitted yet (the stock-low alert's hook is
+    # not built: README "API").
     STOCK_LOW = "stock.low", "Stock low (not emitted yet)"
 
 

@@ -505,6 +505,38 @@ def seed_kits(base: dict) -> None:
                devices=units(cage, rep2))
 
 
+def seed_recall(base: dict) -> None:
+    """One open recall, R-DEMO-001: the lot with the most active units outside kits, spread over
+    reps, the warehouse and facilities — quarantined, one letter per facility, none sent or
+    acknowledged yet. Made through the services."""
+    from inventory.models import Recall
+    from recalls.services import recall_start
+
+    org, admin = base["org"], base["users"]["admin"]
+    if Recall.objects.filter(organization=org).exists():
+        return
+    row = (
+        Device.objects.filter(organization=org, status__in=["available", "facility_stock"],
+                              kit__isnull=True, pending_transfer__isnull=True)
+        .exclude(lot__startswith="KLOT-")
+        .values("lot", "product__product_line__manufacturer")
+        .annotate(n=Count("pk"), facilities=Count("facility", distinct=True))
+        .order_by("-facilities", "-n", "lot").first()
+    )
+    if row is None:
+        return
+    from inventory.models import Manufacturer
+
+    recall_start(
+        actor=admin, manufacturer=Manufacturer.objects.get(
+            pk=row["product__product_line__manufacturer"]),
+        reference="R-DEMO-001", recall_class="II", action="return", scope="lots",
+        lots=[row["lot"]],
+        reason="The manufacturer found that the thread of this lot may strip under insertion "
+               "torque. Stop using the lot and return every unit.",
+    )
+
+
 def _as_of_event_date(event) -> None:
     """Demo history: date the submission, sales order and commission credits on the event's
     date (late afternoon), as if it had been submitted then, so a statement for this month
@@ -533,6 +565,8 @@ def seed(*, devices: int = 5000, progress: bool = True, stdout=None) -> list[str
         seed_events(base, progress=progress)
     with transaction.atomic():
         seed_kits(base)
+    with transaction.atomic():
+        seed_recall(base)
     by_status = dict(
         Device.objects.filter(organization=org).values_list("status").annotate(Count("pk"))
     )

@@ -25,6 +25,7 @@ from decimal import Decimal
 from django.db import models
 
 from events.models import Event, EventLine, EventStatus, EventType
+from inventory.lifecycle import quarantine_refusal
 from inventory.models import Device, DeviceStatus, MovementKind
 
 
@@ -49,6 +50,8 @@ class CommissionEffect(models.TextChoices):
 def _usable_problem(event: Event, device: Device, today: datetime.date) -> str | None:
     """What no sale or use takes: a used, removed or expired device, or another maker's."""
     label = device.label
+    if device.status == DeviceStatus.QUARANTINED:
+        return quarantine_refusal(device, "sold, used or swapped")
     if device.status == DeviceStatus.CONSUMED:
         return f"{label} was already used in a case and can't be put on another event."
     if device.status == DeviceStatus.REMOVED:
@@ -124,8 +127,18 @@ def facility_stock_problem(event: Event, device: Device, today: datetime.date) -
 
 def return_problem(event: Event, device: Device, today: datetime.date | None = None) -> str | None:
     """A return (rule 11): only FACILITY_STOCK of the event's facility comes back; expired units
-    may (for destruction)."""
+    may (for destruction). So does facility stock of the event's facility a recall quarantined
+    (it goes back to the manufacturer: REMOVED, the sale reversed)."""
     label = device.label
+    if device.status == DeviceStatus.QUARANTINED:
+        if device.custodian_id or not device.sold_on_id:
+            return (f"{quarantine_refusal(device, 'returned from a facility')[:-1]}: it is in "
+                    f"{device.custodian}'s custody; remove it by a stock adjustment (returned to "
+                    "manufacturer or destroyed).")
+        if device.facility_id != event.facility_id:
+            return (f"{label} is quarantined facility stock of {device.facility} and can't be "
+                    f"returned from {event.facility}.")
+        return None
     if device.status == DeviceStatus.CONSUMED:
         return f"{label} was already used in a case and can't be returned."
     if device.status == DeviceStatus.REMOVED:
@@ -182,15 +195,19 @@ class EventPolicy:
     commission: str  # a CommissionEffect
     nothing_marked: str  # the refusal to submit without lines
     needs_patient_id: bool = False  # a case: no submit without the Patient ID (traceability)
+    quarantined: str = ""  # the MovementKind of a unit a recall quarantined, or "" (refused)
 
     def transition_of(self, line: EventLine, today: datetime.date) -> str:
         """The move a line's device makes at submit."""
+        if self.quarantined and line.device.status == DeviceStatus.QUARANTINED:
+            return self.quarantined
         if self.destruction and (line.damaged or line.device.expiration_date < today):
             return self.destruction
         return self.transition
 
     def transitions(self) -> tuple[str, ...]:
-        return (self.transition, self.destruction) if self.destruction else (self.transition,)
+        return tuple(kind for kind in (self.transition, self.destruction, self.quarantined)
+                     if kind)
 
 
 MARK_USED = "Mark at least one device as used before submitting."
@@ -227,6 +244,7 @@ POLICIES: tuple[EventPolicy, ...] = (
         document=Document.CREDIT_MEMO, next_status=EventStatus.CLOSED,
         commission=CommissionEffect.CLAWBACK,
         nothing_marked="Add at least one device to return before submitting.",
+        quarantined=MovementKind.RECALL_RETURNED,
     ),
 )
 
@@ -239,7 +257,8 @@ NOT_BILLED = frozenset({EventType.LOAN})
 
 # The ledger note of a device returned expired or damaged.
 RETURNED_FOR_DESTRUCTION = "returned for destruction"
-NOTES = {MovementKind.RETURNED_FOR_DESTRUCTION: RETURNED_FOR_DESTRUCTION}
+NOTES = {MovementKind.RETURNED_FOR_DESTRUCTION: RETURNED_FOR_DESTRUCTION,
+         MovementKind.RECALL_RETURNED: "returned under a recall"}
 
 
 def policy_for(event: Event) -> EventPolicy:

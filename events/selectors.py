@@ -11,7 +11,12 @@ from django.utils import timezone
 from accounts.models import User
 from consignment.models import Facility
 from events.models import Event, EventLine
-from inventory.selectors import facility_stock_devices, loaned_kit_devices, sellable_devices
+from inventory.selectors import (
+    facility_stock_devices,
+    loaned_kit_devices,
+    quarantined_facility_stock,
+    sellable_devices,
+)
 
 DEVICE_SEARCH_LIMIT = 25
 
@@ -51,7 +56,8 @@ def event_device_candidates(*, event: Event, today: datetime.date | None = None)
     Stocking order or normal case: the representative's sellable devices (``sellable_devices``:
     available, in their custody, not in transit, unexpired). A "Show Facility Stock items only"
     case: the unexpired FACILITY_STOCK of the event's facility. A Return: the FACILITY_STOCK of
-    the event's facility, expired units included (they are returned for destruction). Always of
+    the event's facility, expired units included (they are returned for destruction), and the
+    facility stock there a recall quarantined. Always of
     the event's manufacturer, never already on the event.
     """
     today = today or timezone.localdate()
@@ -59,6 +65,8 @@ def event_device_candidates(*, event: Event, today: datetime.date | None = None)
         qs = facility_stock_devices(
             organization_id=event.organization_id, facility_id=event.facility_id,
             include_expired=True,
+        ) | quarantined_facility_stock(  # and what a recall quarantined there
+            organization_id=event.organization_id, facility_id=event.facility_id,
         )
     elif event.is_case and event.facility_stock_only:
         qs = facility_stock_devices(

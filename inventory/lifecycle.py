@@ -49,6 +49,7 @@ from inventory.models import (
     KitMovement,
     LedgerChainHead,
     MovementKind,
+    RecallUnit,
 )
 
 NOT_RECEIVED = ""  # the "from" status of a receipt: the device was not in inventory before
@@ -78,6 +79,9 @@ class Driver(models.TextChoices):
     LOANED_CASE_SUBMIT = "loaned_case_submit", "Case submit, from a loaned kit"
     KIT_UNIT_LOST = "kit_unit_lost", "Kit check-in, unit reported lost"
     LOAN_MOVE = "loan_move", "Loan moved to another facility"
+    RECALL_OPEN = "recall_open", "Recall opened, or a unit in its scope received"
+    RECALL_RETURN = "recall_return", "Return submit, recalled unit"
+    RECALL_ADJUSTMENT = "recall_adjustment", "Stock adjustment, recalled unit returned or destroyed"
 
 
 # Where a field a row sets takes its value from (``Transition.sets``): None clears it.
@@ -117,8 +121,9 @@ class Transition:
 
 
 # The permission each driver needs (accounts.permissions.PERMISSIONS).
-RECEIVE, TRANSFER, SUBMIT, ADJUST, KITS = (
-    "receive_inventory", "transfer_devices", "submit_for_billing", "adjust_stock", "manage_kits"
+RECEIVE, TRANSFER, SUBMIT, ADJUST, KITS, RECALLS = (
+    "receive_inventory", "transfer_devices", "submit_for_billing", "adjust_stock", "manage_kits",
+    "manage_recalls",
 )
 SOLD = sets(custodian=None, facility=EVENT_FACILITY, sold_on=EVENT)
 TRANSITIONS: tuple[Transition, ...] = (
@@ -168,6 +173,18 @@ TRANSITIONS: tuple[Transition, ...] = (
     # A loan's facility corrected while nothing of it is used: its units follow the loan.
     Transition(S.LOANED, S.LOANED, K.KIT_LOAN_MOVED, Driver.LOAN_MOVE, KITS,
                sets(facility=EVENT_FACILITY), moves="facility", kit_members=True),
+    # Recalls: every active unit in a recall's scope is quarantined where it is (custody,
+    # facility, kit, in transit: the transit ends); it comes back by a Return (facility stock:
+    # the sale is reversed) or a stock adjustment (returned to the manufacturer, destroyed).
+    Transition(S.AVAILABLE, S.QUARANTINED, K.QUARANTINED, Driver.RECALL_OPEN, RECALLS,
+               kit_members=True),
+    Transition(S.FACILITY_STOCK, S.QUARANTINED, K.QUARANTINED, Driver.RECALL_OPEN, RECALLS),
+    Transition(S.LOANED, S.QUARANTINED, K.QUARANTINED, Driver.RECALL_OPEN, RECALLS,
+               kit_members=True),
+    Transition(S.QUARANTINED, S.REMOVED, K.RECALL_RETURNED, Driver.RECALL_RETURN, SUBMIT,
+               sets(custodian=None, facility=None, sold_on=None)),
+    Transition(S.QUARANTINED, S.REMOVED, K.ADJUSTMENT_REMOVED, Driver.RECALL_ADJUSTMENT, ADJUST,
+               sets(custodian=None, facility=None, kit=None), kit_members=True),
 )
 
 _BY_MOVE = {(t.source, t.target, t.kind): t for t in TRANSITIONS}
@@ -193,7 +210,39 @@ REFUSALS: dict[str, str] = {
     K.KIT_LOANED: "{label} is {status} and can't be loaned with its kit.",
     K.KIT_CHECKED_IN: "{label} is {status}, not on loan, and can't be checked in.",
     K.KIT_LOAN_MOVED: "{label} is {status}, not on loan, and can't move with its loan.",
+    K.QUARANTINED: "{label} is {status} and can't be quarantined.",
+    K.RECALL_RETURNED: "{label} is {status}, not quarantined by a recall.",
 }
+
+# What a quarantined unit can't do, by the move asked of it (the refusal names the recall).
+QUARANTINE_REFUSALS: dict[str, str] = {
+    K.RECEIVED: "received again",
+    K.QUARANTINED: "quarantined again",
+    K.TRANSFERRED: "transferred",
+    K.KIT_TRANSFERRED: "transferred with its kit",
+    K.SOLD_TO_FACILITY: "sold",
+    K.SOLD_AND_CONSUMED: "sold or used",
+    K.FACILITY_STOCK_CONSUMED: "used",
+    K.RETURNED: "returned as stock",
+    K.RETURNED_FOR_DESTRUCTION: "returned that way",
+    K.ADJUSTMENT_RESTORED: "restored",
+    K.ADJUSTMENT_MOVED: "moved to another facility",
+    K.KIT_PACKED: "packed into a kit",
+    K.KIT_UNPACKED: "taken out of its kit that way (remove it by a stock adjustment)",
+    K.KIT_LOANED: "loaned",
+    K.KIT_CHECKED_IN: "checked in with its kit (remove it by a stock adjustment first)",
+}
+
+
+def quarantine_refusal(device: Device, doing: str = "used, sold, transferred or swapped") -> str:
+    """"SN 4471 is quarantined under recall R-2026-001 and can't be sold." (one query)"""
+    reference = (
+        RecallUnit.objects.filter(device_id=device.pk)
+        .order_by("recall__opened_at", "recall_id")
+        .values_list("recall__reference", flat=True).first()
+    )
+    under = f" under recall {reference}" if reference else ""
+    return f"{device.label} is quarantined{under} and can't be {doing}."
 
 # The fields a transition may set (``new_state`` keys, by name or by attname).
 _ATTNAMES = {"status": "status", "custodian": "custodian_id", "facility": "facility_id",
@@ -237,7 +286,7 @@ def _refusal(device: Device, kind: str, status: str) -> str:
 
 
 # The moves a device in transit may make: its transfer's (a kit transfer, a kit's refill).
-IN_TRANSIT_KINDS = frozenset({K.TRANSFERRED, K.KIT_TRANSFERRED, K.KIT_PACKED})
+IN_TRANSIT_KINDS = frozenset({K.TRANSFERRED, K.KIT_TRANSFERRED, K.KIT_PACKED, K.QUARANTINED})
 
 
 def kit_label(device: Device) -> str:
@@ -251,6 +300,8 @@ def leave_problem(device: Device, kind: str) -> str | None:
     transit (only its transfer may move it)."""
     source = State.of(device).status
     rows = [t for t in TRANSITIONS if t.source == source and t.kind == kind]
+    if not rows and source == S.QUARANTINED:
+        return quarantine_refusal(device, QUARANTINE_REFUSALS.get(kind, "moved that way"))
     if not rows:
         return _refusal(device, kind, source)
     if device.kit_id and not any(t.kit_members for t in rows):
@@ -291,7 +342,9 @@ def _state_problem(device: Device, state: dict) -> str | None:
         and not state["sold_on_id"]
     ):
         return f"{label} would be on loan without a kit, a custodian and a facility, or sold."
-    if state["kit_id"] and status not in (S.AVAILABLE, S.LOANED):
+    if status == S.QUARANTINED and not (state["custodian_id"] or state["facility_id"]):
+        return f"{label} would be quarantined without a holder."
+    if state["kit_id"] and status not in (S.AVAILABLE, S.LOANED, S.QUARANTINED):
         return f"{label} would be {status_label(status)} but still in a kit."
     return None
 

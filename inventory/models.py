@@ -160,6 +160,10 @@ class DeviceStatus(models.TextChoices):
     # In a kit lent to a facility for a case: still the rep's consigned inventory (custodian),
     # at the loan's facility, not sold (only a case at that facility may use it).
     LOANED = "loaned", "On loan"
+    # Taken by a recall (inventory.recall_models.Recall): it stays where it is (custody, facility,
+    # kit) but can't be used, sold, transferred or swapped until it comes back (a Return, a stock
+    # adjustment). Set and released only through the lifecycle.
+    QUARANTINED = "quarantined", "Quarantined"
 
     @property
     def colour(self) -> str:
@@ -173,6 +177,7 @@ DEVICE_STATUS_COLOURS: dict[str, str] = {
     DeviceStatus.CONSUMED: "secondary",
     DeviceStatus.REMOVED: "dark",
     DeviceStatus.LOANED: "primary",
+    DeviceStatus.QUARANTINED: "danger",
 }
 
 
@@ -327,11 +332,18 @@ class Device(models.Model):
                     sold_on__isnull=True),
                 name="device_loaned_in_kit_at_facility",
             ),
-            # Only an available or loaned unit sits in a kit.
+            # Only an available, loaned or quarantined unit sits in a kit.
             models.CheckConstraint(
                 condition=Q(kit__isnull=True)
-                | Q(status__in=[DeviceStatus.AVAILABLE, DeviceStatus.LOANED]),
+                | Q(status__in=[DeviceStatus.AVAILABLE, DeviceStatus.LOANED,
+                                DeviceStatus.QUARANTINED]),
                 name="device_kit_only_when_available_or_loaned",
+            ),
+            # QUARANTINED: still held by someone (a custodian, or a facility's shelf).
+            models.CheckConstraint(
+                condition=~Q(status=DeviceStatus.QUARANTINED)
+                | Q(custodian__isnull=False) | Q(facility__isnull=False),
+                name="device_quarantined_has_holder",
             ),
             # Only an available device can be in transit.
             models.CheckConstraint(
@@ -380,6 +392,8 @@ class MovementKind(models.TextChoices):
     KIT_LOANED = "kit_loaned", "Loaned with its kit"
     KIT_CHECKED_IN = "kit_checked_in", "Checked in with its kit"
     KIT_LOAN_MOVED = "kit_loan_moved", "Moved with its loaned kit to another facility"
+    QUARANTINED = "quarantined", "Quarantined by a recall"
+    RECALL_RETURNED = "recall_returned", "Returned under a recall (return)"
 
 
 class DeviceMovement(models.Model):
@@ -590,6 +604,7 @@ class StockAdjustment(models.Model):
         EXPIRED = "expired", "Expired"
         FOUND = "found", "Found"
         RETURNED = "returned", "Returned to manufacturer"
+        DESTROYED = "destroyed", "Destroyed"
         FACILITY_CORRECTION = "facility_correction", "Facility correction"
 
     organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
@@ -650,4 +665,16 @@ from inventory.kit_models import (  # noqa: E402, F401
     KitStatus,
     KitTemplate,
     KitTemplateItem,
+)
+
+# Recalls live in the inventory app too (the lifecycle names the recall that quarantined a unit).
+from inventory.recall_models import (  # noqa: E402, F401
+    RECALL_STATUS_COLOURS,
+    Recall,
+    RecallAction,
+    RecallClass,
+    RecallHolder,
+    RecallScope,
+    RecallStatus,
+    RecallUnit,
 )

@@ -561,6 +561,14 @@ def facility_stock_devices(
     return qs
 
 
+def quarantined_facility_stock(*, organization_id: int, facility_id: int) -> QuerySet[Device]:
+    """Facility stock of a facility that a recall quarantined: a Return takes it back."""
+    return Device.objects.filter(
+        organization_id=organization_id, status=DeviceStatus.QUARANTINED,
+        facility_id=facility_id, custodian__isnull=True, sold_on__isnull=False,
+    )
+
+
 def pick_per_product(
     devices: Iterable[Device], quantities: dict[int, int]
 ) -> tuple[list[Device], dict[int, int]]:

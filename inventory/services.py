@@ -43,10 +43,12 @@ from inventory.models import (
     DeviceStatus,
     MovementKind,
     Product,
+    RecallUnit,
     StockAdjustment,
     StockAdjustmentLine,
     Transfer,
 )
+from inventory.recall_services import devices_quarantine_received
 
 LOT_MAX = Device._meta.get_field("lot").max_length
 SERIAL_MAX = Device._meta.get_field("serial").max_length
@@ -155,6 +157,8 @@ def devices_receive(
     ]
     record_movements(actor=actor, changes=changes, at=now)
     devices = [change.device for change in changes]
+    # Units in an open recall's scope are quarantined on receipt (a second movement each).
+    devices_quarantine_received(actor=actor, devices=devices, at=now)
     return devices
 
 
@@ -341,11 +345,18 @@ def stock_adjustment_create(
             device_id__in=locked, kind=MovementKind.ADJUSTMENT_REMOVED
         ).order_by("at", "id")
     }
+    recalled = dict(list(  # reversed: the earliest recall of a device wins
+        RecallUnit.objects.filter(device_id__in=locked).order_by("recall__opened_at", "recall_id")
+        .values_list("device_id", "recall__reference")
+    )[::-1])
     errors, plans = [], []
     for line in lines:
         device = locked.get(line.device.pk)
         if device is None or device.organization_id != actor.organization_id:
             errors.append(f"{line.device.label} is not part of your organisation's inventory.")
+            continue
+        if problem := _recalled_problem(device, line, reason, recalled.get(device.pk)):
+            errors.append(problem)
             continue
         kind = ADJUSTMENT_KINDS.get(line.effect)
         if kind is None:
@@ -377,6 +388,27 @@ def stock_adjustment_create(
     record_movements(actor=actor, changes=[change for change, _ in plans],
                      adjustment=adjustment, note=note.strip())
     return adjustment
+
+
+# A recalled unit leaves the books only as returned to the manufacturer or destroyed.
+RECALL_REASONS = (StockAdjustment.Reason.RETURNED, StockAdjustment.Reason.DESTROYED)
+
+
+def _recalled_problem(device: Device, line: AdjustmentLine, reason: str,
+                      reference: str | None) -> str | None:
+    """A quarantined unit is removed only as returned to the manufacturer or destroyed; a unit
+    a recall took is never restored."""
+    if reference is None:
+        return None
+    if line.effect == StockAdjustmentLine.Effect.RESTORE:
+        return (f"{device.label} was recalled (recall {reference}) and can't be restored to "
+                "inventory.")
+    if device.status == DeviceStatus.QUARANTINED and (
+        line.effect != StockAdjustmentLine.Effect.REMOVE or reason not in RECALL_REASONS
+    ):
+        return (f"{device.label} is quarantined under recall {reference}: it leaves inventory "
+                "only as “Returned to manufacturer” or “Destroyed”.")
+    return None
 
 
 # Each effect of an adjustment line is one movement kind; the lifecycle table says from which

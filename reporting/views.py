@@ -15,6 +15,7 @@ from core.exports import csv_download
 from core.http import int_ids, query_without
 from events.loan_selectors import kits_out
 from events.models import Event, EventType
+from recalls.selectors import open_recalls
 from reporting import tables
 from reporting.filters import report_filters
 from reporting.forms import (
@@ -99,6 +100,7 @@ def index(request):
         "commissions": commission_rows,
         "preview": DASHBOARD_PREVIEW,
         "kits_out": kits_out(user=request.user),  # loaned kits: out, overdue, due today
+        "open_recalls": open_recalls(user=request.user),  # units back, facilities acknowledged
     }
     return render(request, "reporting/facility_stock_dashboard.html", context)
 

@@ -77,3 +77,19 @@ def test_seed_demo_has_kits_one_overdue_one_short(settings):
     assert kit_contents(kit=kits["PSS-003"]).state == "short"
     assert kit_contents(kit=kits["PSS-001"]).state == "complete"
     assert list(ledger_discrepancies()) == []
+
+
+def test_seed_demo_has_one_open_recall_spread_over_holders(settings):
+    from inventory.models import Recall, RecallHolder
+
+    settings.DEBUG = True
+    call_command("seed_demo", "--devices", "300", "--no-progress")
+    call_command("seed_demo", "--devices", "300", "--no-progress")  # idempotent
+    [recall] = Recall.objects.all()
+    assert (recall.reference, recall.status) == ("R-DEMO-001", "open")
+    holders = set(recall.units.values_list("holder", flat=True))
+    assert RecallHolder.FACILITY in holders and len(holders) >= 2
+    assert recall.notices.exists()
+    assert Device.objects.filter(status=DeviceStatus.QUARANTINED).count() == (
+        recall.units.count())
+    assert list(ledger_discrepancies()) == []

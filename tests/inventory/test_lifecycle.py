@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from inventory.lifecycle import (
     NOT_RECEIVED,
+    QUARANTINE_REFUSALS,
     REFUSALS,
     TRANSITIONS,
     Change,
@@ -23,6 +24,7 @@ from inventory.lifecycle import (
     ledger_append,
     mermaid_diagram,
     movement_problem,
+    quarantine_refusal,
     record_movements,
     transition_for,
 )
@@ -64,6 +66,15 @@ def device_in(world, status: str, *, sold: bool = True, in_kit: bool = False) ->
             today = timezone.localdate()
             loan_create(actor=world.rep, kits=[kit], facility=world.st_marys,
                         representative=world.rep, date=today, due_back=today)
+        return fresh(device)
+    if status == S.QUARANTINED:  # taken by a recall where it was (facility stock, or rep stock)
+        from inventory.recall_services import recall_open
+
+        device = device_in(world, S.FACILITY_STOCK if sold and not in_kit else S.AVAILABLE,
+                           in_kit=in_kit)
+        recall_open(actor=world.admin, manufacturer=world.maker, reference=f"R-LC-{device.pk}",
+                    reason="Test", recall_class="I", action="return", scope="serial_range",
+                    serial_from=device.serial, serial_to=device.serial)
         return fresh(device)
     if status == NOT_RECEIVED:
         return Device(organization=world.org, product=world.product, serial="NEW-1", lot="L",
@@ -113,6 +124,8 @@ def legal_state(world, row, device: Device) -> dict:
         K.KIT_LOANED: {"status": S.LOANED, "facility": world.st_marys},
         K.KIT_CHECKED_IN: {"status": S.AVAILABLE, "facility": None},
         K.KIT_LOAN_MOVED: {"status": S.LOANED, "facility": world.mercy},
+        K.QUARANTINED: {},  # quarantined where it is
+        K.RECALL_RETURNED: {},  # the row clears custodian, facility and the sale
     }[row.kind]
 
 
@@ -204,10 +217,14 @@ def test_a_kind_of_move_from_a_status_outside_the_table_is_refused(world, status
     with pytest.raises(ValidationError) as refused:
         device_transition(device, kind, **legal_state(world, row, device))
     message = refused.value.messages[0]
-    assert message == REFUSALS[kind].format(
-        label=device.label,
-        status="not yet received" if status == NOT_RECEIVED else S(status).label.lower(),
-    )
+    if status == S.QUARANTINED:  # the refusal names the recall
+        assert message == quarantine_refusal(device, QUARANTINE_REFUSALS[kind])
+        assert f"is quarantined under recall R-LC-{device.pk} and can't be " in message
+    else:
+        assert message == REFUSALS[kind].format(
+            label=device.label,
+            status="not yet received" if status == NOT_RECEIVED else S(status).label.lower(),
+        )
     assert (State.of(device), device.sold_on_id, device.used_in_id) == before  # unchanged
 
 

@@ -40,7 +40,7 @@ from django.utils import timezone
 
 from accounts.models import Organization, User
 from events.models import Event, EventStatus, EventType
-from inventory.models import Device, DeviceMovement, DeviceStatus, Kit, ProductLine
+from inventory.models import Device, DeviceMovement, DeviceStatus, Kit, ProductLine, Recall
 
 
 class Rollback(Exception):
@@ -210,6 +210,9 @@ class Command(BaseCommand):
         kits = Kit.objects.filter(organization=org).annotate(n=Count("devices"))
         kit = kits.order_by("-n", "pk").first()
         loaned = kits.filter(status=Kit.Status.LOANED).order_by("pk").first()
+        # The recall with the most units, if any (open one on a copy: docs/benchmarks.md).
+        recall = (Recall.objects.filter(organization=org).annotate(n=Count("units"))
+                  .order_by("-n", "pk").first())
         year_ago = (timezone.localdate() - datetime.timedelta(days=365)).isoformat()
         ids = Device.objects.filter(organization=org).order_by("-id").values_list("id", flat=True)
         half_way = ids[ids.count() // 2]
@@ -239,6 +242,9 @@ class Command(BaseCommand):
              f"{reverse('inventory:recall_trace')}?lot={sample['lot']}"
              f"&manufacturer={sample['product__product_line__manufacturer']}", True),
             ("Facility Stock dashboard", admin, reverse("reporting:index"), False),
+            *([("Recalls", admin, reverse("recalls:list"), False),
+               ("Recall page", admin, reverse("recalls:detail", args=[recall.pk]), False)]
+              if recall else []),
             *([("Kits", admin, reverse("inventory:kit_list"), False),
                ("Kit page", admin, reverse("inventory:kit_detail", args=[kit.pk]), False),
                ("Kit utilisation", admin, reverse("events:kit_utilisation"), False)]

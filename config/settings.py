@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # contracts: exclusion constraints over date ranges
     "django_htmx",
     "django_filters",
     "django_tables2",
@@ -77,6 +78,7 @@ INSTALLED_APPS = [
     "accounts",
     "inventory",
     "consignment",
+    "contracts",
     "events",
     "commissions",
     "billing",

@@ -10,6 +10,7 @@ urlpatterns = [
     path("events/", include("billing.urls")),  # Submit For Billing, documents, the queue
     path("inventory/", include("inventory.urls")),
     path("facilities/", include("consignment.urls")),
+    path("contracts/", include("contracts.urls")),
     path("reports/commissions/", include("commissions.urls")),
     path("reports/", include("reporting.urls")),
     path("api/", include("api.urls")),

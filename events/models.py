@@ -274,11 +274,31 @@ class EventLine(models.Model):
         help_text="Sale line: the Return that reversed this sale (the device may be sold again).",
     )
     added_at = models.DateTimeField(default=timezone.now)
+    # The contract that priced a sale line (events.pricing): shown on the draft, frozen by
+    # Submit For Billing with the price. Empty: list price, or an admin's override.
+    contract = models.ForeignKey(
+        "contracts.Contract", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="lines",
+    )
+    # An admin's override of the price (events.pricing.event_line_price_override): why and who.
+    price_override_reason = models.CharField(max_length=300, blank=True)
+    price_overridden_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    price_overridden_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["event", "device"], name="event_line_device_once"),
+            models.CheckConstraint(
+                condition=Q(price_override_reason="", price_overridden_by__isnull=True,
+                            price_overridden_at__isnull=True)
+                | (~Q(price_override_reason="") & Q(price_overridden_by__isnull=False,
+                                                     price_overridden_at__isnull=False,
+                                                     kind=EventLineKind.SALE)),
+                name="event_line_override_has_reason",
+            ),
             models.CheckConstraint(condition=Q(price__gte=0), name="event_line_price_gte_0"),
             models.CheckConstraint(
                 condition=Q(kind=EventLineKind.SALE)

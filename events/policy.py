@@ -182,6 +182,9 @@ class EventPolicy:
     commission: str  # a CommissionEffect
     nothing_marked: str  # the refusal to submit without lines
     needs_patient_id: bool = False  # a case: no submit without the Patient ID (traceability)
+    # Its lines are priced by the facility's contract in force on the event's date, not the list
+    # price (events.pricing; frozen by Submit For Billing), and an admin may override them.
+    contract_priced: bool = False
 
     def transition_of(self, line: EventLine, today: datetime.date) -> str:
         """The move a line's device makes at submit."""
@@ -202,7 +205,7 @@ POLICIES: tuple[EventPolicy, ...] = (
         reverses_sale=False, transition=MovementKind.SOLD_AND_CONSUMED, destruction="",
         document=Document.SALES_ORDER, next_status=EventStatus.PENDING_PO,
         commission=CommissionEffect.SALE_CREDIT, nothing_marked=MARK_USED,
-        needs_patient_id=True,
+        needs_patient_id=True, contract_priced=True,
     ),
     EventPolicy(
         event_type=EventType.CASE, facility_stock=True, problem=facility_stock_problem,
@@ -218,6 +221,7 @@ POLICIES: tuple[EventPolicy, ...] = (
         reverses_sale=False, transition=MovementKind.SOLD_TO_FACILITY, destruction="",
         document=Document.SALES_ORDER, next_status=EventStatus.PENDING_PO,
         commission=CommissionEffect.SALE_CREDIT, nothing_marked=MARK_USED,
+        contract_priced=True,
     ),
     EventPolicy(
         event_type=EventType.RETURN, facility_stock=False, problem=return_problem,

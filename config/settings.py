@@ -210,6 +210,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Uploaded purchase orders: PDF only, at most this many bytes.
 PO_UPLOAD_MAX_BYTES = int(os.environ.get("PO_UPLOAD_MAX_BYTES", str(5 * 1024 * 1024)))
+# Pending PO reminders (manage.py send_po_reminders): a rep hears about their events waiting for
+# a PO more than this many days after the case.
+PENDING_PO_REMINDER_DAYS = int(os.environ.get("PENDING_PO_REMINDER_DAYS", "14"))
 # Its streams may expand to at most this many bytes, and this many times the file's size (a
 # compression bomb is refused; billing.po_checks decompresses with these caps).
 PO_DECOMPRESSED_MAX_BYTES = int(os.environ.get("PO_DECOMPRESSED_MAX_BYTES",

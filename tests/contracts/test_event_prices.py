@@ -188,3 +188,34 @@ def test_the_sales_order_and_the_billing_queue_show_the_contract_and_the_overrid
 def stored_bytes(document) -> bytes:
     with document.pdf.open("rb") as handle:
         return handle.read()
+
+
+def test_the_contract_report_sums_sales_by_facility_and_contract_and_lists_overrides(
+    client, world, django_assert_max_num_queries
+):
+    contract = st_marys_contract(world)
+    priced = world.event("case")
+    world.add(priced, world.devices(2))
+    world.submit(priced)
+    overridden = world.event("stocking_order", facility=world.mercy)
+    [line] = world.add(overridden, world.devices(1))
+    event_line_price_override(actor=world.admin, event=overridden, line=line, price="400",
+                              reason="Trade-in of an old set")
+    world.submit(overridden)
+    client.force_login(world.manager)
+    url = reverse("reporting:contracts")
+    with django_assert_max_num_queries(15):
+        page = client.get(url)
+    rows = {(r["facility"], r["contract"]): r for r in page.context["rows"]}
+    assert rows[("St. Mary's", contract.name)]["amount"] == Decimal("1700.00")
+    assert rows[("St. Mary's", contract.name)]["discount"] == Decimal("300.00")
+    assert rows[("Mercy General", "")]["overrides"] == 1
+    assert page.context["override_counts"]["count"] == 1
+    assert "Trade-in of an old set" in page.content.decode()
+    csv = b"".join(client.get(url, {"export": "overrides"}).streaming_content).decode()
+    assert "Trade-in of an old set" in csv and "400.00" in csv
+    csv = b"".join(client.get(url, {"export": "contracts"}).streaming_content).decode()
+    assert "St. Mary's GPO" in csv and "No contract" in csv
+    # A rep sees their own events only: the other rep's override is not theirs.
+    client.force_login(world.rep2)
+    assert client.get(url).context["override_counts"]["count"] == 0

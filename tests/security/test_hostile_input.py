@@ -171,7 +171,7 @@ def test_fuzz_the_search_boxes(client, world, query):
 LIST_PAGES = ["inventory:device_list", "events:list", "billing:queue", "inventory:transfer_list",
               "inventory:adjustment_list", "inventory:recall_trace", "reporting:index",
               "reporting:sales", "reporting:usage", "reporting:replenishment",
-              "commissions:statement"]
+              "commissions:statement", "billing:pending_po", "contracts:list"]
 ODD_PARAMETERS = [{"page": "0"}, {"page": "-1"}, {"page": "99999999"}, {"page": "abc"},
                   {"page": "1e3"}, {"per_page": "-5"}, {"per_page": "0"}, {"per_page": "abc"},
                   {"per_page": "100000"}, {"sort": "bogus"}, {"sort": "-"},
@@ -202,7 +202,8 @@ FORM_KEYS = ["device", "devices", "facility", "representative", "rep", "manufact
              "price", "number", "date", "due_date", "reason", "label", "q", "action", "next",
              "kind", "signature_name", "patient_id", "name", "event_type", "rate",
              "stocking_share", "status", "date_from", "date_to", "note", "lot", "serial",
-             "expiration_date", "gtin", "order"]
+             "expiration_date", "gtin", "order", "total", "lines", "percent_off", "valid_from",
+             "valid_to", "group", "facilities", "mismatch_reason", "invoice_anyway", "reset"]
 
 
 def url_patterns():

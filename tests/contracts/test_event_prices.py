@@ -199,8 +199,9 @@ def test_the_contract_report_sums_sales_by_facility_and_contract_and_lists_overr
     world.submit(priced)
     overridden = world.event("stocking_order", facility=world.mercy)
     [line] = world.add(overridden, world.devices(1))
-    event_line_price_override(actor=world.admin, event=overridden, line=line, price="400",
-                              reason="Trade-in of an old set")
+    event_line_price_override(
+        actor=world.admin, event=overridden, line=line, price="400", reason="Trade-in of an old set"
+    )
     world.submit(overridden)
     client.force_login(world.manager)
     url = reverse("reporting:contracts")

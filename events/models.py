@@ -135,6 +135,10 @@ class Event(models.Model):
             # The dashboard's "where used" walks the organisation's events newest first, and
             # the events list pages them by date then id (many events share a date).
             models.Index(fields=["organization", "date", "id"], name="event_org_date_id"),
+            # The Pending PO list and its oldest case (billing.ageing), without the other
+            # statuses' rows.
+            models.Index(fields=["organization", "date", "id"], name="event_pending_po",
+                         condition=Q(status=EventStatus.PENDING_PO)),
         ]
         constraints = [
             models.CheckConstraint(
@@ -289,6 +293,11 @@ class EventLine(models.Model):
 
     class Meta:
         ordering = ["id"]
+        indexes = [
+            # The contract report reads only the lines a contract or an override priced.
+            models.Index(fields=["contract"], name="event_line_priced",
+                         condition=Q(contract__isnull=False) | ~Q(price_override_reason="")),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["event", "device"], name="event_line_device_once"),
             models.CheckConstraint(

@@ -39,4 +39,12 @@ class Migration(migrations.Migration):
             model_name='eventline',
             constraint=models.CheckConstraint(condition=models.Q(models.Q(('price_overridden_at__isnull', True), ('price_overridden_by__isnull', True), ('price_override_reason', '')), models.Q(models.Q(('price_override_reason', ''), _negated=True), ('kind', 'sale'), ('price_overridden_at__isnull', False), ('price_overridden_by__isnull', False)), _connector='OR'), name='event_line_override_has_reason'),
         ),
+        migrations.AddIndex(
+            model_name='event',
+            index=models.Index(condition=models.Q(('status', 'pending_po')), fields=['organization', 'date', 'id'], name='event_pending_po'),
+        ),
+        migrations.AddIndex(
+            model_name='eventline',
+            index=models.Index(condition=models.Q(('contract__isnull', False), models.Q(('price_override_reason', ''), _negated=True), _connector='OR'), fields=['contract'], name='event_line_priced'),
+        ),
     ]

@@ -1,8 +1,9 @@
 """Contract reports: sales by facility and contract, and the price overrides, over committed sale
 lines (their prices are the ones frozen at Submit For Billing). A rep sees their own events only.
 
-The sales are one GROUP BY over the period's committed sale lines; the overrides list reads only
-the lines an admin priced by hand (a few), newest first, capped for the page.
+The sales read the line summary for the totals and only the contract- or override-priced lines
+(partial index ``event_line_priced``); the overrides list reads only the lines an admin priced by
+hand, newest first, capped for the page.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from decimal import Decimal
 from django.db.models import Count, F, Q, Sum
 
 from events.models import EventLine
-from reporting.selectors.scope import ReportFilters, Scope
+from reporting.selectors.scope import ReportFilters, Scope, line_summary
 
 OVERRIDES_SHOWN = 500
 
@@ -34,11 +35,33 @@ def _lines(scope: Scope, filters: ReportFilters):
     return qs
 
 
+def _priced(scope: Scope, filters: ReportFilters):
+    """The period's committed sale lines a contract or an override priced: read through the
+    partial index ``event_line_priced`` (a few of all the lines)."""
+    return _lines(scope, filters).filter(Q(contract__isnull=False) | ~Q(price_override_reason=""))
+
+
 def sales_by_contract(scope: Scope, filters: ReportFilters) -> list[dict]:
-    """Per facility and contract (no contract: list price or override): units, amount billed,
-    the list price of the same units, and the difference."""
-    rows = (
-        _lines(scope, filters)
+    """Per facility and contract ("" = no contract: list price, or an override): units, amount
+    billed, the list price of the same units, the difference, and how many were overridden.
+
+    Two reads: every sale of the period per facility from the line summary
+    (``EventLineSummary``, no join to lines), and the contract- or override-priced lines; the
+    "no contract" row of a facility is its total less its contract rows."""
+    totals = {
+        row["facility__name"]: row
+        for row in line_summary(scope, filters, own_numbers=True)
+        .filter(kind=EventLine.Kind.SALE)
+        .order_by()
+        .values("facility__name")
+        .annotate(
+            units=Sum("lines"),
+            amount=Sum("amount"),
+            list_amount=Sum(F("lines") * F("product__unit_price")),
+        )
+    }
+    priced = (
+        _priced(scope, filters)
         .order_by()
         .values("event__facility__name", "contract__name")
         .annotate(
@@ -47,20 +70,38 @@ def sales_by_contract(scope: Scope, filters: ReportFilters) -> list[dict]:
             list_amount=Sum("device__product__unit_price"),
             overrides=Count("id", filter=~Q(price_override_reason="")),
         )
-        .order_by("event__facility__name", F("contract__name").asc(nulls_last=True))
     )
-    return [
-        {
-            "facility": row["event__facility__name"],
-            "contract": row["contract__name"] or "",
+    rows: dict[tuple[str, str], dict] = {}
+    for row in priced:
+        key = (row["event__facility__name"], row["contract__name"] or "")
+        rows[key] = {
+            "facility": key[0],
+            "contract": key[1],
             "units": row["units"],
             "amount": row["amount"],
             "list_amount": row["list_amount"],
-            "discount": (row["list_amount"] or Decimal(0)) - (row["amount"] or Decimal(0)),
             "overrides": row["overrides"],
         }
-        for row in rows
-    ]
+    for facility, total in totals.items():
+        contracted = [r for (f, c), r in rows.items() if f == facility and c]
+        rest = rows.setdefault(
+            (facility, ""),
+            {
+                "facility": facility,
+                "contract": "",
+                "units": 0,
+                "amount": Decimal("0.00"),
+                "list_amount": Decimal("0.00"),
+                "overrides": 0,
+            },
+        )
+        rest["units"] = total["units"] - sum(r["units"] for r in contracted)
+        rest["amount"] = total["amount"] - sum(r["amount"] for r in contracted)
+        rest["list_amount"] = total["list_amount"] - sum(r["list_amount"] for r in contracted)
+    out = [r for r in rows.values() if r["units"]]
+    for row in out:
+        row["discount"] = row["list_amount"] - row["amount"]
+    return sorted(out, key=lambda r: (r["facility"], r["contract"] == "", r["contract"]))
 
 
 def price_overrides(scope: Scope, filters: ReportFilters, limit: int | None = OVERRIDES_SHOWN):

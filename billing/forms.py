@@ -37,8 +37,11 @@ class PurchaseOrderLinesMixin(forms.Form):
         self.organization_id = organization_id
 
     def clean_lines(self):
-        return parse_typed_lines(organization_id=self.organization_id,
-                                 text=self.cleaned_data.get("lines", ""))
+        try:
+            return parse_typed_lines(organization_id=self.organization_id,
+                                     text=self.cleaned_data.get("lines", ""))
+        except ValidationError as error:  # {"lines": [...]}: this field's own errors
+            raise ValidationError(error.message_dict.get("lines", error.messages)) from None
 
 
 class PurchaseOrderCorrectForm(BootstrapForm, PurchaseOrderLinesMixin):

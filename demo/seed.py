@@ -535,7 +535,7 @@ def seed(*, devices: int = 5000, progress: bool = True, stdout=None) -> list[str
     with transaction.atomic():
         seed_kits(base)
     with transaction.atomic():
-        contract_notes = seed_contracts(base)
+        contract_notes = seed_contracts(base, backdate=_as_of_event_date)
     by_status = dict(
         Device.objects.filter(organization=org).values_list("status").annotate(Count("pk"))
     )

@@ -50,7 +50,8 @@ def _stated(event) -> list[StatedLine]:
     return list(lines.values())
 
 
-def seed_contracts(base: dict) -> list[str]:
+def seed_contracts(base: dict, *, backdate=None) -> list[str]:
+    """``backdate(event)``: seed_demo's helper dating a submission on its event's date."""
     org, users, facilities = base["org"], base["users"], base["facilities"]
     if Contract.objects.filter(organization=org).exists():
         return []
@@ -79,6 +80,9 @@ def seed_contracts(base: dict) -> list[str]:
     matched = _case(org=org, rep=rep1, facility=facilities[2], line=spine,
                     name="Case 2402 (Lakeside contract)", date=today - datetime.timedelta(days=1),
                     count=1, rng=rng)
+    for event in (mismatched, matched):
+        if event is not None and backdate is not None:
+            backdate(event)
     notes = [f"contracts: {unity.name} ({SYSTEM_NAME}: {facilities[0].name}, "
              f"{facilities[1].name}), {lakeside.name}"]
     if mismatched is not None:

@@ -47,4 +47,7 @@ class Migration(migrations.Migration):
             model_name='eventline',
             index=models.Index(condition=models.Q(('contract__isnull', False), models.Q(('price_override_reason', ''), _negated=True), _connector='OR'), fields=['contract'], name='event_line_priced'),
         ),
+        # Fresh statistics for the new columns, so the planner reads the contract report's few
+        # priced lines through event_line_priced instead of scanning every line.
+        migrations.RunSQL("ANALYZE events_eventline", reverse_sql=migrations.RunSQL.noop),
     ]

@@ -2,6 +2,7 @@
 the CSV import, the scan boxes and the search boxes with arbitrary text."""
 
 import csv
+import datetime
 import io
 from decimal import Decimal
 
@@ -246,7 +247,12 @@ def test_every_url_answers_garbled_forms_without_an_error(client, world, role):
                                    items=[(device.product, 1)])
     kit = kit_create(actor=world.admin, template=template, tag="KIT-GARBLED",
                      custodian=world.rep, devices=world.devices(1))
-    ids = {"inventory:kit_template": [template.pk], "inventory:kit": [kit.pk],
+    from contracts.services import contract_create
+
+    contract = contract_create(actor=world.admin, name="Garbled", facility=world.st_marys,
+                               valid_from=datetime.date(2026, 1, 1))
+    ids = {"contracts": [contract.pk], "inventory:kit_template": [template.pk],
+           "inventory:kit": [kit.pk],
            "events": [draft.pk, order.pk], "billing": [draft.pk, order.pk],
            "inventory:transfer": [transfer.pk], "inventory:device": [device.pk],
            "inventory:adjustment": [999_999], "consignment": [world.st_marys.pk],

@@ -44,6 +44,7 @@ PERMISSIONS: dict[str, Permission] = {p.name: p for p in (
     Permission("view_billing", OVERSIGHT, "see the billing queue"),
     Permission("view_commission_plans", OVERSIGHT, "see commission plans"),
     Permission("view_adjustments", OVERSIGHT, "see stock adjustments"),
+    Permission("view_contracts", OVERSIGHT, "see contracts"),
     Permission("trace_recalls", OVERSIGHT, "trace recalls"),
     Permission("view_recalls", EVERYONE, "see recalls"),
     Permission("open_settings", OVERSIGHT, "open the settings"),
@@ -63,6 +64,8 @@ PERMISSIONS: dict[str, Permission] = {p.name: p for p in (
     Permission("record_po", ADMINS, "run billing"),
     Permission("issue_invoice", ADMINS, "run billing"),
     Permission("mark_paid", ADMINS, "run billing"),
+    Permission("manage_contracts", ADMINS, "manage contracts"),
+    Permission("override_prices", ADMINS, "override a line's price"),
     Permission("edit_commission_plans", ADMINS, "edit commission plans"),
     Permission("pay_commissions", ADMINS, "mark commissions paid"),
     # Integrations (api/).

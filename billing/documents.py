@@ -65,7 +65,7 @@ def document_issue(model, *, event: Event, doc_type: str, lines: list[EventLine]
 def _lines(event: Event) -> list[EventLine]:
     return list(
         event.lines.select_related(
-            "device__product__product_line", "sold_by__sales_order"
+            "device__product__product_line", "sold_by__sales_order", "contract"
         ).order_by("id")
     )
 

@@ -4,6 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.models import User
+from billing.po_lines import parse_typed_lines
 from billing.services import po_upload_max_bytes, validate_po_pdf
 from consignment.models import Facility
 from core.forms import BootstrapForm, CompactForm
@@ -14,7 +15,40 @@ BILLING_STATUSES = [
 ]
 
 
-class PurchaseOrderForm(BootstrapForm, forms.Form):
+PO_LINES_HELP = ("Optional. One line per product: reference, quantity, unit price "
+                 "(e.g. “REF-1001, 2, 850.00”). Without lines, they are read from the PDF where "
+                 "its text allows.")
+
+
+class PurchaseOrderLinesMixin(forms.Form):
+    """The PO's total and lines (billing.po_lines parses the lines; the service decides)."""
+
+    total = forms.DecimalField(
+        label="PO total", required=False, max_digits=14, decimal_places=2, min_value=0,
+        help_text="Compared with the sales order's total.",
+    )
+    lines = forms.CharField(
+        label="PO lines", required=False, max_length=20_000, help_text=PO_LINES_HELP,
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, organization_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.organization_id = organization_id
+
+    def clean_lines(self):
+        try:
+            return parse_typed_lines(organization_id=self.organization_id,
+                                     text=self.cleaned_data.get("lines", ""))
+        except ValidationError as error:  # {"lines": [...]}: this field's own errors
+            raise ValidationError(error.message_dict.get("lines", error.messages)) from None
+
+
+class PurchaseOrderCorrectForm(BootstrapForm, PurchaseOrderLinesMixin):
+    pass
+
+
+class PurchaseOrderForm(BootstrapForm, PurchaseOrderLinesMixin):
     number = forms.CharField(
         label="PO number", max_length=100, strip=True,
         error_messages={"required": "Enter the facility's PO number."},
@@ -24,6 +58,8 @@ class PurchaseOrderForm(BootstrapForm, forms.Form):
         label="PO (PDF, optional)", required=False,
         widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,.pdf"}),
     )
+
+    field_order = ["number", "total", "lines", "pdf_file"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

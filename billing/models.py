@@ -88,12 +88,29 @@ class PurchaseOrder(models.Model):
     sha256 = models.CharField("SHA-256", max_length=64, blank=True)
     recorded_by = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(default=timezone.now)
+    # What the PO states, compared with the sales order (billing.reconcile): its total and its
+    # lines (PurchaseOrderLine), typed by the admin or read from the PDF's text.
+    total = models.DecimalField("PO total", max_digits=14, decimal_places=2, null=True,
+                                blank=True)
+
+    class LinesSource(models.TextChoices):
+        NONE = "", "No lines"
+        TYPED = "typed", "Typed"
+        PDF = "pdf", "Read from the PDF"
+
+    lines_source = models.CharField(max_length=8, choices=LinesSource.choices, blank=True)
+    corrected_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    corrected_at = models.DateTimeField(null=True, blank=True)
 
     objects = models.Manager.from_queryset(TenantQuerySet)()
 
     class Meta:
         ordering = ["-recorded_at", "-id"]
         constraints = [
+            models.CheckConstraint(condition=Q(total__isnull=True) | Q(total__gte=0),
+                                   name="purchase_order_total_gte_0"),
             models.UniqueConstraint(
                 fields=["organization", "number"], name="purchase_order_number_unique"
             ),
@@ -106,6 +123,31 @@ class PurchaseOrder(models.Model):
         return self.number if self.number.upper().startswith("PO") else f"PO {self.number}"
 
 
+class PurchaseOrderLine(models.Model):
+    """One line of a facility's PO: a product, the quantity ordered and the unit price."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    purchase_order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE,
+                                       related_name="lines")
+    product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    price = models.DecimalField("unit price", max_digits=12, decimal_places=2)
+
+    objects = models.Manager.from_queryset(TenantQuerySet)()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["purchase_order", "product"],
+                                    name="purchase_order_line_product_once"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="po_line_quantity_gt_0"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="po_line_price_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product} at {self.price}"
+
+
 class Invoice(IssuedDocument):
     event = models.OneToOneField(
         "events.Event", on_delete=models.PROTECT, related_name="invoice"
@@ -116,6 +158,10 @@ class Invoice(IssuedDocument):
     paid_by = models.ForeignKey(
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # Issued although the PO did not match the sales order ("invoice anyway"): why, and the
+    # differences named at that moment (billing.reconcile), kept with the event's invoice.
+    mismatch_reason = models.CharField("invoiced anyway because", max_length=300, blank=True)
+    mismatch_differences = models.TextField(blank=True)
 
     class Meta(IssuedDocument.Meta):
         constraints = [
@@ -127,6 +173,10 @@ class Invoice(IssuedDocument):
             models.CheckConstraint(
                 condition=Q(paid_at__isnull=True) | Q(paid_by__isnull=False),
                 name="invoice_paid_by_set",
+            ),
+            models.CheckConstraint(
+                condition=Q(mismatch_differences="") | ~Q(mismatch_reason=""),
+                name="invoice_mismatch_has_reason",
             ),
         ]
 

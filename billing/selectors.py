@@ -10,7 +10,8 @@ from django.db.models import Count, DecimalField, F, OuterRef, Subquery, Sum, Va
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
-from billing.models import Invoice
+from billing.models import Invoice, PurchaseOrder, SalesOrder
+from billing.reconcile import po_reconcile
 from events.models import UNSUBMITTED, Event, EventLine, EventStatus
 
 
@@ -60,6 +61,11 @@ def billing_queue(
             output_field=DecimalField(max_digits=14, decimal_places=2),
         ))
         .annotate(invoice_balance=F("invoice__total") - F("credited"))
+        # How many of its lines an admin priced by hand (shown in the queue; events.pricing).
+        .annotate(price_overrides=Subquery(
+            EventLine.objects.filter(event=OuterRef("pk")).exclude(price_override_reason="")
+            .order_by().values("event").annotate(n=Count("id")).values("n")
+        ))
         .order_by("-date", "-id")
     )
     if status:
@@ -102,8 +108,19 @@ def billing_figures(*, event: Event) -> dict:
         return {}
     if event.is_return:
         return {"credited_orders": credited_orders(event=event)}
+    figures = {}
+    purchase_order = PurchaseOrder.objects.filter(event=event).first()
+    if purchase_order is not None:
+        # What the PO states against the sales order (billing.reconcile): matched, or each
+        # difference named.
+        figures["po_lines"] = list(purchase_order.lines.select_related("product").order_by("id"))
+        order = SalesOrder.objects.filter(event=event).only("total").first()
+        figures["reconciliation"] = po_reconcile(
+            event=event, purchase_order=purchase_order, currency=event.organization.currency,
+            po_lines=figures["po_lines"], order_total=order.total if order else None,
+        )
     invoice = invoice_of(event)
     if invoice is None:
-        return {}
+        return figures
     credits = invoice_credits(invoice=invoice)
-    return {"invoice_credits": credits, "invoice_balance": invoice.total - credits}
+    return {**figures, "invoice_credits": credits, "invoice_balance": invoice.total - credits}

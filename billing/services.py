@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -22,7 +24,10 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.permissions import ensure_permission
 from billing.documents import document_number_next
-from billing.models import DocumentCounter, Invoice, PurchaseOrder, SalesOrder
+from billing.models import DocumentCounter, Invoice, PurchaseOrder, PurchaseOrderLine, SalesOrder
+from billing.po_lines import StatedLine, lines_from_pdf_text
+from billing.po_lines import pdf_text as po_pdf_text
+from billing.reconcile import po_reconcile
 from billing.tasks import document_store_after_commit
 from core.db import service_transaction
 from core.outbox import OutboxKind, emit
@@ -89,11 +94,42 @@ def validate_po_pdf(upload: UploadedFile) -> None:
         raise ValidationError(f"This PO file is refused: {problem}.", code="unsafe_pdf")
 
 
+def _po_total(total) -> Decimal | None:
+    if total in (None, ""):
+        return None
+    try:
+        total = Decimal(str(total))
+    except InvalidOperation:
+        raise ValidationError({"total": "Enter the PO's total as a number."}) from None
+    if not total.is_finite() or total < 0 or total >= Decimal("1e12"):
+        raise ValidationError({"total": "Enter the PO's total: an amount of 0 or more."})
+    if total != total.quantize(Decimal("0.01")):
+        raise ValidationError({"total": "Enter the PO's total with at most 2 decimals."})
+    return total
+
+
+def _po_lines_write(actor: User, purchase_order: PurchaseOrder,
+                    lines: Sequence[StatedLine]) -> None:
+    ensure_same_organization(actor, *(line.product for line in lines))
+    PurchaseOrderLine.objects.filter(purchase_order=purchase_order).delete()
+    PurchaseOrderLine.objects.bulk_create([
+        PurchaseOrderLine(organization_id=purchase_order.organization_id,
+                          purchase_order=purchase_order, product=line.product,
+                          quantity=line.quantity, price=line.price)
+        for line in lines
+    ])
+
+
 @service_transaction
 def purchase_order_record(
     *, actor: User, event: Event, number: str, pdf_file: UploadedFile | None = None,
+    total: Decimal | None = None, lines: Sequence[StatedLine] | None = None,
 ) -> PurchaseOrder:
-    """Record the facility's PO number (and optionally its PDF): Pending PO → Ready to invoice."""
+    """Record the facility's PO number (and optionally its PDF): Pending PO → Ready to invoice.
+
+    What the PO states is kept to be compared with the sales order (``billing.reconcile``): its
+    ``total`` and its ``lines`` (typed); without typed lines, the lines (and, without a total,
+    the total) read from the PDF's text where it can (``billing.po_lines``)."""
     event = _locked_event(actor, event, "record_po")
     _ensure_billable(event, "a purchase order")
     if event.status != EventStatus.PENDING_PO:
@@ -121,12 +157,21 @@ def purchase_order_record(
             validate_po_pdf(pdf_file)
         except ValidationError as error:
             raise ValidationError({"pdf_file": error.messages}) from None
+    total = _po_total(total)
+    lines_source = PurchaseOrder.LinesSource.TYPED if lines else PurchaseOrder.LinesSource.NONE
+    data = pdf_file.read() if pdf_file is not None else b""
+    if data and not lines:
+        reading = lines_from_pdf_text(organization_id=event.organization_id,
+                                      text=po_pdf_text(data))
+        if reading.lines:
+            lines, lines_source = reading.lines, PurchaseOrder.LinesSource.PDF
+        if total is None:
+            total = reading.total
     purchase_order = PurchaseOrder(
         organization_id=event.organization_id, event=event, number=number, recorded_by=actor,
-        recorded_at=timezone.now(),
+        recorded_at=timezone.now(), total=total, lines_source=lines_source,
     )
     if pdf_file is not None:
-        data = pdf_file.read()
         purchase_order.sha256 = hashlib.sha256(data).hexdigest()
         purchase_order.pdf.save(f"PO-event-{event.pk}.pdf", ContentFile(data), save=False)
     try:
@@ -138,6 +183,8 @@ def purchase_order_record(
         raise ValidationError(
             {"number": f"PO number {number} is already recorded in your organisation."}
         ) from None
+    if lines:
+        _po_lines_write(actor, purchase_order, lines)
     set_status(event, EventStatus.READY_TO_INVOICE)
     event.save(update_fields=["status"])
     emit(kind=OutboxKind.PURCHASE_ORDER_RECORDED, organization_id=event.organization_id,
@@ -146,8 +193,34 @@ def purchase_order_record(
 
 
 @service_transaction
+def purchase_order_correct(
+    *, actor: User, event: Event, total: Decimal | None, lines: Sequence[StatedLine],
+) -> PurchaseOrder:
+    """Correct what a recorded PO states (its total and lines) before the invoice: the facility
+    sent a corrected PO, or the lines were read or typed wrong."""
+    event = _locked_event(actor, event, "record_po")
+    _ensure_billable(event, "a purchase order")
+    if event.status != EventStatus.READY_TO_INVOICE:
+        raise ValidationError(
+            f"{event} is {event.get_status_display()}: its PO can be corrected only before the "
+            "invoice is issued.", code="not_ready",
+        )
+    purchase_order = PurchaseOrder.objects.select_for_update(of=("self",), no_key=True).get(
+        event=event)
+    purchase_order.total = _po_total(total)
+    purchase_order.lines_source = (
+        PurchaseOrder.LinesSource.TYPED if lines else PurchaseOrder.LinesSource.NONE
+    )
+    purchase_order.corrected_by, purchase_order.corrected_at = actor, timezone.now()
+    purchase_order.save(update_fields=["total", "lines_source", "corrected_by", "corrected_at"])
+    _po_lines_write(actor, purchase_order, lines or [])
+    return purchase_order
+
+
+@service_transaction
 def invoice_issue(
     *, actor: User, event: Event, today: datetime.date | None = None,
+    mismatch_reason: str = "",
 ) -> Invoice:
     """Issue the numbered invoice (INV-000001…) once the PO is recorded: → Invoiced.
 
@@ -170,6 +243,24 @@ def invoice_issue(
             code="invoiced",
         )
     sales_order = SalesOrder.objects.get(event=event)
+    purchase_order = PurchaseOrder.objects.filter(event=event).first()
+    mismatch_reason = " ".join((mismatch_reason or "").split())
+    differences = ""
+    if purchase_order is not None:
+        check = po_reconcile(event=event, purchase_order=purchase_order,
+                             currency=event.organization.currency,
+                             order_total=sales_order.total)
+        if check.mismatched:
+            if not mismatch_reason:
+                raise ValidationError(
+                    [f"Purchase order {purchase_order.number} does not match the sales order:",
+                     *check.summary().splitlines(),
+                     "Correct the PO, or tick “Invoice anyway” and give the reason."],
+                    code="po_mismatch",
+                )
+            if len(mismatch_reason) > Invoice._meta.get_field("mismatch_reason").max_length:
+                raise ValidationError("Keep the reason under 300 characters.", code="too_long")
+            differences = check.summary()
     set_status(event, EventStatus.INVOICED)
     invoice = Invoice.objects.create(
         organization_id=event.organization_id,
@@ -181,6 +272,8 @@ def invoice_issue(
         issued_by=actor,
         due_date=today + datetime.timedelta(days=event.facility.payment_terms_days),
         total=sales_order.total,
+        mismatch_reason=mismatch_reason if differences else "",
+        mismatch_differences=differences,
     )
     event.save(update_fields=["status"])
     document_store_after_commit(invoice)

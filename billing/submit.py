@@ -41,6 +41,7 @@ from events.policy import (
     open_sale_lines,
     policy_for,
 )
+from events.pricing import freeze_line_prices
 from events.services import ensure_can_edit, event_line_summary_add, lock_event, set_status
 from inventory.lifecycle import devices_transition
 from inventory.services import lock_devices
@@ -118,6 +119,10 @@ def event_submit_for_billing(
             errors.append(problem)
     if errors:
         raise ValidationError(errors)
+
+    # The price each sale line is billed at: its contract's (or list) price, or the admin's
+    # override; frozen now, with its contract (events.pricing).
+    freeze_line_prices(event=event, lines=lines)
 
     # The lifecycle moves the devices (its rows say the fields) and writes one ledger row each.
     # No patient ID in the note: the ledger can never be erased, and the movement links the event.

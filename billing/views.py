@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import permission_required
 from accounts.security import patient_access_record, safe_next
 from billing import documents, selectors, services, submit
-from billing.forms import BillingQueueFilterForm, PurchaseOrderForm
+from billing.forms import BillingQueueFilterForm, PurchaseOrderCorrectForm, PurchaseOrderForm
 from core.exports import Column, csv_download, field
 from core.forms import add_service_errors
 from core.http import content_disposition
@@ -144,12 +144,14 @@ def _related(event: Event, name: str):
 def billing_po_record(request, pk: int):
     event = _event(request, pk)
     if request.method == "POST":
-        form = PurchaseOrderForm(request.POST, request.FILES)
+        form = PurchaseOrderForm(request.POST, request.FILES,
+                                 organization_id=request.user.organization_id)
         if form.is_valid():
             try:
                 po = services.purchase_order_record(
                     actor=request.user, event=event, number=form.cleaned_data["number"],
                     pdf_file=form.cleaned_data.get("pdf_file"),
+                    total=form.cleaned_data.get("total"), lines=form.cleaned_data.get("lines"),
                 )
             except ValidationError as error:
                 add_service_errors(form, error)
@@ -160,7 +162,7 @@ def billing_po_record(request, pk: int):
                 return _back(request, event)
         status = 400
     else:
-        form = PurchaseOrderForm()
+        form = PurchaseOrderForm(organization_id=request.user.organization_id)
         status = 200
     return render(
         request, "billing/billing_po_form.html",
@@ -174,8 +176,10 @@ def billing_po_record(request, pk: int):
 @require_POST
 def billing_invoice_issue(request, pk: int):
     event = _event(request, pk)
+    reason = request.POST.get("mismatch_reason", "") if request.POST.get("invoice_anyway") else ""
     try:
-        invoice = services.invoice_issue(actor=request.user, event=event)
+        invoice = services.invoice_issue(actor=request.user, event=event,
+                                         mismatch_reason=reason[:1000])
     except ValidationError as error:
         messages.error(request, _error_text(error))
     else:
@@ -314,3 +318,25 @@ def event_submit(request, pk: int):
     # Refused: back on the event page (not left on /submit/), the reasons in the submit form.
     request.session[SUBMIT_ERRORS_SESSION_KEY.format(event.pk)] = errors
     return redirect(_event_url(event, "used"))
+
+
+@permission_required("record_po")
+@require_POST
+def billing_po_correct(request, pk: int):
+    """Correct the recorded PO's total and lines (before the invoice)."""
+    event = _event(request, pk)
+    form = PurchaseOrderCorrectForm(request.POST, organization_id=request.user.organization_id)
+    if form.is_valid():
+        try:
+            services.purchase_order_correct(
+                actor=request.user, event=event, total=form.cleaned_data.get("total"),
+                lines=form.cleaned_data.get("lines") or [],
+            )
+        except ValidationError as error:
+            messages.error(request, _error_text(error))
+        else:
+            messages.success(request, f"The purchase order of {event.name} was corrected.")
+    else:
+        messages.error(request, " ".join(
+            message for errors in form.errors.values() for message in errors))
+    return _back(request, event)

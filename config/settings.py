@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # contracts: exclusion constraints over date ranges
     "django_htmx",
     "django_filters",
     "django_tables2",
@@ -77,6 +78,7 @@ INSTALLED_APPS = [
     "accounts",
     "inventory",
     "consignment",
+    "contracts",
     "events",
     "commissions",
     "billing",
@@ -211,6 +213,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 PO_UPLOAD_MAX_BYTES = int(os.environ.get("PO_UPLOAD_MAX_BYTES", str(5 * 1024 * 1024)))
 # How long a facility's recall acknowledgement link (signed, no login) stays valid.
 RECALL_ACK_LINK_DAYS = int(os.environ.get("RECALL_ACK_LINK_DAYS", "30"))
+# Pending PO reminders (manage.py send_po_reminders): a rep hears about their events waiting for
+# a PO more than this many days after the case.
+PENDING_PO_REMINDER_DAYS = int(os.environ.get("PENDING_PO_REMINDER_DAYS", "14"))
 # Its streams may expand to at most this many bytes, and this many times the file's size (a
 # compression bomb is refused; billing.po_checks decompresses with these caps).
 PO_DECOMPRESSED_MAX_BYTES = int(os.environ.get("PO_DECOMPRESSED_MAX_BYTES",

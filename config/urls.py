@@ -11,6 +11,7 @@ urlpatterns = [
     path("inventory/", include("inventory.urls")),
     path("facilities/", include("consignment.urls")),
     path("recalls/", include("recalls.urls")),
+    path("contracts/", include("contracts.urls")),
     path("reports/commissions/", include("commissions.urls")),
     path("reports/", include("reporting.urls")),
     path("api/", include("api.urls")),

@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from accounts.models import Organization, User
 from consignment.models import Facility, FacilityContact, ParLevel
+from demo.seed_contracts import seed_contracts
 from inventory.models import Device, DeviceStatus, Manufacturer, Product, ProductLine
 from inventory.selectors import sellable_devices
 from inventory.udi import make_gtin
@@ -567,6 +568,7 @@ def seed(*, devices: int = 5000, progress: bool = True, stdout=None) -> list[str
         seed_kits(base)
     with transaction.atomic():
         seed_recall(base)
+        contract_notes = seed_contracts(base, backdate=_as_of_event_date)
     by_status = dict(
         Device.objects.filter(organization=org).values_list("status").annotate(Count("pk"))
     )
@@ -575,4 +577,5 @@ def seed(*, devices: int = 5000, progress: bool = True, stdout=None) -> list[str
         f"{org.users.count()} users",
         "devices: " + ", ".join(f"{count} {status}" for status, count in sorted(by_status.items())),
         f"events: {Event.objects.filter(organization=org).count()}",
+        *contract_notes,
     ]

@@ -135,6 +135,10 @@ class Event(models.Model):
             # The dashboard's "where used" walks the organisation's events newest first, and
             # the events list pages them by date then id (many events share a date).
             models.Index(fields=["organization", "date", "id"], name="event_org_date_id"),
+            # The Pending PO list and its oldest case (billing.ageing), without the other
+            # statuses' rows.
+            models.Index(fields=["organization", "date", "id"], name="event_pending_po",
+                         condition=Q(status=EventStatus.PENDING_PO)),
         ]
         constraints = [
             models.CheckConstraint(
@@ -274,11 +278,36 @@ class EventLine(models.Model):
         help_text="Sale line: the Return that reversed this sale (the device may be sold again).",
     )
     added_at = models.DateTimeField(default=timezone.now)
+    # The contract that priced a sale line (events.pricing): shown on the draft, frozen by
+    # Submit For Billing with the price. Empty: list price, or an admin's override.
+    contract = models.ForeignKey(
+        "contracts.Contract", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="lines",
+    )
+    # An admin's override of the price (events.pricing.event_line_price_override): why and who.
+    price_override_reason = models.CharField(max_length=300, blank=True)
+    price_overridden_by = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    price_overridden_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
+        indexes = [
+            # The contract report reads only the lines a contract or an override priced.
+            models.Index(fields=["contract"], name="event_line_priced",
+                         condition=Q(contract__isnull=False) | ~Q(price_override_reason="")),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["event", "device"], name="event_line_device_once"),
+            models.CheckConstraint(
+                condition=Q(price_override_reason="", price_overridden_by__isnull=True,
+                            price_overridden_at__isnull=True)
+                | (~Q(price_override_reason="") & Q(price_overridden_by__isnull=False,
+                                                     price_overridden_at__isnull=False,
+                                                     kind=EventLineKind.SALE)),
+                name="event_line_override_has_reason",
+            ),
             models.CheckConstraint(condition=Q(price__gte=0), name="event_line_price_gte_0"),
             models.CheckConstraint(
                 condition=Q(kind=EventLineKind.SALE)

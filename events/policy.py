@@ -196,6 +196,9 @@ class EventPolicy:
     nothing_marked: str  # the refusal to submit without lines
     needs_patient_id: bool = False  # a case: no submit without the Patient ID (traceability)
     quarantined: str = ""  # the MovementKind of a unit a recall quarantined, or "" (refused)
+    # Its lines are priced by the facility's contract in force on the event's date, not the list
+    # price (events.pricing; frozen by Submit For Billing), and an admin may override them.
+    contract_priced: bool = False
 
     def transition_of(self, line: EventLine, today: datetime.date) -> str:
         """The move a line's device makes at submit."""
@@ -219,7 +222,7 @@ POLICIES: tuple[EventPolicy, ...] = (
         reverses_sale=False, transition=MovementKind.SOLD_AND_CONSUMED, destruction="",
         document=Document.SALES_ORDER, next_status=EventStatus.PENDING_PO,
         commission=CommissionEffect.SALE_CREDIT, nothing_marked=MARK_USED,
-        needs_patient_id=True,
+        needs_patient_id=True, contract_priced=True,
     ),
     EventPolicy(
         event_type=EventType.CASE, facility_stock=True, problem=facility_stock_problem,
@@ -235,6 +238,7 @@ POLICIES: tuple[EventPolicy, ...] = (
         reverses_sale=False, transition=MovementKind.SOLD_TO_FACILITY, destruction="",
         document=Document.SALES_ORDER, next_status=EventStatus.PENDING_PO,
         commission=CommissionEffect.SALE_CREDIT, nothing_marked=MARK_USED,
+        contract_priced=True,
     ),
     EventPolicy(
         event_type=EventType.RETURN, facility_stock=False, problem=return_problem,

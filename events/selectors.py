@@ -40,7 +40,7 @@ def event_lines(*, event: Event):
         EventLine.objects.filter(event=event)
         .select_related(
             "device__product__product_line", "device__facility", "device__custodian",
-            "device__kit", "sold_by"
+            "device__kit", "sold_by", "contract", "price_overridden_by"
         )
         .order_by("id")
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from events import loan_views, views
+from events import loan_views, pricing_views, views
 
 app_name = "events"
 urlpatterns = [
@@ -18,6 +18,8 @@ urlpatterns = [
          name="remove_device"),
     path("<int:pk>/lines/<int:device_pk>/damaged/", views.event_line_damaged,
          name="line_damaged"),
+    path("<int:pk>/lines/<int:device_pk>/price/", pricing_views.event_line_price,
+         name="line_price"),
     path("<int:pk>/facility-stock-only/", views.event_facility_stock_only,
          name="facility_stock_only"),
     path("<int:pk>/cancel/", views.event_cancel, name="cancel"),

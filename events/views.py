@@ -33,6 +33,7 @@ from events.forms import (
     SubmitForBillingForm,
 )
 from events.models import Event, EventType
+from events.pricing import draft_line_prices
 from events.tables import EventTable
 from inventory.forms import CHOOSE
 from inventory.kit_selectors import kit_by_tag
@@ -187,7 +188,7 @@ def contact_create(request):
 
 
 def _panel_context(request, event: Event, **extra) -> dict:
-    lines = list(selectors.event_lines(event=event))
+    lines = draft_line_prices(event=event, lines=list(selectors.event_lines(event=event)))
     can_edit = _can_edit(request.user, event)
     query = extra.pop("query", request.POST.get("q", request.GET.get("q", "")))
     problems = services.draft_line_problems(event=event, lines=lines)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("swap/", event_views.swap_create, name="swap_create"),
     path("swap/<int:pk>/", views.swap_detail, name="swap_detail"),
     path("usage/", views.usage_report, name="usage"),
+    path("contracts/", views.contract_report, name="contracts"),
     path("replenishment/", views.replenishment, name="replenishment"),
     path("replenishment/stocking-order/", event_views.replenishment_create,
          name="replenishment_create"),

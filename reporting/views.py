@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.decorators import permission_required
-from core.exports import csv_download
+from core.exports import Column, csv_download
 from core.http import int_ids, query_without
 from events.loan_selectors import kits_out
 from events.models import Event, EventType
@@ -21,8 +21,8 @@ from reporting.filters import report_filters
 from reporting.forms import (
     ReplenishmentForm,
 )
+from reporting.selectors import contracts, sales, stock, usage
 from reporting.selectors import replenishment as replenishing
-from reporting.selectors import sales, stock, usage
 from reporting.selectors.scope import product_lines_for, reps_for, scope_for
 
 DASHBOARD_PREVIEW = 20
@@ -219,4 +219,48 @@ def swap_detail(request, pk: int):
         "ret": ret, "order": order, **swap,
         "replenish_url": reverse("reporting:replenishment")
         + f"?facility={ret.facility_id}&rep={ret.representative_id}",
+    })
+
+
+# --- contracts: sales by facility and contract, price overrides --------------------------------
+
+
+CONTRACT_SALES_COLUMNS = [
+    Column("Facility", lambda row: row["facility"]),
+    Column("Contract", lambda row: row["contract"] or "No contract"),
+    Column("Units", lambda row: row["units"]), Column("Amount", lambda row: row["amount"]),
+    Column("At list price", lambda row: row["list_amount"]),
+    Column("Below list", lambda row: row["discount"]),
+    Column("Price overrides", lambda row: row["overrides"]),
+]
+PRICE_OVERRIDE_COLUMNS = [
+    Column("Event", lambda line: line.event.name), Column("Date", lambda line: line.event.date),
+    Column("Facility", lambda line: line.event.facility.name),
+    Column("Representative", lambda line: str(line.event.representative)),
+    Column("Reference", lambda line: line.device.product.reference),
+    Column("Device", lambda line: line.device.label),
+    Column("List price", lambda line: line.device.product.unit_price),
+    Column("Price", lambda line: line.price),
+    Column("Reason", lambda line: line.price_override_reason),
+    Column("Overridden by", lambda line: str(line.price_overridden_by or "")),
+]
+
+
+@permission_required("view_reports")
+def contract_report(request):
+    form, filters = report_filters(request)
+    scope = scope_for(request.user)
+    export = request.GET.get("export")
+    if export == "contracts":
+        return csv_download(_filename("sales-by-contract", filters), CONTRACT_SALES_COLUMNS,
+                            contracts.sales_by_contract(scope, filters))
+    if export == "overrides":
+        return csv_download(_filename("price-overrides", filters), PRICE_OVERRIDE_COLUMNS,
+                            contracts.price_overrides(scope, filters, limit=None).iterator())
+    return render(request, "reporting/contract_report.html", {
+        "form": form, "filters": filters, "query": query_without(request, "export"),
+        "rows": contracts.sales_by_contract(scope, filters),
+        "overrides": contracts.price_overrides(scope, filters),
+        "override_counts": contracts.price_override_counts(scope, filters),
+        "overrides_shown": contracts.OVERRIDES_SHOWN,
     })

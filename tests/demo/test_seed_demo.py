@@ -93,3 +93,24 @@ def test_seed_demo_has_one_open_recall_spread_over_holders(settings):
     assert Device.objects.filter(status=DeviceStatus.QUARANTINED).count() == (
         recall.units.count())
     assert list(ledger_discrepancies()) == []
+def test_seed_demo_has_contracts_a_contract_priced_case_and_two_po_checks(settings):
+    from billing.models import PurchaseOrder
+    from billing.reconcile import po_reconcile
+    from contracts.models import Contract
+    from events.models import EventLine
+
+    settings.DEBUG = True
+    call_command("seed_demo", "--devices", "600", "--no-progress")
+    call_command("seed_demo", "--devices", "600", "--no-progress")  # idempotent
+    org = Organization.objects.get(users__username="rep1")
+    unity = Contract.objects.get(organization=org, group__name="Unity Health System")
+    assert unity.group.members.count() == 2
+    assert Contract.objects.filter(organization=org).count() == 2
+    priced = EventLine.objects.filter(event__organization=org, contract__isnull=False,
+                                      committed=True)
+    assert priced.filter(contract=unity).exists()
+    assert all(line.price < line.device.product.unit_price
+               for line in priced.select_related("device__product"))
+    checks = {po.number: po_reconcile(event=po.event, purchase_order=po).status
+              for po in PurchaseOrder.objects.filter(number__in=["PO-UNITY-5521", "PO-LSC-7730"])}
+    assert checks == {"PO-UNITY-5521": "mismatch", "PO-LSC-7730": "matched"}

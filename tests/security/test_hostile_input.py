@@ -2,6 +2,7 @@
 the CSV import, the scan boxes and the search boxes with arbitrary text."""
 
 import csv
+import datetime
 import io
 from decimal import Decimal
 
@@ -171,7 +172,7 @@ def test_fuzz_the_search_boxes(client, world, query):
 LIST_PAGES = ["inventory:device_list", "events:list", "billing:queue", "inventory:transfer_list",
               "inventory:adjustment_list", "inventory:recall_trace", "reporting:index",
               "reporting:sales", "reporting:usage", "reporting:replenishment",
-              "commissions:statement"]
+              "commissions:statement", "billing:pending_po", "contracts:list"]
 ODD_PARAMETERS = [{"page": "0"}, {"page": "-1"}, {"page": "99999999"}, {"page": "abc"},
                   {"page": "1e3"}, {"per_page": "-5"}, {"per_page": "0"}, {"per_page": "abc"},
                   {"per_page": "100000"}, {"sort": "bogus"}, {"sort": "-"},
@@ -202,7 +203,8 @@ FORM_KEYS = ["device", "devices", "facility", "representative", "rep", "manufact
              "price", "number", "date", "due_date", "reason", "label", "q", "action", "next",
              "kind", "signature_name", "patient_id", "name", "event_type", "rate",
              "stocking_share", "status", "date_from", "date_to", "note", "lot", "serial",
-             "expiration_date", "gtin", "order"]
+             "expiration_date", "gtin", "order", "total", "lines", "percent_off", "valid_from",
+             "valid_to", "group", "facilities", "mismatch_reason", "invoice_anyway", "reset"]
 
 
 def url_patterns():
@@ -245,7 +247,12 @@ def test_every_url_answers_garbled_forms_without_an_error(client, world, role):
                                    items=[(device.product, 1)])
     kit = kit_create(actor=world.admin, template=template, tag="KIT-GARBLED",
                      custodian=world.rep, devices=world.devices(1))
-    ids = {"inventory:kit_template": [template.pk], "inventory:kit": [kit.pk],
+    from contracts.services import contract_create
+
+    contract = contract_create(actor=world.admin, name="Garbled", facility=world.st_marys,
+                               valid_from=datetime.date(2026, 1, 1))
+    ids = {"contracts": [contract.pk], "inventory:kit_template": [template.pk],
+           "inventory:kit": [kit.pk],
            "events": [draft.pk, order.pk], "billing": [draft.pk, order.pk],
            "inventory:transfer": [transfer.pk], "inventory:device": [device.pk],
            "inventory:adjustment": [999_999], "consignment": [world.st_marys.pk],

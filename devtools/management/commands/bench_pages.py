@@ -236,6 +236,8 @@ class Command(BaseCommand):
             ("Events list", admin, reverse("events:list"), True),
             ("Event page", admin, reverse("events:detail", args=[big_event.pk]), False),
             ("Billing queue", admin, reverse("billing:queue"), True),
+            ("Pending PO", admin, reverse("billing:pending_po"), True),
+            ("Contracts", admin, reverse("contracts:list"), False),
             ("Transfers", admin, reverse("inventory:transfer_list"), True),
             ("Stock adjustments", admin, reverse("inventory:adjustment_list"), True),
             ("Recall trace (one lot)", admin,
@@ -260,6 +262,7 @@ class Command(BaseCommand):
             ("API devices (rep1)", rep, "/api/v1/devices/", False),
             ("Sales report", admin, reverse("reporting:sales"), False),
             ("Usage report", admin, reverse("reporting:usage"), False),
+            ("Contracts & overrides report", admin, reverse("reporting:contracts"), False),
             ("Replenishment", admin, reverse("reporting:replenishment"), False),
             ("Commission statement, 12 months (rep1)", admin,
              f"{reverse('commissions:statement')}?rep={self.rep.pk}"

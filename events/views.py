@@ -209,8 +209,13 @@ def _panel_context(request, event: Event, **extra) -> dict:
     can_edit = _can_edit(request.user, event)
     query = extra.pop("query", request.POST.get("q", request.GET.get("q", "")))
     problems = services.draft_line_problems(event=event, lines=lines)
+    today = timezone.localdate()
     for line in lines:
         line.problem = problems.get(line.pk, "")
+        # A unit marked by a scan skips the search: the draft's lines flag it as well.
+        line.expires_in = selectors.expiry_warning_days(
+            line.device, today=today, within=settings.MARK_USED_EXPIRY_WARNING_DAYS,
+        ) if event.is_draft else None
     context = {
         "event": event,
         "lines": lines,

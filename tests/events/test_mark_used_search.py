@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from inventory.models import Device
 from tests.events.conftest import World
 from tests.factories import (
     ManufacturerFactory,
@@ -99,3 +100,15 @@ def test_units_expiring_soon_carry_a_badge(client, world, settings):
     settings.MARK_USED_EXPIRY_WARNING_DAYS = 3
     html = client.get(url, {"q": "C-"}).content.decode()
     assert 'data-testid="expires-soon"' not in html
+
+
+def test_a_marked_unit_expiring_soon_is_flagged_on_the_drafts_lines(client, world):
+    """A unit scanned onto the draft skips the search: its line carries the badge too."""
+    event = cages_order(world)
+    soon = Device.objects.get(serial="C-SOON")
+    later = Device.objects.get(serial="C-1")
+    world.add(event, [soon, later], actor=world.rep)
+    client.force_login(world.rep)
+    html = client.get(reverse("events:detail", args=[event.pk]), {"tab": "used"}).content.decode()
+    assert html.count('data-testid="line-expires-soon"') == 1
+    assert ">in 5 d</span>" in html

@@ -1,14 +1,7 @@
 from django.contrib.auth import views as auth_views
-from django.shortcuts import render
 
-from accounts.decorators import permission_required
 from accounts.forms import LoginForm
 from accounts.lockout import login_standing
-
-
-@permission_required("view_inventory")
-def home(request):
-    return render(request, "accounts/home.html")
 
 
 class LoginView(auth_views.LoginView):

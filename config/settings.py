@@ -227,6 +227,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 REQUEST_MAX_BYTES = int(os.environ.get("REQUEST_MAX_BYTES", str(12 * 1024 * 1024)))
 
 # The Django admin's search box: at most this many words are searched (accounts.admin_base).
+# Mark Used flags a unit expiring within this many days (a badge on each search result).
+MARK_USED_EXPIRY_WARNING_DAYS = int(os.environ.get("MARK_USED_EXPIRY_WARNING_DAYS", "30"))
 ADMIN_SEARCH_MAX_TERMS = int(os.environ.get("ADMIN_SEARCH_MAX_TERMS", "5"))
 
 # Content Security Policy: our own static files, and nonces; no inline scripts.

@@ -1,10 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from accounts import views as account_views
+from reporting import views as reporting_views
 
 urlpatterns = [
-    path("", account_views.home, name="home"),
+    path("", reporting_views.home, name="home"),  # what needs attention, per role
     path("accounts/", include("accounts.urls")),
     path("events/", include("events.urls")),
     path("events/", include("billing.urls")),  # Submit For Billing, documents, the queue

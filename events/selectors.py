@@ -5,7 +5,17 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from accounts.models import User
@@ -50,6 +60,31 @@ def lines_total(lines) -> Decimal:
     return sum((line.price for line in lines), Decimal("0.00"))
 
 
+def _device_pool(*, event: Event, today: datetime.date):
+    """The devices the event's kind allows, any manufacturer, unexpired on ``today``."""
+    if event.is_return:
+        return facility_stock_devices(
+            organization_id=event.organization_id, facility_id=event.facility_id,
+            include_expired=True,
+        ) | quarantined_facility_stock(  # and what a recall quarantined there
+            organization_id=event.organization_id, facility_id=event.facility_id,
+        )
+    if event.is_case and event.facility_stock_only:
+        return facility_stock_devices(
+            organization_id=event.organization_id, facility_id=event.facility_id, today=today
+        )
+    qs = sellable_devices(
+        organization_id=event.organization_id, custodian_id=event.representative_id,
+        today=today,
+    )
+    if event.is_case:  # and the units of kits loaned to the case's facility
+        qs = qs | loaned_kit_devices(
+            organization_id=event.organization_id, custodian_id=event.representative_id,
+            facility_id=event.facility_id, today=today,
+        )
+    return qs
+
+
 def event_device_candidates(*, event: Event, today: datetime.date | None = None):
     """The devices the rules allow on ``event`` right now (the rules are re-checked on add).
 
@@ -61,37 +96,14 @@ def event_device_candidates(*, event: Event, today: datetime.date | None = None)
     the event's manufacturer, never already on the event.
     """
     today = today or timezone.localdate()
-    if event.is_return:
-        qs = facility_stock_devices(
-            organization_id=event.organization_id, facility_id=event.facility_id,
-            include_expired=True,
-        ) | quarantined_facility_stock(  # and what a recall quarantined there
-            organization_id=event.organization_id, facility_id=event.facility_id,
-        )
-    elif event.is_case and event.facility_stock_only:
-        qs = facility_stock_devices(
-            organization_id=event.organization_id, facility_id=event.facility_id, today=today
-        )
-    else:
-        qs = sellable_devices(
-            organization_id=event.organization_id, custodian_id=event.representative_id,
-            today=today,
-        )
-        if event.is_case:  # and the units of kits loaned to the case's facility
-            qs = qs | loaned_kit_devices(
-                organization_id=event.organization_id, custodian_id=event.representative_id,
-                facility_id=event.facility_id, today=today,
-            )
+    qs = _device_pool(event=event, today=today)
     qs = qs.filter(product__product_line__manufacturer_id=event.manufacturer_id)
     return qs.exclude(pk__in=EventLine.objects.filter(event=event).values("device_id"))
 
 
-def event_device_search(
-    *, event: Event, query: str = "", today: datetime.date | None = None,
-    limit: int = DEVICE_SEARCH_LIMIT,
-):
-    """Search the candidates by serial, lot, catalogue number or description (every word)."""
-    qs = event_device_candidates(event=event, today=today)
+def _matching(qs: QuerySet, query: str) -> QuerySet:
+    """``qs`` narrowed to the devices whose serial, lot, catalogue number or description holds
+    every word of ``query`` (five words at most)."""
     for word in (query or "").split()[:5]:
         qs = qs.filter(
             Q(serial__icontains=word)
@@ -99,9 +111,59 @@ def event_device_search(
             | Q(product__reference__icontains=word)
             | Q(product__description__icontains=word)
         )
-    return qs.select_related("product", "facility").order_by(
-        "product__reference", "expiration_date", "serial", "id"
-    )[:limit]
+    return qs
+
+
+def event_device_search(
+    *, event: Event, query: str = "", today: datetime.date | None = None,
+    limit: int = DEVICE_SEARCH_LIMIT,
+):
+    """Search the candidates by serial, lot, catalogue number or description (every word): the
+    event's product line first (a cages order lists cages before pedicle screws), then by
+    catalogue number and the soonest expiry."""
+    qs = _matching(event_device_candidates(event=event, today=today), query)
+    in_line = Case(When(product__product_line_id=event.product_line_id, then=Value(0)),
+                   default=Value(1), output_field=IntegerField())
+    return (
+        qs.select_related("product__product_line", "facility").annotate(other_line=in_line)
+        .order_by("other_line", "product__reference", "expiration_date", "serial", "id")[:limit]
+    )
+
+
+def event_device_search_hidden(
+    *, event: Event, query: str = "", today: datetime.date | None = None,
+) -> list[str]:
+    """What a search of the Mark Used tab left out and why, as sentences for the rep: matches of
+    other manufacturers (the event is for one) and expired matches (an expired unit can't be
+    used). One query, and only for a search: without words nothing is said."""
+    if not (query or "").split():
+        return []
+    today = today or timezone.localdate()
+    maker = Q(product__product_line__manufacturer_id=event.manufacturer_id)
+    hidden = (
+        _matching(_device_pool(event=event, today=datetime.date.min), query)
+        .exclude(pk__in=EventLine.objects.filter(event=event).values("device_id"))
+        .aggregate(other_maker=Count("pk", filter=~maker),
+                   expired=Count("pk", filter=maker & Q(expiration_date__lt=today)))
+    )
+    said = []
+    if hidden["other_maker"]:
+        n = hidden["other_maker"]
+        said.append(f"{n} {'match' if n == 1 else 'matches'} from other manufacturers "
+                    f"{'is' if n == 1 else 'are'} hidden: this event is for "
+                    f"{event.manufacturer.name}.")
+    if hidden["expired"] and not event.is_return:
+        n = hidden["expired"]
+        said.append(f"{n} expired {'match is' if n == 1 else 'matches are'} hidden: an expired "
+                    "unit cannot be used or sold.")
+    return said
+
+
+def expiry_warning_days(device, *, today: datetime.date, within: int) -> int | None:
+    """Days until ``device`` expires when that is within ``within`` days (0: today), else None:
+    the Mark Used tab flags such units."""
+    days = (device.expiration_date - today).days
+    return days if 0 <= days <= within else None
 
 
 def facilities_in_scope(user: User) -> QuerySet:

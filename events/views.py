@@ -3,10 +3,12 @@ and "Submit For Billing". Views validate with a form, call one service, map its 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 from django_tables2 import RequestConfig
@@ -187,13 +189,34 @@ def contact_create(request):
 # --- the event page ------------------------------------------------------------------------------
 
 
+def _search_context(event: Event, query: str, *, can_edit: bool) -> dict:
+    """The Mark Used search's results — the event's product line first, each unit expiring
+    within ``settings.MARK_USED_EXPIRY_WARNING_DAYS`` carrying ``expires_in`` (days) for its
+    badge — and what the search left out and why (``hidden``)."""
+    if not can_edit:
+        return {"results": [], "hidden": []}
+    today = timezone.localdate()
+    results = list(selectors.event_device_search(event=event, query=query, today=today))
+    for device in results:
+        device.expires_in = selectors.expiry_warning_days(
+            device, today=today, within=settings.MARK_USED_EXPIRY_WARNING_DAYS)
+    return {"results": results, "expiry_warning_days": settings.MARK_USED_EXPIRY_WARNING_DAYS,
+            "hidden": selectors.event_device_search_hidden(event=event, query=query,
+                                                           today=today)}
+
+
 def _panel_context(request, event: Event, **extra) -> dict:
     lines = draft_line_prices(event=event, lines=list(selectors.event_lines(event=event)))
     can_edit = _can_edit(request.user, event)
     query = extra.pop("query", request.POST.get("q", request.GET.get("q", "")))
     problems = services.draft_line_problems(event=event, lines=lines)
+    today = timezone.localdate()
     for line in lines:
         line.problem = problems.get(line.pk, "")
+        # A unit marked by a scan skips the search: the draft's lines flag it as well.
+        line.expires_in = selectors.expiry_warning_days(
+            line.device, today=today, within=settings.MARK_USED_EXPIRY_WARNING_DAYS,
+        ) if event.is_draft else None
     context = {
         "event": event,
         "lines": lines,
@@ -201,9 +224,7 @@ def _panel_context(request, event: Event, **extra) -> dict:
         "total": selectors.lines_total(lines),
         "can_edit": can_edit,
         "query": query,
-        "results": (
-            list(selectors.event_device_search(event=event, query=query)) if can_edit else []
-        ),
+        **_search_context(event, query, can_edit=can_edit),
         "scan_form": ScanForm(),
         "submit_form": SubmitForBillingForm(event=event),
     }
@@ -254,16 +275,12 @@ def event_detail(request, pk: int):
 def event_device_search(request, pk: int):
     """Search results for the "Mark Used Inventory" tab (htmx, as you type)."""
     event = _get_event(request, pk)
-    if not _can_edit(request.user, event):
-        results = []
-    else:
-        results = list(
-            selectors.event_device_search(event=event, query=request.GET.get("q", ""))
-        )
+    can_edit = _can_edit(request.user, event)
+    query = request.GET.get("q", "")
     return render(
         request, "events/event_detail.html#search_results",
-        {"event": event, "results": results, "can_edit": _can_edit(request.user, event),
-         "query": request.GET.get("q", "")},
+        {"event": event, "can_edit": can_edit, "query": query,
+         **_search_context(event, query, can_edit=can_edit)},
     )
 
 

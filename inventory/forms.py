@@ -116,7 +116,11 @@ class AdjustmentForm(BootstrapForm, forms.Form):
         help_text="Scan labels or type serial numbers, one a line. Facility stock included.",
     )
     reason = forms.ChoiceField(choices=[("", CHOOSE), *StockAdjustment.Reason.choices])
-    effect = forms.ChoiceField(choices=StockAdjustmentLine.Effect.choices)
+    effect = forms.ChoiceField(
+        choices=[("", CHOOSE), *StockAdjustmentLine.Effect.choices],
+        help_text="No default: say what happens to the devices. It must match the reason "
+                  "(“Found” restores, “Lost” removes).",
+    )
     to_facility = forms.ModelChoiceField(
         queryset=Facility.objects.none(), required=False, label="To facility", empty_label=CHOOSE,
         help_text="For “Move to another facility”; for restoring sold devices (optional).",

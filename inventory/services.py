@@ -331,6 +331,9 @@ def stock_adjustment_create(
         raise ValidationError("Choose a reason for the adjustment.")
     if not lines:
         raise ValidationError("Add at least one device to the adjustment.")
+    mismatch = reason_effect_problem(reason, {line.effect for line in lines})
+    if mismatch:
+        raise ValidationError({"effect": mismatch})
     if len({line.device.pk for line in lines}) != len(lines):
         raise ValidationError("A device appears twice in this adjustment.")
     for line in lines:
@@ -418,6 +421,37 @@ ADJUSTMENT_KINDS = {
     StockAdjustmentLine.Effect.RESTORE: MovementKind.ADJUSTMENT_RESTORED,
     StockAdjustmentLine.Effect.MOVE_TO_FACILITY: MovementKind.ADJUSTMENT_MOVED,
 }
+
+
+# Which effects each reason may have: a reason that says what happened to a unit ("Lost",
+# "Found") allows only the effect that matches it, so that "Found" + "Remove" is refused. A
+# cycle count or a facility correction may go either way.
+_Effect = StockAdjustmentLine.Effect
+_Reason = StockAdjustment.Reason
+REASON_EFFECTS: dict[str, frozenset[str]] = {
+    _Reason.CYCLE_COUNT: frozenset(_Effect.values),
+    _Reason.LOST: frozenset({_Effect.REMOVE}),
+    _Reason.DAMAGED: frozenset({_Effect.REMOVE}),
+    _Reason.EXPIRED: frozenset({_Effect.REMOVE}),
+    _Reason.FOUND: frozenset({_Effect.RESTORE}),
+    _Reason.RETURNED: frozenset({_Effect.REMOVE}),
+    _Reason.FACILITY_CORRECTION: frozenset(_Effect.values),
+}
+
+
+def reason_effect_problem(reason: str, effects: Iterable[str]) -> str:
+    """Why ``reason`` contradicts one of ``effects`` (a message for the person adjusting), or
+    "" when they agree. Unknown effects are left to the line checks."""
+    allowed = REASON_EFFECTS.get(reason, frozenset())
+    wrong = sorted(e for e in set(effects) if e in _Effect.values and e not in allowed)
+    if not wrong:
+        return ""
+    reason_label = _Reason(reason).label
+    fits = " or ".join(f"“{_Effect(e).label}”" for e in _Effect.values if e in allowed)
+    said = " and ".join(f"“{_Effect(e).label}”" for e in wrong)
+    return (f"The reason “{reason_label}” contradicts the effect {said}: with this reason the "
+            f"effect must be {fits}. Choose the matching effect, or the reason "
+            f"“{_Reason.CYCLE_COUNT.label}” if the count simply differs.")
 
 
 def _adjustment_target(device: Device, line: AdjustmentLine, removal: DeviceMovement | None

@@ -56,8 +56,7 @@ class DeviceTable(FastBodyTable):
     description = NullsLastColumn(
         accessor="product__description", verbose_name="Description",
         order_by=JOINED_ORDERS["description"].order_by,
-        attrs={"th": {"class": "d-none d-md-table-cell"},
-               "td": {"class": "wrap d-none d-md-table-cell"}},
+        attrs={"td": {"class": "wrap"}},  # on a phone too: "KT-00209" alone says little
     )
     # Every sort ends with the id: devices that tie never overlap or skip between pages.
     lot = NullsLastColumn(verbose_name="Lot", order_by=("lot", "serial", "pk"))

@@ -6,6 +6,8 @@ write — "Create Stocking Order" and "Swap" — post to ``events.views.replenis
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +25,7 @@ from reporting.forms import (
 )
 from reporting.selectors import contracts, sales, stock, usage
 from reporting.selectors import replenishment as replenishing
+from reporting.selectors.attention import EXPIRING_DAYS, Attention, attention_for
 from reporting.selectors.scope import product_lines_for, reps_for, scope_for
 
 DASHBOARD_PREVIEW = 20
@@ -32,6 +35,70 @@ TOP_ROWS = 50  # long tables (stock against par, low stock, days of cover) show 
 def _filename(name: str, filters) -> str:
     return f"{name}-{filters.date_from:%Y%m%d}-{filters.date_to:%Y%m%d}.csv"
 
+
+
+# --- 0. Home: what needs attention -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttentionRow:
+    key: str
+    label: str
+    count: int
+    url: str
+    hint: str = ""
+    tone: str = "primary"  # the badge's Bootstrap colour when the count is not zero
+
+
+def _attention_rows(user, attention: Attention) -> list[AttentionRow]:
+    """The home page's rows for ``user``, most harmful first; a figure that does not apply to
+    the role (``None``) has no row."""
+    rows = []
+    if attention.transfers_to_me is not None:
+        hint = ""
+        if attention.transfers_in_transit:
+            hint = f"{attention.transfers_in_transit} in transit in the organisation"
+        rows.append(AttentionRow("transfers", "Transfers waiting for you",
+                                 attention.transfers_to_me, reverse("inventory:transfer_list"),
+                                 hint, "danger"))
+    kits = attention.kits
+    late = ", ".join(f"{kit.tag} at {kit.facility}" for kit in kits.overdue_kits[:3])
+    rows.append(AttentionRow(
+        "kits", "Loaner kits overdue", kits.overdue,
+        f"{reverse('events:list')}?event_type=loan&status=on_loan",
+        f"{kits.due_today} due back today, {kits.out} out on loan"
+        + (f" · overdue: {late}" if late else ""), "danger"))
+    drafts_url = f"{reverse('events:list')}?status=draft"
+    if user.is_rep:
+        rows.append(AttentionRow("drafts", "Your open drafts", attention.drafts, drafts_url,
+                                 "Mark the used inventory and submit for billing", "warning"))
+    else:
+        rows.append(AttentionRow("drafts", "Open drafts", attention.drafts, drafts_url,
+                                 "Every rep's drafts in the organisation", "secondary"))
+    po_url = (f"{reverse('billing:queue')}?status=pending_po" if user.can("view_billing")
+              else f"{reverse('events:list')}?status=pending_po")
+    rows.append(AttentionRow("pending_po", "POs waiting", attention.pending_po, po_url,
+                             "Submitted events without a purchase order", "warning"))
+    dashboard = reverse("reporting:index")
+    where = "at your facilities" if user.is_rep else "in the organisation"
+    rows.append(AttentionRow(
+        "expiring", f"Facility stock expiring within {EXPIRING_DAYS} days",
+        attention.expiring_stock, f"{dashboard}#expiring-title",
+        f"{attention.expired_stock} already expired {where}", "warning"))
+    rows.append(AttentionRow("low", "Facility stock below par", attention.low_stock,
+                             f"{dashboard}#low-title",
+                             f"Facility × product rows under their par level {where}",
+                             "danger"))
+    return rows
+
+
+@permission_required("view_inventory")
+def home(request):
+    """Home: per role, what needs attention (counted, each row a link) and the main pages."""
+    attention = attention_for(user=request.user, today=timezone.localdate())
+    return render(request, "reporting/home.html", {
+        "rows": _attention_rows(request.user, attention),
+    })
 
 
 # --- 1. Facility Stock Sales dashboard ---------------------------------------------------------

@@ -3,6 +3,8 @@
     DEBUG=1 .venv/bin/python manage.py seed_demo           # once
     DEBUG=1 .venv/bin/python manage.py runserver 8000 &     # the app with the demo data
     DEBUG=1 .venv/bin/python docs/screenshots/take_screenshots.py http://127.0.0.1:8000
+    DEBUG=1 .venv/bin/python docs/screenshots/take_screenshots.py http://127.0.0.1:8000 home billing
+                                                      # only the pictures whose names hold a word
 
 Uses the same DATABASE_URL as the server to find the pages to show (a stocking order with its
 billing under way, a facility where a rep's stock was sold and used, a recalled lot), then drives
@@ -42,7 +44,13 @@ def pages() -> list[tuple[str, str, str]]:
     recall = Device.objects.filter(status=DeviceStatus.CONSUMED,
                                    used_in__facility_stock_only=True).select_related(
         "product__product_line").first()
+    draft = Event.objects.filter(representative__username="rep1", status=EventStatus.DRAFT,
+                                 event_type="case").order_by("-pk").first()
     return [
+        ("home-rep", "rep1", "/"),
+        ("home-admin", "admin", "/"),
+        *([("mark-used-search", "rep1", f"/events/{draft.pk}/?tab=used&q=AO")]
+          if draft else []),
         ("event-page", "rep1", f"/events/{order.pk}/?tab=used"),
         ("all-inventory-rep-deactivated", "rep1",
          f"/inventory/?status=facility_stock&facility={facility_id}&show_deactivated=on"),
@@ -56,8 +64,9 @@ def pages() -> list[tuple[str, str, str]]:
     ]
 
 
-def main(base: str) -> None:
-    shots = pages()  # the database first: Playwright's sync API runs an event loop
+def main(base: str, only: list[str]) -> None:
+    shots = [shot for shot in pages()  # the database first: Playwright's sync API runs a loop
+             if not only or any(word in shot[0] for word in only)]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path="/usr/bin/chromium",
@@ -83,4 +92,4 @@ def main(base: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000")
+    main(sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000", sys.argv[2:])

@@ -40,6 +40,25 @@
     }
     return "defaultValue" in field && field.value !== field.defaultValue;
   }
+  // A .table-stack table becomes one card per row on a phone, each cell labelled by its
+  // data-label (static/css/app.css). A cell without one takes its column's header, so that a
+  // report table needs only the class.
+  function labelStackedCells(root) {
+    root.querySelectorAll("table.table-stack").forEach(function (table) {
+      const heads = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+        return th.textContent.trim();
+      });
+      table.querySelectorAll("tbody tr").forEach(function (row) {
+        Array.prototype.forEach.call(row.cells, function (cell, index) {
+          if (!cell.hasAttribute("data-label") && cell.colSpan === 1 && heads[index]) {
+            cell.setAttribute("data-label", heads[index]);
+          }
+        });
+      });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { labelStackedCells(document); });
+  document.addEventListener("htmx:afterSwap", function (event) { labelStackedCells(event.target); });
   document.addEventListener("DOMContentLoaded", function () {
     if (!window.htmx) { return; }
     document.querySelectorAll("[hx-trigger~=change], [hx-trigger^=input]").forEach(function (el) {

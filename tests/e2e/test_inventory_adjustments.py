@@ -40,3 +40,21 @@ def test_move_facility_stock_found_by_search_then_a_refused_csv(page, live_serve
     expect(page.get_by_test_id("import-refused")).to_contain_text("1 problem")
     expect(page.get_by_test_id("import-errors")).to_contain_text("bad expiration date")
     assert not Device.objects.filter(serial__startswith="X-").exists()
+
+
+def test_found_with_remove_is_refused_in_the_browser(page, live_server):
+    """Issue 23 point 5: no default effect; "Found" + "Remove" is refused under the effect and
+    the unit stays facility stock."""
+    world = build_world()
+    shelf = world.facility_stock(1, facility=world.st_marys)[0]
+    login(page, live_server, world.admin.username, PASSWORD)
+    page.goto(f"{live_server.url}/inventory/adjustments/new/")
+    expect(page.get_by_label("Effect")).to_have_value("")
+    page.get_by_label("Devices", exact=True).fill(shelf.serial)
+    page.get_by_label("Reason").select_option(label="Found")
+    page.get_by_label("Effect").select_option(label="Remove")
+    page.get_by_role("button", name="Save adjustment").click()
+    expect(page.locator(".invalid-feedback").first).to_contain_text(
+        "The reason “Found” contradicts the effect “Remove”")
+    shelf.refresh_from_db()
+    assert shelf.status == DeviceStatus.FACILITY_STOCK

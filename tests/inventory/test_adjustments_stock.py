@@ -185,7 +185,7 @@ def test_one_bad_line_refuses_the_whole_adjustment(world):
     [stock] = world.facility_stock(1)
     before = db_state()
     with pytest.raises(ValidationError, match="only removed devices can be restored"):
-        adjust(world, "found",
+        adjust(world, "cycle_count",
                AdjustmentLine(device=good, effect="remove"),
                AdjustmentLine(device=stock, effect="restore"))
     assert db_state() == before
@@ -224,3 +224,38 @@ def test_adjustments_never_cross_organisations(world):
     with pytest.raises(ValidationError, match="is not part of your organisation's inventory"):
         adjust(world, "lost", AdjustmentLine(device=theirs, effect="remove"))
     assert db_state() == before
+
+
+@pytest.mark.parametrize(("reason", "effect", "must"), [
+    ("found", "remove", "“Restore”"),
+    ("lost", "restore", "“Remove”"),
+    ("damaged", "move_to_facility", "“Remove”"),
+    ("expired", "restore", "“Remove”"),
+    ("returned", "restore", "“Remove”"),
+])
+def test_a_reason_that_contradicts_the_effect_is_refused(world, reason, effect, must):
+    """Issue 23: "Found" + "Remove" removed a facility-stock unit. The service refuses a reason
+    and an effect that contradict each other, before any row is locked or written."""
+    [stock] = world.facility_stock(1)
+    if effect == "restore":
+        adjust(world, "cycle_count", AdjustmentLine(device=stock, effect="remove"))
+    before = db_state()
+    label = StockAdjustment.Reason(reason).label
+    with pytest.raises(ValidationError) as refused:
+        adjust(world, reason, AdjustmentLine(device=stock, effect=effect,
+                                             to_facility=world.mercy))
+    [message] = refused.value.message_dict["effect"]
+    assert message.startswith(f"The reason “{label}” contradicts the effect")
+    assert f"with this reason the effect must be {must}" in message
+    assert db_state() == before
+
+
+def test_a_cycle_count_or_facility_correction_may_go_either_way(world):
+    [a, b, c] = world.facility_stock(3, facility=world.st_marys)
+    adjust(world, "cycle_count", AdjustmentLine(device=a, effect="remove"))
+    adjust(world, "cycle_count", AdjustmentLine(device=a, effect="restore"))
+    adjust(world, "facility_correction", AdjustmentLine(device=b, effect="remove"),
+           AdjustmentLine(device=c, effect="move_to_facility", to_facility=world.mercy))
+    assert [fresh(d).status for d in (a, b, c)] == [
+        DeviceStatus.FACILITY_STOCK, DeviceStatus.REMOVED, DeviceStatus.FACILITY_STOCK]
+    assert list(ledger_discrepancies()) == []

@@ -62,6 +62,28 @@ def test_adjustment_errors_are_shown_and_nothing_changes(client, world):
     assert device.status == DeviceStatus.AVAILABLE and not StockAdjustment.objects.exists()
 
 
+def test_adjustment_effect_has_no_default_and_must_match_the_reason(client, world):
+    """Issue 23: the form defaulted to "Remove", and "Found" + "Remove" removed a facility-stock
+    unit. The effect starts unchosen and the service's refusal shows under the effect."""
+    shelf = world.facility_stock(1)[0]
+    client.force_login(world.admin)
+    html = client.get(reverse("inventory:adjustment_create")).content.decode()
+    select = html[html.index('name="effect"'):]
+    select = select[:select.index("</select>")]
+    assert '<option value="" selected>Choose…</option>' in select
+    assert "selected" not in select.replace('<option value="" selected>', "")
+    response = client.post(reverse("inventory:adjustment_create"), {
+        "devices": shelf.serial, "reason": "found"})
+    assert "This field is required." in response.content.decode()
+    response = client.post(reverse("inventory:adjustment_create"), {
+        "devices": shelf.serial, "reason": "found", "effect": "remove"})
+    html = response.content.decode()
+    assert "The reason “Found” contradicts the effect “Remove”" in html
+    assert "with this reason the effect must be “Restore”" in html
+    shelf.refresh_from_db()
+    assert shelf.status == DeviceStatus.FACILITY_STOCK and not StockAdjustment.objects.exists()
+
+
 def test_adjustments_are_admin_work(client, world):
     other = build_world()
     theirs = other.devices(1)[0]

@@ -194,9 +194,11 @@ class Command(BaseCommand):
 
     def _pages(self):
         org = self.admin.organization
-        admin, rep = Client(), Client()
+        admin, rep, manager = Client(), Client(), Client()
         admin.force_login(self.admin)
         rep.force_login(self.rep)
+        manager.force_login(User.objects.filter(organization=org, role=User.Role.MANAGER)
+                            .order_by("pk").first() or self.admin)
         available = (Device.objects.filter(organization=org, status=DeviceStatus.AVAILABLE)
                      .order_by("pk").values("serial", "lot", "product__product_line__manufacturer"))
         sample = available[5000:5001].first() or available.last()  # smaller data sets: the last
@@ -218,6 +220,10 @@ class Command(BaseCommand):
         half_way = ids[ids.count() // 2]
         api_cursor = urllib.parse.quote(base64.b64encode(f"p={half_way}".encode()).decode())
         pages = [
+            # Home's "Needs attention" counts (issue 23), per role.
+            ("Home (rep1)", rep, reverse("home"), False),
+            ("Home (admin)", admin, reverse("home"), False),
+            ("Home (manager)", manager, reverse("home"), False),
             ("All Inventory", admin, inv, True),
             ("All Inventory, serial search", admin, f"{inv}?serial={sample['serial'][:-2]}", True),
             ("All Inventory, lot filter", admin, f"{inv}?lot={sample['lot'].lower()}", True),

@@ -245,7 +245,13 @@ def test_every_url_answers_garbled_forms_without_an_error(client, world, role):
                                    items=[(device.product, 1)])
     kit = kit_create(actor=world.admin, template=template, tag="KIT-GARBLED",
                      custodian=world.rep, devices=world.devices(1))
+    from recalls.services import recall_start
+
+    recall = recall_start(actor=world.admin, manufacturer=world.maker, reference="R-GARBLED",
+                          reason="Garbled", recall_class="I", action="inspect", scope="lots",
+                          lots=["NO-SUCH-LOT"])
     ids = {"inventory:kit_template": [template.pk], "inventory:kit": [kit.pk],
+           "recalls": [recall.pk],
            "events": [draft.pk, order.pk], "billing": [draft.pk, order.pk],
            "inventory:transfer": [transfer.pk], "inventory:device": [device.pk],
            "inventory:adjustment": [999_999], "consignment": [world.st_marys.pk],

@@ -248,11 +248,15 @@ def test_every_url_answers_garbled_forms_without_an_error(client, world, role):
     kit = kit_create(actor=world.admin, template=template, tag="KIT-GARBLED",
                      custodian=world.rep, devices=world.devices(1))
     from contracts.services import contract_create
+    from recalls.services import recall_start
 
     contract = contract_create(actor=world.admin, name="Garbled", facility=world.st_marys,
                                valid_from=datetime.date(2026, 1, 1))
+    recall = recall_start(actor=world.admin, manufacturer=world.maker, reference="R-GARBLED",
+                          reason="Garbled", recall_class="I", action="inspect", scope="lots",
+                          lots=["NO-SUCH-LOT"])
     ids = {"contracts": [contract.pk], "inventory:kit_template": [template.pk],
-           "inventory:kit": [kit.pk],
+           "inventory:kit": [kit.pk], "recalls": [recall.pk],
            "events": [draft.pk, order.pk], "billing": [draft.pk, order.pk],
            "inventory:transfer": [transfer.pk], "inventory:device": [device.pk],
            "inventory:adjustment": [999_999], "consignment": [world.st_marys.pk],

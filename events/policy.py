@@ -182,6 +182,9 @@ class EventPolicy:
     commission: str  # a CommissionEffect
     nothing_marked: str  # the refusal to submit without lines
     needs_patient_id: bool = False  # a case: no submit without the Patient ID (traceability)
+    # The event page's words: its devices tab and its submit button.
+    mark_label: str = "Mark Used Inventory"
+    submit_label: str = "Submit For Billing"
 
     def transition_of(self, line: EventLine, today: datetime.date) -> str:
         """The move a line's device makes at submit."""
@@ -227,6 +230,7 @@ POLICIES: tuple[EventPolicy, ...] = (
         document=Document.CREDIT_MEMO, next_status=EventStatus.CLOSED,
         commission=CommissionEffect.CLAWBACK,
         nothing_marked="Add at least one device to return before submitting.",
+        mark_label="Mark Returned Inventory", submit_label="Submit Return",
     ),
 )
 

@@ -210,8 +210,9 @@ def swap_detail(request, pk: int):
     """The two drafts of a swap side by side, and the shortfalls (which feed replenishment)."""
     events = Event.objects.for_user(request.user).select_related("facility", "representative")
     ret = get_object_or_404(events.filter(event_type=EventType.RETURN), pk=pk)
-    order = events.filter(event_type=EventType.STOCKING_ORDER,
-                          pk__in=int_ids([request.GET.get("order")])).first()
+    order = events.filter(event_type=EventType.STOCKING_ORDER).filter(
+        pk__in=[ret.swap_order_id] if ret.swap_order_id else int_ids([request.GET.get("order")])
+    ).first()
     swap = replenishing.swap_summary(return_event=ret, stocking_order=order)
     return render(request, "reporting/swap_detail.html", {
         "ret": ret, "order": order, **swap,

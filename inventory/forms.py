@@ -40,7 +40,8 @@ class DeviceCheckboxes(forms.ModelMultipleChoiceField):
         return super().clean(value)
 
     def label_from_instance(self, obj):
-        return f"{obj.label} · {obj.product.reference} · lot {obj.lot} · exp {obj.expiration_date}"
+        return (f"{obj.label} · {obj.product.reference} {obj.product.description} · lot {obj.lot}"
+                f" · exp {obj.expiration_date}")
 
 
 def custodians_of(user) -> forms.models.QuerySet:
@@ -77,6 +78,8 @@ class TransferForm(BootstrapForm, forms.Form):
             del self.fields["accept_now"]
             source = user
         self.source = source
+        if source is not None:  # never offer the sender as the recipient
+            self.fields["to_custodian"].queryset = custodians.exclude(pk=source.pk)
         self.fields["devices"].widget.attrs["class"] = "me-2"
         self.fields["devices"].queryset = (
             selectors.transferable_devices(user=user, custodian=source)

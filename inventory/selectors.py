@@ -353,6 +353,15 @@ def transfers_awaiting(*, user) -> QuerySet[Transfer]:
     return qs.order_by("created_at", "id")
 
 
+def transfers_waiting_for(user) -> QuerySet[Transfer]:
+    """Transfers in transit to ``user``, waiting for them to accept or decline (the home page's
+    attention list counts them): one indexed lookup by recipient, cheap at any size."""
+    return Transfer.objects.filter(
+        organization_id=user.organization_id, to_custodian_id=user.pk,
+        status=Transfer.Status.PENDING,
+    ).select_related("from_custodian").order_by("created_at", "id")
+
+
 def transfer_devices(*, transfer: Transfer) -> QuerySet[Device]:
     return transfer.devices.select_related(*DEVICE_LIST_RELATED).order_by("product__reference",
                                                                            "serial", "pk")

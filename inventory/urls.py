@@ -14,6 +14,7 @@ urlpatterns = [
     path("transfers/<int:pk>/", views.transfer_detail, name="transfer_detail"),
     path("transfers/<int:pk>/accept/", views.transfer_accept, name="transfer_accept"),
     path("transfers/<int:pk>/decline/", views.transfer_decline, name="transfer_decline"),
+    path("transfers/<int:pk>/take-back/", views.transfer_take_back, name="transfer_take_back"),
     path("adjustments/", views.adjustment_list, name="adjustment_list"),
     path("adjustments/new/", views.adjustment_create, name="adjustment_create"),
     path("adjustments/<int:pk>/", views.adjustment_detail, name="adjustment_detail"),

@@ -200,6 +200,7 @@ def transfer_detail(request, pk: int):
     return render(request, "inventory/transfer_detail.html", {
         "transfer": transfer, "devices": selectors.transfer_devices(transfer=transfer),
         "can_answer": services.can_answer(request.user, transfer), "decline_form": DeclineForm(),
+        "can_take_back": services.can_take_back(request.user, transfer),
     })
 
 
@@ -235,6 +236,21 @@ def transfer_decline(request, pk: int):
     else:
         messages.success(request, f"Transfer #{transfer.pk} declined: the devices stay with "
                                   f"{transfer.from_custodian}.")
+    return redirect("inventory:transfer_detail", pk=transfer.pk)
+
+
+@require_POST
+@permission_required("transfer_devices")
+def transfer_take_back(request, pk: int):
+    """The sender takes back a transfer still in transit."""
+    transfer = _transfer_for(request, pk)
+    try:
+        services.transfer_take_back(actor=request.user, transfer=transfer)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Transfer #{transfer.pk} taken back: the devices stay with "
+                                  f"{transfer.from_custodian} and can go on events again.")
     return redirect("inventory:transfer_detail", pk=transfer.pk)
 
 

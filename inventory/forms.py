@@ -275,6 +275,15 @@ class RecallForm(BootstrapForm, forms.Form):
             raise ValidationError("Enter a lot (with its manufacturer), a GTIN, or scan a label.")
         if (cleaned.get("lot") and not cleaned.get("gtin") and not cleaned.get("product")
                 and not cleaned.get("manufacturer")):
-            self.add_error("manufacturer", "Choose the manufacturer of this lot.")
+            # Lot numbers are the manufacturer's: a lot only one of them made needs no choice.
+            makers = selectors.lot_manufacturers(organization_id=org, lot=cleaned["lot"])
+            if len(makers) == 1:
+                cleaned["manufacturer"] = makers[0]
+            elif makers:
+                names = " and ".join(m.name for m in makers)
+                self.add_error("manufacturer", f"Lot {cleaned['lot']} is a lot of {names}: "
+                               "choose the manufacturer.")
+            else:
+                self.add_error("lot", f"No device of lot {cleaned['lot']} in your inventory.")
         return cleaned
 

@@ -21,6 +21,8 @@ urlpatterns = [
     path("receiving/", views.receiving, name="receiving"),
     path("receiving/scan/", views.receiving_scan, name="receiving_scan"),
     path("receiving/import/", views.receiving_import, name="receiving_import"),
+    path("receiving/import/template.csv", views.receiving_import_template,
+         name="receiving_import_template"),
     path("recall/", views.recall_trace, name="recall_trace"),
     path("recall/export.csv", views.recall_export, name="recall_export"),
     # Kits (inventory/kit_views.py)

@@ -181,8 +181,10 @@ def replenishment(request):
     data.setdefault("cover_days", "30")
     if request.user.is_rep:
         data.setdefault("rep", str(request.user.pk))
+    # A rep replenishes from their own stock: the form opens with them chosen.
     form = ReplenishmentForm(data if "facility" in data else None, user=request.user,
-                             initial={"cover_days": 30})
+                             initial={"cover_days": 30,
+                                      "rep": request.user.pk if request.user.is_rep else None})
     groups = []
     if form.is_bound and form.is_valid():
         facility, rep = form.cleaned_data["facility"], form.cleaned_data["rep"]

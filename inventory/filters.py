@@ -11,6 +11,7 @@ from django.utils.safestring import mark_safe
 from accounts.models import User
 from consignment.models import Facility
 from core.forms import CompactForm
+from core.http import int_id
 from inventory.models import (
     ACTIVE_STATUSES,
     Device,
@@ -89,8 +90,9 @@ class ProductSearchField(forms.ModelChoiceField):
     def prepare_value(self, value):
         if isinstance(value, Product):
             return str(value)
-        if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-            product = self.queryset.filter(pk=int(value)).first()
+        pk = int_id(value) if isinstance(value, int | str) else None
+        if pk is not None and str(value).isdigit():
+            product = self.queryset.filter(pk=pk).first()
             return str(product) if product else value
         return value
 
@@ -100,8 +102,8 @@ class ProductSearchField(forms.ModelChoiceField):
             return None
         reference = text.split(" – ", 1)[0].strip()
         product = self.queryset.filter(reference__iexact=reference).first()
-        if product is None and text.isdigit():
-            product = self.queryset.filter(pk=int(text)).first()
+        if product is None and text.isdigit() and int_id(text) is not None:
+            product = self.queryset.filter(pk=int_id(text)).first()
         if product is None:
             raise forms.ValidationError(f"No product {text!r} in your catalogue.")
         return product

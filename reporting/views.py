@@ -15,6 +15,7 @@ from core.exports import csv_download
 from core.http import int_ids, query_without
 from events.loan_selectors import kits_out
 from events.models import Event, EventType
+from inventory.models import Product
 from reporting import tables
 from reporting.filters import report_filters
 from reporting.forms import (
@@ -63,6 +64,13 @@ def index(request):
                             stock.facility_stock_commissions(scope, filters))
 
     overview = stock.stock_overview(scope, filters, limit=TOP_ROWS)
+    if request.user.is_rep and overview["low"]:
+        # A rep's "Create stocking order" on a low-stock row drafts one for the product's line
+        # (an admin's opens Replenishment, where the rep is chosen): the rows shown only.
+        lines = dict(Product.objects.filter(pk__in=[r["product_id"] for r in overview["low"]])
+                     .values_list("pk", "product_line_id"))
+        for row in overview["low"]:
+            row["product_line_id"] = lines.get(row["product_id"])
     buckets, bucket_counts = stock.expiring_preview(scope, filters,
                                                     per_bucket=DASHBOARD_PREVIEW)
     monthly = stock.sales_vs_use_by_month(scope, filters)

@@ -30,13 +30,12 @@ def fetch(sql: str, params) -> list[dict]:
 
 def named(sql: str) -> str:
     """Rows of ``sql`` (with facility_id and product_id) with the facility's name and the
-    product's reference, description and line (name and id: a low-stock row's stocking order
-    is for that line)."""
+    product's reference, description and line."""
     facility, product = quote(Facility._meta.db_table), quote(Product._meta.db_table)
     line = quote(ProductLine._meta.db_table)
     return (
         "SELECT fs_r.*, fs_f.name AS facility, fs_p.reference, fs_p.description, "
-        f"fs_pl.name AS product_line, fs_p.product_line_id FROM ({sql}) AS fs_r "
+        f"fs_pl.name AS product_line FROM ({sql}) AS fs_r "
         f"JOIN {facility} AS fs_f ON fs_f.id = fs_r.facility_id "
         f"JOIN {product} AS fs_p ON fs_p.id = fs_r.product_id "
         f"JOIN {line} AS fs_pl ON fs_pl.id = fs_p.product_line_id"

@@ -101,14 +101,14 @@ def stock_overview(scope: Scope, filters: ReportFilters, *, limit: int | None) -
         f"ORDER BY shortfall DESC, {order} LIMIT %s) AS fs_low"
     )
     fetched = fetch(
-        f"{with_ranks}SELECT fs_t.part, {', '.join(NAMED_FIELDS)}, product_line_id, par, "
-        f"on_hand, shortfall FROM ({named(f'SELECT * FROM ({shown}) AS fs_shown')}) AS fs_t "
-        "UNION ALL SELECT %s, COUNT(*), SUM(on_hand), NULL, NULL, NULL, NULL, NULL, NULL, "
+        f"{with_ranks}SELECT fs_t.part, {', '.join(NAMED_FIELDS)}, par, on_hand, shortfall "
+        f"FROM ({named(f'SELECT * FROM ({shown}) AS fs_shown')}) AS fs_t "
+        "UNION ALL SELECT %s, COUNT(*), SUM(on_hand), NULL, NULL, NULL, NULL, NULL, "
         "COUNT(*) FILTER (WHERE low), NULL FROM fs_rows",
         [*params, "stock", limit, "low", limit, "totals"],
     )
     [totals] = [r for r in fetched if r["part"] == "totals"]
-    keep = (*NAMED_FIELDS, "product_line_id", "par", "on_hand", "shortfall")
+    keep = (*NAMED_FIELDS, "par", "on_hand", "shortfall")
 
     def table(part: str, key) -> list[dict]:
         return sorted(({k: r[k] for k in keep} for r in fetched if r["part"] == part), key=key)

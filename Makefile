@@ -14,7 +14,7 @@ WITH_DB := $(if $(DATABASE_URL),,$(PY) scripts/devdb.py)
 .PHONY: help install system-deps run test lint fmt migrate seed bench serve-prod
 
 help:
-	@echo "make run   - install, start the embedded PostgreSQL (.pgdata/), migrate, load demo data, serve http://$(HOST):$(PORT)"
+	@echo "make run   - install, start the embedded PostgreSQL (.pgdata/), migrate, load demo data, serve http://$(HOST):$(PORT) with the PDF worker beside it"
 	@echo "make test  - install and run the whole test suite on the embedded PostgreSQL, or on DATABASE_URL when set"
 	@echo "make lint  - ruff check"
 	@echo "make bench - the page benchmark on DATABASE_URL (load it first: DEBUG=1 manage.py seed_scale)"
@@ -36,9 +36,12 @@ migrate: install
 seed: install
 	$(WITH_DB) bash -c '$(MIGRATE) && $(SEED)'
 
-# Ctrl-C stops the server, then the embedded PostgreSQL.
+# The worker (`db_worker`: it renders the PDFs after commit) runs beside the server; Ctrl-C stops
+# the server, the worker with it, then the embedded PostgreSQL.
 run: install
-	$(WITH_DB) bash -c '$(MIGRATE) && $(SEED) && exec env DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)'
+	$(WITH_DB) bash -c '$(MIGRATE) && $(SEED) && { DEBUG=1 $(PY) manage.py db_worker & worker=$$!; \
+		trap "kill $$worker 2>/dev/null; wait $$worker" EXIT INT TERM; \
+		DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT); }'
 
 # Chromium, poppler-utils, fonts, nginx: installed when run as root, else the command is printed.
 system-deps:

@@ -24,6 +24,13 @@ def commission_plans(user: User) -> QuerySet:
     )
 
 
+def latest_credited_rep_id(user: User) -> int | None:
+    """The rep credited most recently in the organisation (the statement opens on them rather
+    than on a rep with nothing to show): one backward step of an index."""
+    return (CommissionCredit.objects.filter(organization_id=user.organization_id)
+            .order_by("-created_at").values_list("rep_id", flat=True).first())
+
+
 def statement_credits(user: User, *, rep_id: int, date_from: datetime.date,
                       date_to: datetime.date) -> QuerySet:
     """A rep's credits in a period (by the day they were credited). Reps: their own only."""

@@ -23,6 +23,7 @@ from commissions import selectors, services
 from commissions.forms import CommissionPlanForm, StatementForm
 from commissions.models import CommissionPlan
 from commissions.tables import STATEMENT_COLUMNS
+from core.dates import default_period
 from core.exports import csv_download
 from core.forms import add_service_errors
 from core.http import content_disposition, query_without
@@ -75,15 +76,19 @@ def commission_plan_delete(request, pk: int):
 
 
 def _statement_form(request):
-    today = timezone.localdate()
+    # The same default period as the reports (the last twelve months).
+    date_from, date_to = default_period(timezone.localdate())
     data = request.GET.copy() if request.method == "GET" else request.POST.copy()
-    data.setdefault("date_from", today.replace(day=1).isoformat())
-    data.setdefault("date_to", today.isoformat())
+    data.setdefault("date_from", date_from.isoformat())
+    data.setdefault("date_to", date_to.isoformat())
     if request.user.is_rep:
         data["rep"] = str(request.user.pk)
     elif not data.get("rep"):
-        # Show a statement straight away (the current month of the first rep), not a blank page.
-        first = reps_for(request.user).values_list("pk", flat=True).first()
+        # Show a statement straight away: the rep credited last (else the first rep), not a
+        # blank page.
+        first = selectors.latest_credited_rep_id(request.user)
+        if first is None or not reps_for(request.user).filter(pk=first).exists():
+            first = reps_for(request.user).values_list("pk", flat=True).first()
         if first is not None:
             data["rep"] = str(first)
     return StatementForm(data, user=request.user)

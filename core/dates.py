@@ -23,3 +23,12 @@ def day_range(date_from: datetime.date, date_to: datetime.date):
 
 EARLIEST = datetime.date(2, 1, 1)
 LATEST = datetime.date(9998, 12, 30)
+
+
+def default_period(today: datetime.date) -> tuple[datetime.date, datetime.date]:
+    """The reports' default period (the reports and the commission statement open on it): the
+    last twelve months, from the first day of the month eleven months ago to today."""
+    month = today.month - 11
+    year = today.year + (month - 1) // 12
+    month = (month - 1) % 12 + 1
+    return datetime.date(year, month, 1), today

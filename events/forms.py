@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django import forms
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
@@ -36,11 +39,14 @@ class EventCreateForm(BootstrapForm, forms.Form):
     )
     patient_id = forms.CharField(label="Patient ID", max_length=64, required=False)
     surgeon = forms.CharField(max_length=200, required=False)
+    # The form's token: posting the same form twice (Back, then Create) finds the first draft.
+    create_key = forms.UUIDField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["date"].initial = timezone.localdate
+        self.fields["create_key"].initial = uuid.uuid4
         self.fields["facility"].queryset = Facility.objects.for_user(user).order_by("name")
         reps = User.objects.for_user(user).filter(role=User.Role.REP, is_active=True)
         if user.role == User.Role.REP:
@@ -97,16 +103,61 @@ class FacilityContactForm(BootstrapForm, forms.Form):
 
 
 class EventUpdateForm(BootstrapForm, forms.Form):
+    """A draft's details and header; the service re-checks the marked devices against a new
+    facility, rep or manufacturer and refuses a change they would no longer fit."""
+
     name = forms.CharField(max_length=200)
     date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    facility = forms.ModelChoiceField(queryset=Facility.objects.none(), empty_label=CHOOSE)
+    representative = forms.ModelChoiceField(queryset=User.objects.none(), empty_label=CHOOSE)
+    facility_contact = forms.ModelChoiceField(
+        label="Facility contact", queryset=FacilityContact.objects.none(), required=False,
+        empty_label="—",
+    )
+    manufacturer = forms.ModelChoiceField(queryset=Manufacturer.objects.none(), empty_label=CHOOSE)
+    product_line = forms.ModelChoiceField(
+        label="Product line", queryset=ProductLine.objects.none(), empty_label=CHOOSE
+    )
     patient_id = forms.CharField(label="Patient ID", max_length=64, required=False)
     surgeon = forms.CharField(max_length=200, required=False)
 
-    def __init__(self, *args, event, **kwargs):
+    def __init__(self, *args, event, user: User, **kwargs):
+        kwargs.setdefault("initial", {
+            "name": event.name, "date": event.date, "patient_id": event.patient_id,
+            "surgeon": event.surgeon, "facility": event.facility_id,
+            "representative": event.representative_id,
+            "facility_contact": event.facility_contact_id,
+            "manufacturer": event.manufacturer_id, "product_line": event.product_line_id,
+        })
         super().__init__(*args, **kwargs)
         if not event.is_case:
             del self.fields["patient_id"]
             del self.fields["surgeon"]
+        self.fields["facility"].queryset = Facility.objects.for_user(user).order_by("name")
+        reps = User.objects.for_user(user).filter(role=User.Role.REP, is_active=True)
+        if user.role == User.Role.REP:  # a rep's events are their own
+            reps = reps.filter(pk=event.representative_id)
+            self.fields["representative"].disabled = True
+        self.fields["representative"].queryset = reps.order_by("first_name", "last_name")
+        self.fields["manufacturer"].queryset = Manufacturer.objects.for_user(user).order_by("name")
+        raw = self.data if self.is_bound else {}
+        facility_id = int_id(raw.get("facility")) or event.facility_id
+        maker_id = int_id(raw.get("manufacturer")) or event.manufacturer_id
+        self.fields["facility_contact"].queryset = FacilityContact.objects.for_user(user).filter(
+            facility_id=facility_id
+        ).order_by("name")
+        self.fields["product_line"].queryset = ProductLine.objects.for_user(user).filter(
+            manufacturer_id=maker_id
+        ).order_by("name")
+        # The dependent choices follow their parent, as on Create Event (htmx).
+        self.fields["facility"].widget.attrs.update({
+            "hx-get": reverse("events:contact_options"), "hx-trigger": "change",
+            "hx-target": "#id_facility_contact", "hx-swap": "innerHTML",
+        })
+        self.fields["manufacturer"].widget.attrs.update({
+            "hx-get": reverse("events:product_line_options"), "hx-trigger": "change",
+            "hx-target": "#id_product_line", "hx-swap": "innerHTML",
+        })
 
 
 class ScanForm(BootstrapForm, forms.Form):

@@ -124,6 +124,14 @@ class Event(models.Model):
     # A Loan: the kits lent to the facility for the case date, and when they are due back.
     due_back = models.DateField("Due back", null=True, blank=True)
     kits = models.ManyToManyField("inventory.Kit", blank=True, related_name="loans")
+    # Swap: the draft Return of expiring units and the draft Stocking Order of fresh units point
+    # to each other (the Return's ``swap_order``), so neither is submitted without the other seen.
+    swap_order = models.OneToOneField(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="swap_return",
+    )
+    # Create Event's hidden form token: a second post of the same form (Back, then Create again)
+    # finds the draft the first one made instead of making another.
+    create_key = models.UUIDField(null=True, blank=True, editable=False)
 
     objects = models.Manager.from_queryset(EventQuerySet)()
 
@@ -169,6 +177,14 @@ class Event(models.Model):
                 | Q(submitted_at__isnull=False, submitted_by__isnull=False)
                 & ~Q(signature_name=""),
                 name="event_submitted_is_signed",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "create_key"], name="event_create_key_once",
+                condition=Q(create_key__isnull=False),
+            ),
+            models.CheckConstraint(
+                condition=Q(swap_order__isnull=True) | Q(event_type=EventType.RETURN),
+                name="event_swap_order_on_returns_only",
             ),
             # A cancelled draft says who cancelled it and when.
             models.CheckConstraint(

@@ -199,6 +199,9 @@ class EventPolicy:
     # Its lines are priced by the facility's contract in force on the event's date, not the list
     # price (events.pricing; frozen by Submit For Billing), and an admin may override them.
     contract_priced: bool = False
+    # The event page's words: its devices tab and its submit button.
+    mark_label: str = "Mark Used Inventory"
+    submit_label: str = "Submit For Billing"
 
     def transition_of(self, line: EventLine, today: datetime.date) -> str:
         """The move a line's device makes at submit."""
@@ -249,6 +252,7 @@ POLICIES: tuple[EventPolicy, ...] = (
         commission=CommissionEffect.CLAWBACK,
         nothing_marked="Add at least one device to return before submitting.",
         quarantined=MovementKind.RECALL_RETURNED,
+        mark_label="Mark Returned Inventory", submit_label="Submit Return",
     ),
 )
 

@@ -8,12 +8,13 @@ Every function is keyword-only and runs in one transaction; rule violations rais
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -112,8 +113,13 @@ def event_create(
     patient_id: str = "",
     surgeon: str = "",
     facility_stock_only: bool = False,
+    create_key: uuid.UUID | None = None,
 ) -> Event:
-    """A draft Case, Stocking Order or Return."""
+    """A draft Case, Stocking Order or Return.
+
+    ``create_key`` is Create Event's form token: posting the same form again (Back, then Create)
+    raises ``AlreadyCreated`` naming the draft the first post made, instead of making another.
+    """
     ensure_permission(actor, "create_events")
     ensure_same_organization(
         actor, facility, representative, manufacturer, product_line, facility_contact
@@ -139,50 +145,127 @@ def event_create(
         errors["facility_stock_only"] = "Only a case can use facility stock."
     if errors:
         raise ValidationError(errors)
-    return Event.objects.create(
-        organization_id=actor.organization_id,
-        event_type=event_type,
-        name=name.strip(),
-        date=date,
-        facility=facility,
-        representative=representative,
-        facility_contact=facility_contact,
-        manufacturer=manufacturer,
-        product_line=product_line,
-        patient_id=(patient_id or "").strip() if event_type == EventType.CASE else "",
-        surgeon=(surgeon or "").strip(),
-        facility_stock_only=facility_stock_only,
-        created_by=actor,
-    )
+    if create_key is not None:
+        made = Event.objects.filter(
+            organization_id=actor.organization_id, create_key=create_key
+        ).first()
+        if made is not None:
+            raise AlreadyCreated(made)
+    fields = {
+        "organization_id": actor.organization_id,
+        "event_type": event_type,
+        "name": name.strip(),
+        "date": date,
+        "facility": facility,
+        "representative": representative,
+        "facility_contact": facility_contact,
+        "manufacturer": manufacturer,
+        "product_line": product_line,
+        "patient_id": (patient_id or "").strip() if event_type == EventType.CASE else "",
+        "surgeon": (surgeon or "").strip(),
+        "facility_stock_only": facility_stock_only,
+        "created_by": actor,
+        "create_key": create_key,
+    }
+    if create_key is None:
+        return Event.objects.create(**fields)
+    try:
+        with transaction.atomic():  # a savepoint: a racing post of the same form may win
+            return Event.objects.create(**fields)
+    except IntegrityError:
+        made = Event.objects.filter(
+            organization_id=actor.organization_id, create_key=create_key
+        ).first()
+        if made is None:
+            raise
+        raise AlreadyCreated(made) from None
+
+
+class AlreadyCreated(ValidationError):
+    """The Create Event form was posted twice: ``event`` is the draft the first post made."""
+
+    def __init__(self, event: Event):
+        super().__init__(f"{event} was already created from this form.", code="already_created")
+        self.event = event
 
 
 EDITABLE_FIELDS = {"name", "date", "patient_id", "surgeon", "facility_contact"}
+# The header: who and where. A draft's lines were checked against it, so changing it re-checks
+# every line (``event_update``).
+HEADER_FIELDS = {"facility", "representative", "manufacturer", "product_line"}
 
 
 @service_transaction
-def event_update(*, actor: User, event: Event, **fields) -> Event:
-    """Change a draft's details (name, date, patient ID, surgeon, facility contact)."""
+def event_update(
+    *, actor: User, event: Event, today: datetime.date | None = None, **fields
+) -> Event:
+    """Change a draft's details (name, date, patient ID, surgeon, facility contact) and its
+    header (facility, representative, manufacturer, product line) while the rules still hold:
+    every device already marked is checked again against the new header, and the change is
+    refused, naming the devices, when one would no longer fit (e.g. facility stock of the old
+    facility on a case moved to another one)."""
+    today = today or timezone.localdate()
     event = lock_event(event)
     ensure_can_edit(actor, event)
     ensure_draft(event)
-    unknown = set(fields) - EDITABLE_FIELDS
+    unknown = set(fields) - EDITABLE_FIELDS - HEADER_FIELDS
     if unknown:
         raise ValidationError(f"These can't be changed here: {', '.join(sorted(unknown))}.")
-    contact = fields.get("facility_contact")
+    header = {k: v for k, v in fields.items() if k in HEADER_FIELDS and v is not None
+              and getattr(event, f"{k}_id") != v.pk}
+    ensure_same_organization(actor, *header.values())
+    facility = header.get("facility", event.facility)
+    manufacturer = header.get("manufacturer", event.manufacturer)
+    product_line = header.get("product_line", event.product_line)
+    errors = {}
+    rep = header.get("representative")
+    if rep is not None:
+        if rep.role != User.Role.REP or not rep.is_active:
+            errors["representative"] = f"{rep} is not an active rep."
+        elif actor.role == User.Role.REP:
+            errors["representative"] = "A rep can only create events for themself."
+    if product_line.manufacturer_id != manufacturer.pk:
+        errors["product_line"] = f"{product_line} is not a product line of {manufacturer}."
+    contact = fields.get("facility_contact", event.facility_contact)
     if contact is not None:
         ensure_same_organization(actor, contact)
-        if contact.facility_id != event.facility_id:
-            raise ValidationError(
-                {"facility_contact": f"{contact} is not a contact at {event.facility}."}
-            )
+        if contact.facility_id != facility.pk:
+            errors["facility_contact"] = f"{contact} is not a contact at {facility}."
     if "name" in fields and not (fields["name"] or "").strip():
-        raise ValidationError({"name": "Enter a name for the event."})
+        errors["name"] = "Enter a name for the event."
+    if errors:
+        raise ValidationError(errors)
     for key, value in fields.items():
+        if key in HEADER_FIELDS and value is None:
+            continue
         setattr(event, key, value.strip() if isinstance(value, str) else value)
     if not event.is_case:
         event.patient_id = ""
+    if header:
+        _recheck_lines(event, header, today)
     event.save()
     return event
+
+
+def _recheck_lines(event: Event, header: dict, today: datetime.date) -> None:
+    """Refuse a header change that a marked device no longer fits (the event holds the new
+    header, not yet saved; its lines were checked against the old one)."""
+    lines = list(event.lines.select_related(
+        "device__product__product_line", "device__facility", "device__custodian", "device__kit"
+    ).order_by("device_id"))
+    if not lines:
+        return
+    problems = []
+    for line in lines:
+        problem = device_problem(event, line.device, today)
+        if problem:
+            problems.append(problem)
+    if problems:
+        changed = ", ".join(sorted(Event._meta.get_field(k).verbose_name for k in header))
+        raise ValidationError(
+            [f"The {changed} can't change while these devices are marked: remove them first."]
+            + problems
+        )
 
 
 @service_transaction
@@ -461,6 +544,8 @@ def swap_expiring_create(
             representative=representative, manufacturer=line.manufacturer, product_line=line,
         )
         event_add_devices(actor=actor, event=order, devices=picked, today=today)
+        ret.swap_order = order  # the pair: each page links to the other
+        ret.save(update_fields=["swap_order"])
     products = {d.product_id: d.product for d in fresh}
     return Swap(
         return_event=ret, stocking_order=order,

@@ -35,6 +35,7 @@ from events.forms import (
     SubmitForBillingForm,
 )
 from events.models import Event, EventType
+from events.policy import policy_for
 from events.pricing import draft_line_prices
 from events.tables import EventTable
 from inventory.forms import CHOOSE
@@ -103,12 +104,18 @@ def event_create(request):
                 facility_contact=data["facility_contact"],
                 patient_id=data["patient_id"],
                 surgeon=data["surgeon"],
+                create_key=data["create_key"],
             )
+        except services.AlreadyCreated as exc:  # the same form posted again: no second draft
+            messages.info(request, f"{exc.event} was already created from this form: here it "
+                                   "is.")
+            return redirect(_detail_url(exc.event))
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(request, f"{event} created. Mark the used inventory next.")
-            return redirect("events:detail", pk=event.pk)
+            verb, what = policy_for(event).mark_label.split(" ", 1)  # "Mark", "Used Inventory"
+            messages.success(request, f"{event} created. {verb} the {what.lower()} next.")
+            return redirect(_detail_url(event))
     return render(
         request, "events/event_create.html", {"form": form, "case_type": EventType.CASE}
     )
@@ -227,6 +234,7 @@ def _panel_context(request, event: Event, **extra) -> dict:
         **_search_context(event, query, can_edit=can_edit),
         "scan_form": ScanForm(),
         "submit_form": SubmitForBillingForm(event=event),
+        "words": policy_for(event),
     }
     context.update(extra)
     return context
@@ -246,11 +254,7 @@ def _render_detail(request, event: Event, tab: str, status: int = 200, **extra):
     if context["can_edit"]:
         context.setdefault("cancel_form", EventCancelForm())
     if tab == "details" and context["can_edit"] and "update_form" not in context:
-        context["update_form"] = EventUpdateForm(
-            event=event,
-            initial={"name": event.name, "date": event.date, "patient_id": event.patient_id,
-                     "surgeon": event.surgeon},
-        )
+        context["update_form"] = EventUpdateForm(event=event, user=request.user)
     if event.is_case and event.patient_id:
         patient_access_record(
             request, patient_ids=[event.patient_id], what="event page", subject=str(event)
@@ -389,7 +393,7 @@ def event_facility_stock_only(request, pk: int):
 @require_POST
 def event_update(request, pk: int):
     event = _get_event(request, pk)
-    form = EventUpdateForm(request.POST, event=event)
+    form = EventUpdateForm(request.POST, event=event, user=request.user)
     if form.is_valid():
         try:
             services.event_update(actor=request.user, event=event, **form.cleaned_data)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.db.models import F, Q
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from accounts.models import User
 from consignment.models import Facility
 from core.forms import CompactForm
+from core.http import int_id
 from inventory.models import (
     ACTIVE_STATUSES,
     Device,
@@ -51,6 +54,65 @@ def option_labels(queryset):
     return queryset.values_list("pk", "name")  # Facility, Manufacturer, ProductLine
 
 
+class ProductDatalist(forms.TextInput):
+    """A text box that suggests the catalogue as you type (a ``<datalist>`` of "reference –
+    description"), instead of a dropdown of hundreds of products."""
+
+    def __init__(self, attrs=None):
+        super().__init__({"placeholder": "Catalogue number or description",
+                          "autocomplete": "off", **(attrs or {})})
+        self.queryset = Product.objects.none()
+
+    def render(self, name, value, attrs=None, renderer=None):
+        attrs = {**(attrs or {}), "list": f"{name}-options"}
+        box = super().render(name, value, attrs, renderer)
+        options = "".join(f'<option value="{escape(label)}"></option>'
+                          for _, label in option_labels(self.queryset.order_by("reference")))
+        return mark_safe(f'{box}<datalist id="{escape(name)}-options">{options}</datalist>')
+
+
+class ProductSearchField(forms.ModelChoiceField):
+    """A product by its catalogue number, typed or picked ("MS-00001 – Polyaxial …" or
+    "ms-00001"); a link may name it by id (the reports' rows)."""
+
+    widget = ProductDatalist
+
+    def __init__(self, *args, **kwargs):
+        kwargs.pop("empty_label", None)
+        super().__init__(*args, empty_label=None, **kwargs)
+
+    def _set_queryset(self, queryset):
+        super()._set_queryset(queryset)
+        self.widget.queryset = self.queryset
+
+    queryset = property(forms.ModelChoiceField._get_queryset, _set_queryset)
+
+    def prepare_value(self, value):
+        if isinstance(value, Product):
+            return str(value)
+        pk = int_id(value) if isinstance(value, int | str) else None
+        if pk is not None and str(value).isdigit():
+            product = self.queryset.filter(pk=pk).first()
+            return str(product) if product else value
+        return value
+
+    def to_python(self, value):
+        text = (value or "").strip()
+        if not text:
+            return None
+        reference = text.split(" – ", 1)[0].strip()
+        product = self.queryset.filter(reference__iexact=reference).first()
+        if product is None and text.isdigit() and int_id(text) is not None:
+            product = self.queryset.filter(pk=int_id(text)).first()
+        if product is None:
+            raise forms.ValidationError(f"No product {text!r} in your catalogue.")
+        return product
+
+
+class ProductFilter(django_filters.ModelChoiceFilter):
+    field_class = ProductSearchField
+
+
 class DeviceFilterForm(CompactForm):
     """Bootstrap classes and fast selects (core.forms); options read as values."""
 
@@ -79,9 +141,7 @@ class DeviceFilter(django_filters.FilterSet):
         field_name="product__product_line", queryset=_org_choices(ProductLine),
         empty_label="Any product line", label="Product line",
     )
-    product = django_filters.ModelChoiceFilter(
-        queryset=_org_choices(Product), empty_label="Any product", label="Product"
-    )
+    product = ProductFilter(queryset=_org_choices(Product), label="Product")
     lot = django_filters.CharFilter(lookup_expr="iexact", label="Lot")
     serial = django_filters.CharFilter(lookup_expr="istartswith", label="Serial")
     expiring_before = django_filters.DateFilter(

@@ -40,7 +40,8 @@ class DeviceCheckboxes(forms.ModelMultipleChoiceField):
         return super().clean(value)
 
     def label_from_instance(self, obj):
-        return f"{obj.label} · {obj.product.reference} · lot {obj.lot} · exp {obj.expiration_date}"
+        return (f"{obj.label} · {obj.product.reference} {obj.product.description} · lot {obj.lot}"
+                f" · exp {obj.expiration_date}")
 
 
 def custodians_of(user) -> forms.models.QuerySet:
@@ -77,6 +78,8 @@ class TransferForm(BootstrapForm, forms.Form):
             del self.fields["accept_now"]
             source = user
         self.source = source
+        if source is not None:  # never offer the sender as the recipient
+            self.fields["to_custodian"].queryset = custodians.exclude(pk=source.pk)
         self.fields["devices"].widget.attrs["class"] = "me-2"
         self.fields["devices"].queryset = (
             selectors.transferable_devices(user=user, custodian=source)
@@ -276,6 +279,15 @@ class RecallForm(BootstrapForm, forms.Form):
             raise ValidationError("Enter a lot (with its manufacturer), a GTIN, or scan a label.")
         if (cleaned.get("lot") and not cleaned.get("gtin") and not cleaned.get("product")
                 and not cleaned.get("manufacturer")):
-            self.add_error("manufacturer", "Choose the manufacturer of this lot.")
+            # Lot numbers are the manufacturer's: a lot only one of them made needs no choice.
+            makers = selectors.lot_manufacturers(organization_id=org, lot=cleaned["lot"])
+            if len(makers) == 1:
+                cleaned["manufacturer"] = makers[0]
+            elif makers:
+                names = " and ".join(m.name for m in makers)
+                self.add_error("manufacturer", f"Lot {cleaned['lot']} is a lot of {names}: "
+                               "choose the manufacturer.")
+            else:
+                self.add_error("lot", f"No device of lot {cleaned['lot']} in your inventory.")
         return cleaned
 

@@ -534,6 +534,7 @@ class TransferStatus(models.TextChoices):
     PENDING = "pending", "In transit"
     ACCEPTED = "accepted", "Accepted"
     DECLINED = "declined", "Declined"
+    TAKEN_BACK = "taken_back", "Taken back"  # by the sender, while in transit
 
     @property
     def colour(self) -> str:
@@ -545,6 +546,7 @@ TRANSFER_STATUS_COLOURS: dict[str, str] = {
     TransferStatus.PENDING: "warning",
     TransferStatus.ACCEPTED: "success",
     TransferStatus.DECLINED: "danger",
+    TransferStatus.TAKEN_BACK: "secondary",
 }
 
 

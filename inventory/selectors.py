@@ -28,6 +28,7 @@ from inventory.models import (
     Device,
     DeviceMovement,
     DeviceStatus,
+    Manufacturer,
     MovementKind,
     Product,
     ProductLine,
@@ -353,6 +354,15 @@ def transfers_awaiting(*, user) -> QuerySet[Transfer]:
     return qs.order_by("created_at", "id")
 
 
+def transfers_waiting_for(user) -> QuerySet[Transfer]:
+    """Transfers in transit to ``user``, waiting for them to accept or decline (the home page's
+    attention list counts them): one indexed lookup by recipient, cheap at any size."""
+    return Transfer.objects.filter(
+        organization_id=user.organization_id, to_custodian_id=user.pk,
+        status=Transfer.Status.PENDING,
+    ).select_related("from_custodian").order_by("created_at", "id")
+
+
 def transfer_devices(*, transfer: Transfer) -> QuerySet[Device]:
     return transfer.devices.select_related(*DEVICE_LIST_RELATED).order_by("product__reference",
                                                                            "serial", "pk")
@@ -438,6 +448,37 @@ def _try_label(text: str) -> Label | None:
         return parse_label(text)
     except ValidationError:
         return None
+
+
+def import_samples(*, user, today: datetime.date | None = None) -> list[dict]:
+    """Sample rows of the receiving CSV from the organisation's own catalogue (shown on the
+    import page and written in its downloadable template): one product by GTIN, one by HIBC
+    code when the catalogue has one, received into the first active rep's custody."""
+    today = today or timezone.localdate()
+    products = Product.objects.for_user(user).order_by("reference", "pk")
+    custodian = (User.objects.for_user(user).filter(role=User.Role.REP, is_active=True)
+                 .order_by("username").values_list("username", flat=True).first()
+                 or user.username)
+    expires = today.replace(year=today.year + 2, day=min(today.day, 28))
+    rows = []
+    by_gtin = products.exclude(gtin="").first()
+    if by_gtin is not None:
+        rows.append({"gtin": by_gtin.gtin, "product": by_gtin})
+    by_hibc = products.filter(hibc_labeler__isnull=False).first()
+    if by_hibc is not None:
+        rows.append({"gtin": by_hibc.hibc_code, "product": by_hibc})
+    for n, row in enumerate(rows, start=1):
+        row.update(lot=f"L{today:%y%m}", serial=f"SN-{today:%y%m}-{n:03d}",
+                   expiration_date=expires, custodian=custodian)
+    return rows
+
+
+def lot_manufacturers(*, organization_id: int, lot: str) -> list[Manufacturer]:
+    """The manufacturers whose devices carry ``lot`` (the recall trace asks for one only when
+    several did); the (organization, lot) index serves it."""
+    ids = (Device.objects.filter(organization_id=organization_id, lot=lot).order_by()
+           .values_list("product__product_line__manufacturer_id", flat=True).distinct())
+    return list(Manufacturer.objects.filter(pk__in=list(ids[:10])).order_by("name"))
 
 
 def recall_devices(

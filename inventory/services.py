@@ -300,6 +300,49 @@ def transfer_decline(*, actor: User, transfer: Transfer, reason: str) -> Transfe
     return transfer
 
 
+def can_take_back(user: User, transfer: Transfer) -> bool:
+    """Who may take back a transfer in transit: its sender (the custodian the devices leave, or
+    whoever sent it). A kit transfer or a refill is answered by its recipient only."""
+    return (
+        transfer.status == Transfer.Status.PENDING
+        and not transfer.kit_id and not transfer.into_kit_id
+        and user.organization_id == transfer.organization_id
+        and user.pk in (transfer.from_custodian_id, transfer.actor_id)
+    )
+
+
+@service_transaction
+def transfer_take_back(*, actor: User, transfer: Transfer) -> Transfer:
+    """The sender takes back a transfer still in transit: the devices stay in their custody and
+    are no longer in transit (no custody changed, so no movement; the transfer records who took
+    it back and when)."""
+    ensure_permission(actor, "transfer_devices")
+    transfer = Transfer.objects.select_for_update(of=("self",), no_key=True).select_related(
+        "to_custodian", "from_custodian"
+    ).get(pk=transfer.pk)
+    ensure_same_organization(actor, transfer)
+    if transfer.status != Transfer.Status.PENDING:
+        raise ValidationError(
+            f"Transfer #{transfer.pk} was already {transfer.get_status_display().lower()}: "
+            "it can't be taken back."
+        )
+    if not can_take_back(actor, transfer):
+        if transfer.kit_id or transfer.into_kit_id:
+            raise ValidationError(
+                f"Transfer #{transfer.pk} moves a kit: ask {transfer.to_custodian} to decline it."
+            )
+        raise PermissionDenied("Only the sender can take back this transfer.")
+    devices = lock_devices(transfer.devices.values_list("pk", flat=True))
+    devices_clear_in_transit([d for d in devices if d.pending_transfer_id == transfer.pk])
+    transfer.status = Transfer.Status.TAKEN_BACK
+    transfer.decided_at = timezone.now()
+    transfer.decided_by = actor
+    transfer.save(update_fields=["status", "decided_at", "decided_by"])
+    emit(kind=OutboxKind.TRANSFER_ANSWERED, organization_id=transfer.organization_id,
+         payload={"id": transfer.pk})
+    return transfer
+
+
 # --- stock adjustments -------------------------------------------------------------------------
 
 

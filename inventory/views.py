@@ -3,20 +3,23 @@ recall trace. Function views: validate with a form, call one service, map errors
 
 from __future__ import annotations
 
+import csv
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django_tables2 import RequestConfig
 
 from accounts.decorators import permission_required
 from accounts.security import patient_access_record, safe_next
-from core.exports import Column, csv_download, field
+from core.exports import Column, csv_download, csv_safe, field
 from core.forms import add_service_errors
+from core.http import content_disposition
 from inventory import selectors, services
 from inventory.filters import DeviceFilter
 from inventory.forms import (
@@ -29,6 +32,7 @@ from inventory.forms import (
     TransferForm,
 )
 from inventory.importing import (
+    CSV_COLUMNS,
     ImportRefused,
     devices_import,
     labels_to_rows,
@@ -200,6 +204,7 @@ def transfer_detail(request, pk: int):
     return render(request, "inventory/transfer_detail.html", {
         "transfer": transfer, "devices": selectors.transfer_devices(transfer=transfer),
         "can_answer": services.can_answer(request.user, transfer), "decline_form": DeclineForm(),
+        "can_take_back": services.can_take_back(request.user, transfer),
     })
 
 
@@ -235,6 +240,21 @@ def transfer_decline(request, pk: int):
     else:
         messages.success(request, f"Transfer #{transfer.pk} declined: the devices stay with "
                                   f"{transfer.from_custodian}.")
+    return redirect("inventory:transfer_detail", pk=transfer.pk)
+
+
+@require_POST
+@permission_required("transfer_devices")
+def transfer_take_back(request, pk: int):
+    """The sender takes back a transfer still in transit."""
+    transfer = _transfer_for(request, pk)
+    try:
+        services.transfer_take_back(actor=request.user, transfer=transfer)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Transfer #{transfer.pk} taken back: the devices stay with "
+                                  f"{transfer.from_custodian} and can go on events again.")
     return redirect("inventory:transfer_detail", pk=transfer.pk)
 
 
@@ -408,7 +428,26 @@ def receiving_import(request):
     return render(request, "inventory/receiving_import.html", {
         "form": form, "tab": "import", "row_errors": row_errors[:500],
         "error_count": len(row_errors), "result": result,
+        "samples": selectors.import_samples(user=request.user),
     })
+
+
+@permission_required("receive_inventory")
+@require_GET
+def receiving_import_template(request):
+    """The import file's template: its header row and sample rows from your own catalogue.
+
+    Written as the importer reads it: a HIBC code keeps its leading + (the reports' CSVs put a '
+    before it for spreadsheets, which the importer would refuse); the custodian, the one free
+    text, is made spreadsheet-safe."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition("receiving-import-template.csv")
+    writer = csv.writer(response, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in selectors.import_samples(user=request.user):
+        writer.writerow([row["gtin"], row["lot"], row["serial"],
+                         row["expiration_date"].isoformat(), csv_safe(row["custodian"])])
+    return response
 
 
 # --- Recall trace ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from core.exports import Column, csv_download
 from core.http import int_ids, query_without
 from events.loan_selectors import kits_out
 from events.models import Event, EventType
+from inventory.models import Product
 from recalls.selectors import open_recalls
 from reporting import tables
 from reporting.filters import report_filters
@@ -131,6 +132,13 @@ def index(request):
                             stock.facility_stock_commissions(scope, filters))
 
     overview = stock.stock_overview(scope, filters, limit=TOP_ROWS)
+    if request.user.is_rep and overview["low"]:
+        # A rep's "Create stocking order" on a low-stock row drafts one for the product's line
+        # (an admin's opens Replenishment, where the rep is chosen): the rows shown only.
+        lines = dict(Product.objects.filter(pk__in=[r["product_id"] for r in overview["low"]])
+                     .values_list("pk", "product_line_id"))
+        for row in overview["low"]:
+            row["product_line_id"] = lines.get(row["product_id"])
     buckets, bucket_counts = stock.expiring_preview(scope, filters,
                                                     per_bucket=DASHBOARD_PREVIEW)
     monthly = stock.sales_vs_use_by_month(scope, filters)
@@ -250,8 +258,10 @@ def replenishment(request):
     data.setdefault("cover_days", "30")
     if request.user.is_rep:
         data.setdefault("rep", str(request.user.pk))
+    # A rep replenishes from their own stock: the form opens with them chosen.
     form = ReplenishmentForm(data if "facility" in data else None, user=request.user,
-                             initial={"cover_days": 30})
+                             initial={"cover_days": 30,
+                                      "rep": request.user.pk if request.user.is_rep else None})
     groups = []
     if form.is_bound and form.is_valid():
         facility, rep = form.cleaned_data["facility"], form.cleaned_data["rep"]
@@ -279,8 +289,9 @@ def swap_detail(request, pk: int):
     """The two drafts of a swap side by side, and the shortfalls (which feed replenishment)."""
     events = Event.objects.for_user(request.user).select_related("facility", "representative")
     ret = get_object_or_404(events.filter(event_type=EventType.RETURN), pk=pk)
-    order = events.filter(event_type=EventType.STOCKING_ORDER,
-                          pk__in=int_ids([request.GET.get("order")])).first()
+    order = events.filter(event_type=EventType.STOCKING_ORDER).filter(
+        pk__in=[ret.swap_order_id] if ret.swap_order_id else int_ids([request.GET.get("order")])
+    ).first()
     swap = replenishing.swap_summary(return_event=ret, stocking_order=order)
     return render(request, "reporting/swap_detail.html", {
         "ret": ret, "order": order, **swap,

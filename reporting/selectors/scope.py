@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.selectors import reps_for  # noqa: F401  (the report filters use it)
 from consignment.models import ParLevel
+from core.dates import default_period
 from events.models import EventLine, EventLineSummary
 from events.selectors import facilities_in_scope
 from inventory.models import Device, DeviceStatus
@@ -44,14 +45,6 @@ def scope_for(user: User) -> Scope:
             rep_id=user.pk,
         )
     return Scope(organization_id=user.organization_id)
-
-
-def default_period(today: datetime.date) -> tuple[datetime.date, datetime.date]:
-    """The last twelve months, from the first day of the month eleven months ago to today."""
-    month = today.month - 11
-    year = today.year + (month - 1) // 12
-    month = (month - 1) % 12 + 1
-    return datetime.date(year, month, 1), today
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,23 @@
   });
   document.addEventListener("DOMContentLoaded", syncCaseFields);
 
+  // Create Event's form token: Back to the form, then Create again, must send the token of the
+  // first submit, so that the server finds the draft it made instead of making another. The
+  // page comes back from the server (no-store) with a new token and the typed fields restored:
+  // put the submitted token back.
+  function keepCreateKey() {
+    const form = document.querySelector("form.event-form");
+    const key = form && form.querySelector("input[name=create_key]");
+    if (!key) { return; }
+    const store = "fieldstock:create-key";
+    const nav = performance.getEntriesByType("navigation")[0];
+    if (nav && nav.type === "back_forward" && sessionStorage.getItem(store)) {
+      key.value = sessionStorage.getItem(store);
+    }
+    form.addEventListener("submit", function () { sessionStorage.setItem(store, key.value); });
+  }
+  document.addEventListener("DOMContentLoaded", keepCreateKey);
+
   // "Add New" facility contact: the server selects the new contact, we close the dialog.
   // Bootstrap ignores hide() while the dialog is still fading in, so a contact saved within
   // that moment waits for the dialog to be shown, then closes it.

@@ -37,7 +37,8 @@ def _shot(page, name):
 def _submit(page, name):
     page.get_by_label("Signature (type your full name)").fill(name)
     page.get_by_label(re.compile("^I attest")).check()
-    page.get_by_role("button", name="Submit For Billing").click()
+    # "Submit Return" on the return, "Submit For Billing" on the stocking order (issue 23).
+    page.get_by_role("button", name=re.compile("^Submit (Return|For Billing)$")).click()
 
 
 def test_rep_swaps_expiring_facility_stock_from_the_dashboard(page, live_server):

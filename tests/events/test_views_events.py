@@ -152,7 +152,8 @@ def test_rep_creates_a_case_for_themself(client, world):
     })
     event = Event.objects.get(name="Knee 14")
     assert response.status_code == 302
-    assert response["Location"] == reverse("events:detail", args=[event.pk])
+    # It lands on the "Mark Used Inventory" tab, as its message says.
+    assert response["Location"] == reverse("events:detail", args=[event.pk]) + "?tab=used"
     assert event.representative == world["rep"]
     assert event.patient_id == "PT-77" and event.facility_contact == contact
 
@@ -459,7 +460,8 @@ def test_event_page_query_count_does_not_grow_with_lines(
         html = client.get(url, {"tab": "used"}).content.decode()
     assert html.count(">Remove</button>") == 20
     assert html.count("aria-label=\"Add SN") == 2
-    with django_assert_max_num_queries(9):
+    # The details tab adds the edit form's choices: facility, rep, contact, manufacturer, line.
+    with django_assert_max_num_queries(14):
         assert client.get(url, {"tab": "details"}).status_code == 200
 
 
@@ -468,6 +470,9 @@ def test_details_tab_edits_a_draft(client, world):
     client.force_login(world["rep"])
     response = client.post(reverse("events:update", args=[case.pk]), {
         "name": "Case A, OR 2", "date": "2026-11-21", "patient_id": "PT-1", "surgeon": "Dr. B",
+        # The header comes with the form (unchanged here; a rep's own name is fixed).
+        "facility": case.facility_id, "manufacturer": case.manufacturer_id,
+        "product_line": case.product_line_id,
     })
     assert response.status_code == 302
     case.refresh_from_db()

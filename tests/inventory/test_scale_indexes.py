@@ -157,7 +157,9 @@ def test_filter_selects_render_as_django_selects(world, rf):
     request.user = world.admin
     form = DeviceFilter(request.GET, queryset=selectors.device_list(user=world.admin),
                         request=request).form
-    for name in ("status", "facility", "custodian", "manufacturer", "product_line", "product"):
+    # (Product is a text box with suggestions since issue 23: tests/inventory/
+    # test_product_search_filter.py.)
+    for name in ("status", "facility", "custodian", "manufacturer", "product_line"):
         field = form.fields[name]
         assert isinstance(field.widget, FastSelect)
         plain = forms.Select(attrs=field.widget.attrs)

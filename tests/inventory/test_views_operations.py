@@ -5,10 +5,12 @@ import io
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from inventory.models import Device, DeviceMovement, DeviceStatus, StockAdjustment
 from inventory.udi import udi_hri, udi_raw
 from tests.events.conftest import build_world, in_days
+from tests.factories import ProductFactory, ProductLineFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -222,10 +224,28 @@ def test_recall_trace_lists_every_unit_with_case_and_patient(client, world):
     assert used["Case facility"] == "St. Mary's"
 
 
-def test_recall_trace_needs_manufacturer_with_lot_and_is_not_for_reps(client, world):
+def test_recall_trace_asks_the_manufacturer_only_of_a_lot_two_made_and_is_not_for_reps(
+    client, world
+):
     client.force_login(world.admin)
     response = client.get(reverse("inventory:recall_trace"), {"lot": "X"})
-    assert "Choose the manufacturer of this lot." in response.content.decode()
+    assert "No device of lot X in your inventory." in response.content.decode()
+    # One manufacturer made lot SHARED: no choice needed (issue 23).
+    mine = world.devices(2, lot="SHARED")
+    response = client.get(reverse("inventory:recall_trace"), {"lot": "SHARED"})
+    assert response.context["page"].paginator.count == 2
+    assert {d.pk for d in response.context["page"].object_list} == {d.pk for d in mine}
+    # Another manufacturer used the same lot number: now the trace asks which.
+    other_line = ProductLineFactory(organization=world.org)
+    world.devices(1, lot="SHARED", product=ProductFactory(product_line=other_line,
+                                                          organization=world.org))
+    html = client.get(reverse("inventory:recall_trace"), {"lot": "SHARED"}).content.decode()
+    first = sorted([world.maker.name, other_line.manufacturer.name])[0]
+    assert f"Lot SHARED is a lot of {escape(first)} and " in html
+    assert "choose the manufacturer." in html
+    response = client.get(reverse("inventory:recall_trace"),
+                          {"lot": "SHARED", "manufacturer": world.maker.pk})
+    assert response.context["page"].paginator.count == 2
     client.force_login(world.rep)
     assert client.get(reverse("inventory:recall_trace")).status_code == 403
     assert client.get(reverse("inventory:recall_export")).status_code == 403

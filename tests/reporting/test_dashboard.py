@@ -93,8 +93,9 @@ def test_sixty_forty_commission_shows_on_dashboard_and_revenue_counts_once(clien
     client.force_login(shop.admin)
     response = client.get(URL)
     html = response.content.decode()
-    assert "<td>Riley Seller</td><td class=\"num\">$60.00</td>" in html
-    assert "<td>Sam Cover</td><td class=\"num\">$0.00</td><td class=\"num\">$40.00</td>" in html
+    # The rep's name links to their statement (issue 23).
+    assert ">Riley Seller</a></td><td class=\"num\">$60.00</td>" in html
+    assert ">Sam Cover</a></td><td class=\"num\">$0.00</td><td class=\"num\">$40.00</td>" in html
 
     # Sold once, used once — in the chart data and the table.
     [month] = response.context["monthly"]

@@ -52,6 +52,7 @@ PERMISSIONS: dict[str, Permission] = {p.name: p for p in (
     Permission("submit_for_billing", WRITERS, "submit events for billing"),
     Permission("transfer_devices", WRITERS, "transfer inventory"),
     Permission("add_facility_contacts", WRITERS, "add facility contacts"),
+    Permission("manage_directories", WRITERS, "add surgeons and procedures"),
     Permission("manage_kits", WRITERS, "build, move, loan or check in kits"),
     # The office: admins.
     Permission("receive_inventory", ADMINS, "receive inventory"),

@@ -99,6 +99,9 @@ def event_submit_for_billing(
         errors.append("Type your name to sign the submission.")
     if policy.needs_patient_id and not event.patient_id.strip():
         errors.append("Enter the Patient ID before submitting the case (traceability).")
+    if event.scheduled_at is not None and event.date > today:
+        errors.append(f"{event} is scheduled for {event.date:%d %b %Y}: submit it on the day of "
+                      "the case.")
     # The devices come with their locks below (fresh, with their products), not with the lines.
     lines = list(event.lines.order_by("id"))
     if not lines:

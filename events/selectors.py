@@ -26,7 +26,7 @@ def event_list(*, user):
 def event_detail_qs(*, user):
     return Event.objects.for_user(user).select_related(
         "facility", "representative", "facility_contact", "manufacturer", "product_line",
-        "submitted_by", "sales_order", "credit_memo",
+        "submitted_by", "sales_order", "credit_memo", "procedure",
     )
 
 

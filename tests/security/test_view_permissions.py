@@ -46,8 +46,9 @@ def test_every_view_needs_a_named_permission_or_says_it_is_public():
 def test_only_the_sign_in_pages_are_public():
     public = sorted(route for route, ns, callback in views()
                     if ns != "admin" and getattr(callback, "public", False))
+    # The calendar feed: its secret URL is the credential (a calendar app can't sign in).
     assert public == ["accounts/login/", "accounts/logout/", "accounts/password/",
-                      "accounts/password/done/"]
+                      "accounts/password/done/", "events/calendar/<str:token>.ics"]
 
 
 def test_every_permission_is_used_and_every_transition_names_one():

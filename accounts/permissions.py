@@ -53,11 +53,13 @@ PERMISSIONS: dict[str, Permission] = {p.name: p for p in (
     Permission("transfer_devices", WRITERS, "transfer inventory"),
     Permission("add_facility_contacts", WRITERS, "add facility contacts"),
     Permission("manage_directories", WRITERS, "add surgeons and procedures"),
+    Permission("request_inventory", WRITERS, "request inventory for a case"),
     Permission("manage_kits", WRITERS, "build, move, loan or check in kits"),
     # The office: admins.
     Permission("receive_inventory", ADMINS, "receive inventory"),
     Permission("adjust_stock", ADMINS, "adjust stock"),
     Permission("manage_kit_templates", ADMINS, "manage kit templates"),
+    Permission("fulfil_requests", ADMINS, "fulfil inventory requests"),
     Permission("record_po", ADMINS, "run billing"),
     Permission("issue_invoice", ADMINS, "run billing"),
     Permission("mark_paid", ADMINS, "run billing"),

@@ -419,3 +419,11 @@ class EventLineSummary(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id}: {self.lines} × {self.product_id} ({self.kind})"
+
+
+from events.request_models import (  # noqa: E402, F401
+    InventoryRequest,
+    InventoryRequestLine,
+    InventoryRequestStatus,
+)
+from events.signoff_models import CaseSignOff  # noqa: E402, F401

@@ -83,3 +83,57 @@ class AgendaFilterForm(CompactForm):
         self.fields["facility"].queryset = Facility.objects.for_user(user).order_by("name")
         if user.is_rep:  # a rep's agenda is their own
             del self.fields["rep"]
+
+
+REQUEST_ROWS = 6
+
+
+class InventoryRequestForm(BootstrapForm, forms.Form):
+    """Products and quantities (``product_N`` / ``quantity_N`` rows), or a kit template."""
+
+    kit_template = forms.ModelChoiceField(
+        label="Kit (its whole content)", queryset=None, required=False, empty_label="No kit"
+    )
+    note = forms.CharField(max_length=300, required=False)
+
+    def __init__(self, *args, event, **kwargs):
+        super().__init__(*args, **kwargs)
+        from inventory.kit_models import KitTemplate
+        from inventory.models import Product
+
+        products = Product.objects.filter(organization_id=event.organization_id).order_by(
+            "reference"
+        )
+        self.fields["kit_template"].queryset = KitTemplate.objects.filter(
+            organization_id=event.organization_id
+        ).order_by("name")
+        self.rows = []
+        for n in range(1, REQUEST_ROWS + 1):
+            self.fields[f"product_{n}"] = forms.ModelChoiceField(
+                label="Product", queryset=products, required=False, empty_label=CHOOSE
+            )
+            self.fields[f"quantity_{n}"] = forms.IntegerField(
+                label="Quantity", min_value=1, max_value=500, required=False
+            )
+            self.rows.append((self[f"product_{n}"], self[f"quantity_{n}"]))
+
+    def clean(self):
+        data = super().clean()
+        quantities = []
+        for n in range(1, REQUEST_ROWS + 1):
+            product, quantity = data.get(f"product_{n}"), data.get(f"quantity_{n}")
+            if product and not quantity:
+                self.add_error(f"quantity_{n}", "How many?")
+            elif product:
+                quantities.append((product, quantity))
+        data["quantities"] = quantities
+        return data
+
+
+class RequestAnswerForm(BootstrapForm, forms.Form):
+    refusal_reason = forms.CharField(
+        label="Refuse the rest: reason (shown to the rep)",
+        max_length=300,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. back-ordered until next week"}),
+    )

@@ -22,7 +22,7 @@ from consignment.models import Facility, Surgeon
 from consignment.services import surgeon_create
 from core.forms import add_service_errors
 from core.http import int_id
-from events import schedule_selectors, schedule_services, selectors
+from events import request_selectors, schedule_selectors, schedule_services, selectors
 from events.models import Procedure
 from events.schedule_forms import AgendaFilterForm, CaseScheduleForm, ProcedureForm, SurgeonForm
 from inventory.forms import CHOOSE
@@ -187,6 +187,18 @@ def agenda(request):
     days = schedule_selectors.agenda_week(
         user=request.user, start=start, today=today, rep=rep, facility=facility
     )
+    # Cases of today and the next two days whose rep lacks the requested stock are flagged.
+    soon = [
+        case
+        for d in days
+        for case in d.cases
+        if today <= d.day <= today + datetime.timedelta(days=request_selectors.FLAG_DAYS)
+        and case.is_draft
+    ]
+    shortfalls = request_selectors.stock_shortfalls(cases=soon)
+    for d in days:
+        for case in d.cases:
+            case.shortfalls = shortfalls.get(case.pk, [])
     keep = "".join(f"&{k}={v.pk}" for k, v in (("rep", rep), ("facility", facility)) if v)
     return render(
         request,

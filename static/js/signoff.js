@@ -92,7 +92,10 @@
         const transfer = new DataTransfer();
         transfer.items.add(file);
         input.files = transfer.files;
-        preview.src = URL.createObjectURL(blob);
+        // The preview is drawn, not loaded: the CSP allows no blob: images.
+        preview.width = canvas.width;
+        preview.height = canvas.height;
+        preview.getContext("2d").drawImage(canvas, 0, 0);
         preview.classList.remove("d-none");
         form.dataset.stickerTaken = "1";
       }, "image/jpeg", 0.85);

@@ -191,6 +191,8 @@ def test_the_request_flow_through_the_pages(
     agenda = client.get(reverse("events:agenda")).content.decode()
     assert 'data-testid="agenda-short"' in agenda and "holds 0 of 3" in agenda
     assert 'data-testid="short-cases"' in client.get(reverse("home")).content.decode()
+    dashboard = client.get(reverse("reporting:index")).content.decode()
+    assert 'data-testid="short-cases"' in dashboard and "holds 0 of 3" in dashboard
     assert client.get(reverse("events:request_queue")).status_code == 403
 
     client.force_login(world.admin)

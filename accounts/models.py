@@ -14,6 +14,15 @@ class Organization(models.Model):
         max_length=3, default="USD",
         help_text="ISO 4217 code shown with every amount (pages and PDFs), e.g. USD or EUR.",
     )
+    # The hospital's sign-off at Submit For Billing (cases).
+    require_contact_signature = models.BooleanField(
+        default=False,
+        help_text="A case can be submitted only with the facility contact's drawn signature.",
+    )
+    require_sticker_photo = models.BooleanField(
+        default=False,
+        help_text="A case can be submitted only with a photo of the patient sticker.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -54,6 +54,8 @@ PERMISSIONS: dict[str, Permission] = {p.name: p for p in (
     Permission("submit_for_billing", WRITERS, "submit events for billing"),
     Permission("transfer_devices", WRITERS, "transfer inventory"),
     Permission("add_facility_contacts", WRITERS, "add facility contacts"),
+    Permission("manage_directories", WRITERS, "add surgeons and procedures"),
+    Permission("request_inventory", WRITERS, "request inventory for a case"),
     Permission("manage_kits", WRITERS, "build, move, loan or check in kits"),
     Permission("acknowledge_recalls", WRITERS, "record a facility's recall acknowledgement"),
     # The office: admins.
@@ -61,6 +63,7 @@ PERMISSIONS: dict[str, Permission] = {p.name: p for p in (
     Permission("adjust_stock", ADMINS, "adjust stock"),
     Permission("manage_kit_templates", ADMINS, "manage kit templates"),
     Permission("manage_recalls", ADMINS, "open, notify or close recalls"),
+    Permission("fulfil_requests", ADMINS, "fulfil inventory requests"),
     Permission("record_po", ADMINS, "run billing"),
     Permission("issue_invoice", ADMINS, "run billing"),
     Permission("mark_paid", ADMINS, "run billing"),

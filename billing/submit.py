@@ -32,7 +32,7 @@ from commissions.services import (
 )
 from core.db import bulk_insert, service_transaction
 from core.outbox import OutboxKind, emit
-from events.models import Event, EventLine, EventStatus
+from events.models import CaseSignOff, Event, EventLine, EventStatus
 from events.policy import (
     NOTES,
     CommissionEffect,
@@ -67,6 +67,22 @@ COMMISSION_EFFECTS: dict[str, Callable[..., list[CommissionCredit]]] = {
 }
 
 
+def sign_off_problems(event: Event) -> list[str]:
+    """What the organisation's sign-off settings still need before this case is submitted."""
+    organization = event.organization
+    if not (organization.require_contact_signature or organization.require_sticker_photo):
+        return []
+    sign_off = CaseSignOff.objects.filter(event=event).first()
+    problems = []
+    if organization.require_contact_signature and not (sign_off and sign_off.contact_signed):
+        problems.append("The hospital contact's signature is required: collect it under "
+                        "Hospital sign-off.")
+    if organization.require_sticker_photo and not (sign_off and sign_off.has_sticker):
+        problems.append("A photo of the patient sticker is required: take it under Hospital "
+                        "sign-off.")
+    return problems
+
+
 @service_transaction
 def event_submit_for_billing(
     *,
@@ -85,7 +101,7 @@ def event_submit_for_billing(
     effect and the sales order or credit memo (``events.policy``).
     """
     today = today or timezone.localdate()
-    event = lock_event(event, "facility", "representative", "manufacturer")
+    event = lock_event(event, "facility", "representative", "manufacturer", "organization")
     ensure_can_edit(actor, event)
     if event.status != EventStatus.DRAFT:
         number = getattr(getattr(event, "sales_order", None), "number", "")
@@ -100,6 +116,11 @@ def event_submit_for_billing(
         errors.append("Type your name to sign the submission.")
     if policy.needs_patient_id and not event.patient_id.strip():
         errors.append("Enter the Patient ID before submitting the case (traceability).")
+    if event.is_case:
+        errors.extend(sign_off_problems(event))
+    if event.scheduled_at is not None and event.date > today:
+        errors.append(f"{event} is scheduled for {event.date:%d %b %Y}: submit it on the day of "
+                      "the case.")
     # The devices come with their locks below (fresh, with their products), not with the lines.
     lines = list(event.lines.order_by("id"))
     if not lines:

@@ -50,6 +50,30 @@ class FacilityContact(models.Model):
         return f"{self.name} ({self.title})" if self.title else self.name
 
 
+class Surgeon(models.Model):
+    """A surgeon (physician) in the organisation's directory, operating at some facilities.
+
+    Scheduled cases pick one; the event keeps the name in ``Event.surgeon`` too (the text the
+    reports and the older events read).
+    """
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    name = models.CharField(max_length=200)
+    facilities = models.ManyToManyField(Facility, blank=True, related_name="surgeons")
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="surgeon_name_unique"),
+            models.CheckConstraint(condition=~models.Q(name=""), name="surgeon_has_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class ParLevel(models.Model):
     """The minimum facility stock of a product that a facility should hold."""
 

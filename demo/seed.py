@@ -555,6 +555,56 @@ def _as_of_event_date(event) -> None:
     CommissionCreditSummary.objects.filter(event=event).update(created_at=at)
 
 
+SURGEONS = ["Dr. Maria Lopez", "Dr. James Okafor", "Dr. Priya Natarajan", "Dr. Ethan Brooks"]
+PROCEDURES = ["Lumbar fusion L4-L5", "ACDF C5-C6", "TLIF", "Pedicle screw revision"]
+
+
+def seed_schedule(base: dict) -> None:
+    """Scheduled cases for the coming week (issue 25): surgeons and procedures in the
+    directories, cases of each rep with a time, inventory requests (one open in the admins'
+    queue, one partly sent with the rest refused)."""
+    from consignment.services import surgeon_create
+    from events.models import Event
+    from events.request_services import inventory_request_answer, inventory_request_create
+    from events.schedule_services import case_schedule, procedure_create
+
+    org, users, facilities = base["org"], base["users"], base["facilities"]
+    if Event.objects.filter(organization=org, scheduled_at__isnull=False).exists():
+        return
+    admin = users["admin"]
+    surgeons = [surgeon_create(actor=admin, facility=facilities[i % len(facilities)], name=name)
+                for i, name in enumerate(SURGEONS)]
+    procedures = [procedure_create(actor=admin, name=name) for name in PROCEDURES]
+    today = timezone.localdate()
+    cases = []
+    for n in range(6):
+        rep = users[f"rep{n % 3 + 1}"]
+        surgeon = surgeons[n % len(surgeons)]
+        facility = surgeon.facilities.first()
+        product = base["products"][n % len(base["products"])]
+        line = product.product_line
+        when = timezone.make_aware(datetime.datetime.combine(
+            today + datetime.timedelta(days=1 + n % 5), datetime.time(7 + n % 4, 30)))
+        cases.append((case_schedule(
+            actor=admin, name=f"{procedures[n % 4].name} – {surgeon.name.split()[-1]}",
+            scheduled_at=when, facility=facility, representative=rep,
+            manufacturer=line.manufacturer, product_line=line, physician=surgeon,
+            procedure=procedures[n % 4],
+        ), product))
+    (first, product), (second, other) = cases[0], cases[1]
+    inventory_request_create(actor=first.representative, event=first,
+                             quantities=[(product, 2)], note="Two sizes up, just in case")
+    answered = inventory_request_create(actor=second.representative, event=second,
+                                        quantities=[(other, 3)])
+    spare = list(Device.objects.filter(
+        organization=org, product=other, status=DeviceStatus.AVAILABLE, kit__isnull=True,
+        pending_transfer__isnull=True, custodian=users["warehouse"],
+        expiration_date__gte=second.date,
+    ).order_by("-expiration_date", "pk")[:1])
+    inventory_request_answer(actor=admin, request=answered, devices=spare,
+                             refusal_reason="Back-ordered until next week")
+
+
 def seed(*, devices: int = 5000, progress: bool = True, stdout=None) -> list[str]:
     from events.models import Event
 
@@ -569,6 +619,7 @@ def seed(*, devices: int = 5000, progress: bool = True, stdout=None) -> list[str
     with transaction.atomic():
         seed_recall(base)
         contract_notes = seed_contracts(base, backdate=_as_of_event_date)
+        seed_schedule(base)
     by_status = dict(
         Device.objects.filter(organization=org).values_list("status").annotate(Count("pk"))
     )

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from core.tenancy import TenantQuerySet
+from core.tenancy import TenantManager, TenantQuerySet
 
 
 class EventType(models.TextChoices):
@@ -121,6 +121,16 @@ class Event(models.Model):
         "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     cancel_reason = models.CharField(max_length=300, blank=True)
+    # A scheduled case (created ahead): the time it starts, the directory's surgeon (its name is
+    # also kept in ``surgeon``) and the procedure. It stays a draft until the day.
+    scheduled_at = models.DateTimeField("Scheduled for", null=True, blank=True)
+    physician = models.ForeignKey(
+        "consignment.Surgeon", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="events",
+    )
+    procedure = models.ForeignKey(
+        "events.Procedure", on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
     # A Loan: the kits lent to the facility for the case date, and when they are due back.
     due_back = models.DateField("Due back", null=True, blank=True)
     kits = models.ManyToManyField("inventory.Kit", blank=True, related_name="loans")
@@ -186,6 +196,11 @@ class Event(models.Model):
                 condition=Q(swap_order__isnull=True) | Q(event_type=EventType.RETURN),
                 name="event_swap_order_on_returns_only",
             ),
+            models.CheckConstraint(
+                condition=Q(event_type=EventType.CASE)
+                | Q(scheduled_at__isnull=True, physician__isnull=True, procedure__isnull=True),
+                name="event_schedule_on_cases_only",
+            ),
             # A cancelled draft says who cancelled it and when.
             models.CheckConstraint(
                 condition=~Q(status=EventStatus.CANCELLED)
@@ -231,6 +246,41 @@ class Event(models.Model):
         """
         return (not (self.is_case and self.facility_stock_only) and not self.is_return
                 and not self.is_loan)
+
+
+class Procedure(models.Model):
+    """A surgical procedure in the organisation's directory (picked on a scheduled case)."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    name = models.CharField(max_length=200)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"],
+                                    name="procedure_name_unique"),
+            models.CheckConstraint(condition=~Q(name=""), name="procedure_has_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CalendarFeed(models.Model):
+    """A user's iCalendar feed: the secret of its URL, stored only as its SHA-256 hash.
+
+    Resetting replaces the hash, so the old URL stops working at once.
+    """
+
+    user = models.OneToOneField("accounts.User", on_delete=models.CASCADE,
+                                related_name="calendar_feed")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"calendar feed of {self.user_id}"
 
 
 class LoanExtension(models.Model):
@@ -414,3 +464,11 @@ class EventLineSummary(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id}: {self.lines} × {self.product_id} ({self.kind})"
+
+
+from events.request_models import (  # noqa: E402, F401
+    InventoryRequest,
+    InventoryRequestLine,
+    InventoryRequestStatus,
+)
+from events.signoff_models import CaseSignOff  # noqa: E402, F401

@@ -41,7 +41,7 @@ def event_list(*, user):
 def event_detail_qs(*, user):
     return Event.objects.for_user(user).select_related(
         "facility", "representative", "facility_contact", "manufacturer", "product_line",
-        "submitted_by", "sales_order", "credit_memo", "swap_order", "swap_return",
+        "submitted_by", "sales_order", "credit_memo", "swap_order", "swap_return", "procedure",
     )
 
 

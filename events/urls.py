@@ -1,6 +1,13 @@
 from django.urls import path
 
-from events import loan_views, pricing_views, views
+from events import (
+    loan_views,
+    pricing_views,
+    request_views,
+    schedule_views,
+    signoff_views,
+    views,
+)
 
 app_name = "events"
 urlpatterns = [
@@ -23,6 +30,21 @@ urlpatterns = [
     path("<int:pk>/facility-stock-only/", views.event_facility_stock_only,
          name="facility_stock_only"),
     path("<int:pk>/cancel/", views.event_cancel, name="cancel"),
+    # Scheduled cases and the agenda (events/schedule_views.py)
+    path("schedule/", schedule_views.case_schedule, name="schedule"),
+    path("schedule/surgeons/", schedule_views.surgeon_options, name="surgeon_options"),
+    path("schedule/surgeons/add/", schedule_views.surgeon_add, name="surgeon_add"),
+    path("schedule/procedures/add/", schedule_views.procedure_add, name="procedure_add"),
+    path("agenda/", schedule_views.agenda, name="agenda"),
+    path("agenda/calendar/", schedule_views.calendar_feed_settings, name="calendar_feed_settings"),
+    path("calendar/<str:token>.ics", schedule_views.calendar_feed, name="calendar_feed"),
+    # Inventory requests for upcoming cases (events/request_views.py)
+    path("<int:pk>/request-inventory/", request_views.request_create, name="request_create"),
+    path("requests/", request_views.request_queue, name="request_queue"),
+    path("requests/<int:pk>/", request_views.request_answer, name="request_answer"),
+    # The hospital's sign-off of a case (events/signoff_views.py)
+    path("<int:pk>/sign-off/", signoff_views.case_sign_off, name="sign_off"),
+    path("<int:pk>/sticker/", signoff_views.sticker_photo, name="sticker_photo"),
     # Loans of kits (events/loan_views.py)
     path("loans/new/", loan_views.loan_create, name="loan_create"),
     path("loans/<int:pk>/", loan_views.loan_detail, name="loan_detail"),

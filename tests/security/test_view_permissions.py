@@ -47,9 +47,11 @@ def test_only_the_sign_in_pages_are_public():
     public = sorted(route for route, ns, callback in views()
                     if ns != "admin" and getattr(callback, "public", False))
     # The recall acknowledgement link is for a facility's contact, who has no account: the
-    # signed, expiring token in the URL is its only key (recalls.views.acknowledge_link).
+    # signed, expiring token in the URL is its only key (recalls.views.acknowledge_link). The
+    # calendar feed: its secret URL is the credential (a calendar app can't sign in).
     assert public == ["accounts/login/", "accounts/logout/", "accounts/password/",
-                      "accounts/password/done/", "recalls/acknowledge/<str:token>/"]
+                      "accounts/password/done/", "events/calendar/<str:token>.ics",
+                      "recalls/acknowledge/<str:token>/"]
 
 
 def test_every_permission_is_used_and_every_transition_names_one():

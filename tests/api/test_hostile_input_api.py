@@ -23,22 +23,29 @@ def test_a_control_character_in_the_query_string_answers_the_apis_json_error(wor
     assert api.get("/api/v1/devices/", {"lot": "LOT"}).status_code == 200
 
 
-def test_a_control_character_in_a_form_body_answers_json_and_creates_nothing(
-        client, world, api_as):
+def test_a_control_character_in_a_form_body_answers_json_and_creates_nothing(client, world, api_as):
     api = api_as(world.rep)
-    response = client.post("/api/v1/events/", {"name": "Case\x07", "event_type": "case"},
-                           headers=api.headers)
+    response = client.post(
+        "/api/v1/events/", {"name": "Case\x07", "event_type": "case"}, headers=api.headers
+    )
     assert response.status_code == 400
     assert response.json()["errors"] == [INPUT_REFUSED]
     assert not Event.objects.exists()
 
 
 def test_a_nul_in_a_json_body_is_a_field_error(world, api_as):
-    response = api_as(world.rep).post("/api/v1/events/", {
-        "event_type": "case", "name": "Case\x00", "date": datetime.date.today().isoformat(),
-        "facility": world.st_marys.pk, "representative": world.rep.pk,
-        "manufacturer": world.maker.pk, "product_line": world.line.pk,
-    })
+    response = api_as(world.rep).post(
+        "/api/v1/events/",
+        {
+            "event_type": "case",
+            "name": "Case\x00",
+            "date": datetime.date.today().isoformat(),
+            "facility": world.st_marys.pk,
+            "representative": world.rep.pk,
+            "manufacturer": world.maker.pk,
+            "product_line": world.line.pk,
+        },
+    )
     assert response.status_code == 400
     body = response.json()
     assert body["errors"] == ["name: Null characters are not allowed."]

@@ -26,10 +26,11 @@ class OutboxKind(models.TextChoices):
     CREDIT_MEMO_ISSUED = "credit_memo.issued", "Credit memo issued"
     PURCHASE_ORDER_RECORDED = "purchase_order.recorded", "Purchase order recorded"
     TRANSFER_ANSWERED = "transfer.answered", "Transfer accepted or declined"
-    # Declared for integrations to subscribe to; no service emits them yet (recalls and the
-    # stock-low alert's hook are not built: README "API").
+    # Declared for integrations to subscribe to; no service emits it yet (recall execution is
+    # not built: README "API").
     DEVICE_RECALLED = "device.recalled", "Device recalled (not emitted yet)"
-    STOCK_LOW = "stock.low", "Stock low (not emitted yet)"
+    # A facility's stock of a product fell below its par level (inventory.stock_alerts).
+    STOCK_LOW = "stock.low", "Stock low (below a par level)"
 
 
 _consumers: list[Callable] = []

@@ -350,6 +350,7 @@ SPECTACULAR_SETTINGS = {
         "EventStatusEnum": "events.models.EventStatus",
         "EventTypeEnum": "events.models.EventType",
         "TransferStatusEnum": "inventory.models.TransferStatus",
+        "KitStatusEnum": "inventory.kit_models.KitStatus",
     },
 }
 # Requests per token (or per signed-in user) per second/min/hour/day.

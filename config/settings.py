@@ -336,7 +336,8 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Fieldstock API",
-    "DESCRIPTION": "Devices, events, billing documents and transfers of your organisation. "
+    "DESCRIPTION": "Devices, events, billing documents, transfers, kits and loans of your "
+                   "organisation. "
                    "Writes follow the same rules as the pages. See README \"API\".",
     "VERSION": "1",
     "SERVE_PERMISSIONS": ["api.permissions.ApiAccess"],

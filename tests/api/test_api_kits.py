@@ -196,3 +196,17 @@ def test_a_loan_of_a_kit_the_caller_cannot_see_or_a_manager_loan_is_refused(worl
     manager = api_as(world.manager).post("/api/v1/loans/", body)
     assert manager.status_code == 403
     assert not Event.objects.filter(event_type="loan").exists()
+
+
+def test_the_loan_and_template_lists_do_not_grow_with_their_rows(
+    world, kits, api_as, django_assert_max_num_queries
+):
+    for n in range(3):
+        kits.loan(kits.build(f"K-{n}"))
+    api = api_as(world.admin)
+    with django_assert_max_num_queries(8):
+        loans = api.get("/api/v1/loans/").json()["results"]
+    assert sorted(kit["tag"] for loan in loans for kit in loan["kits"]) == ["K-0", "K-1", "K-2"]
+    with django_assert_max_num_queries(8):
+        templates = api.get("/api/v1/kit-templates/").json()["results"]
+    assert [len(t["items"]) for t in templates] == [2]

@@ -6,7 +6,7 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 
@@ -36,6 +36,14 @@ def has_forbidden_control(text: str) -> bool:
     return FORBIDDEN_CONTROL.search(text) is not None
 
 
+# The REST API's URLs (api/urls.py): a refusal there answers in the API's JSON error shape
+# (api/exceptions.py: ``{"detail": ..., "errors": [...]}``), not the HTML page. The token pages
+# under /api/tokens/ are pages and keep the HTML answer.
+API_PATH_PREFIX = "/api/v1/"
+INPUT_REFUSED = ("Your input was refused: it contains a NUL byte or another control character "
+                 "that Fieldstock does not accept. Nothing was changed.")
+
+
 class HostileInputMiddleware:
     """Refuse, with a message, any query string or form value carrying a NUL byte or another
     control character: no view ever sees them, so none can reach the database (PostgreSQL
@@ -58,6 +66,9 @@ class HostileInputMiddleware:
         except (UnicodeDecodeError, ValueError):  # undecodable form data
             bad = True
         if bad:
+            if request.path.startswith(API_PATH_PREFIX):
+                return JsonResponse({"detail": INPUT_REFUSED, "errors": [INPUT_REFUSED]},
+                                    status=400)
             return render(request, "partials/input_refused.html", status=400)
         return self.get_response(request)
 

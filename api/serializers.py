@@ -242,8 +242,16 @@ class EventSubmitSerializer(serializers.Serializer):
         return value
 
 
+class EventRemoveDeviceSerializer(serializers.Serializer):
+    device_id = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX,
+                                         help_text="The device whose line leaves the draft.")
+
+
 class PurchaseOrderRecordSerializer(serializers.Serializer):
     number = serializers.CharField(max_length=100)
+    pdf_file = serializers.FileField(
+        required=False, help_text="The facility's PO as a PDF (send multipart/form-data): PDF "
+        "only, no active content, at most PO_UPLOAD_MAX_BYTES (5 MB by default), as on the page.")
 
 
 class ReceiveSerializer(serializers.Serializer):

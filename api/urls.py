@@ -3,7 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from api import pages, views
+from api import kit_views, pages, views
 
 router = SimpleRouter(use_regex_path=False)  # <int:pk>: URL names reverse with converters
 router.register("devices", views.DeviceViewSet, basename="device")
@@ -14,6 +14,9 @@ router.register("sales-orders", views.SalesOrderViewSet, basename="sales-order")
 router.register("invoices", views.InvoiceViewSet, basename="invoice")
 router.register("credit-memos", views.CreditMemoViewSet, basename="credit-memo")
 router.register("transfers", views.TransferViewSet, basename="transfer")
+router.register("kit-templates", kit_views.KitTemplateViewSet, basename="kit-template")
+router.register("kits", kit_views.KitViewSet, basename="kit")
+router.register("loans", kit_views.LoanViewSet, basename="loan")
 
 app_name = "api"
 urlpatterns = [

@@ -14,6 +14,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -172,6 +173,22 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                                      devices=_devices(request, data.validated_data["device_ids"]))
         return self._detail(event)
 
+    @extend_schema(request=s.EventRemoveDeviceSerializer,
+                   responses={200: s.EventDetailSerializer, **ERRORS},
+                   summary="Remove a device's line from a draft")
+    @action(detail=True, methods=["post"], url_path="devices/remove", url_name="devices-remove")
+    def devices_remove(self, request, pk=None):
+        event = self.get_object()
+        data = s.EventRemoveDeviceSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        device_id = data.validated_data["device_id"]
+        line = EventLine.objects.filter(event=event, device_id=device_id).select_related(
+            "device").first()
+        if line is None:
+            raise ValidationError(f"Device #{device_id} is not on {event}.")
+        events.event_remove_device(actor=request.user, event=event, device=line.device)
+        return self._detail(event)
+
     @extend_schema(request=s.EventSubmitSerializer,
                    responses={200: s.EventDetailSerializer, **ERRORS},
                    summary="Submit For Billing (signed)")
@@ -184,16 +201,19 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                                          signature_name=data.validated_data["signature_name"])
         return self._detail(event)
 
-    @extend_schema(request=s.PurchaseOrderRecordSerializer,
+    @extend_schema(request={"application/json": s.PurchaseOrderRecordSerializer,
+                            "multipart/form-data": s.PurchaseOrderRecordSerializer},
                    responses={200: s.EventDetailSerializer, **ERRORS},
-                   summary="Record the facility's PO number (admins)")
-    @action(detail=True, methods=["post"], url_path="purchase-order")
+                   summary="Record the facility's PO number, with its PDF if sent (admins)")
+    @action(detail=True, methods=["post"], url_path="purchase-order",
+            parser_classes=[JSONParser, MultiPartParser])
     def purchase_order(self, request, pk=None):
         event = self.get_object()
         data = s.PurchaseOrderRecordSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         billing.purchase_order_record(actor=request.user, event=event,
-                                      number=data.validated_data["number"])
+                                      number=data.validated_data["number"],
+                                      pdf_file=data.validated_data.get("pdf_file"))
         return self._detail(event)
 
     @extend_schema(request=None, responses={200: s.EventDetailSerializer, **ERRORS},
@@ -248,6 +268,15 @@ class SalesOrderViewSet(DocumentViewSet):
 class InvoiceViewSet(DocumentViewSet):
     model = Invoice
     serializer_class = s.InvoiceSerializer
+
+    @extend_schema(request=None, responses={200: s.InvoiceSerializer, **ERRORS},
+                   summary="Mark the invoice paid: its event becomes Paid (admins)")
+    @action(detail=True, methods=["post"], filter_backends=[], pagination_class=None)
+    def paid(self, request, pk=None):
+        invoice = self.get_object()
+        billing.event_mark_paid(actor=request.user, event=invoice.event)
+        invoice.refresh_from_db()
+        return Response(s.InvoiceSerializer(invoice).data)
 
 
 class CreditMemoViewSet(DocumentViewSet):

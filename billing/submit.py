@@ -45,6 +45,7 @@ from events.pricing import freeze_line_prices
 from events.services import ensure_can_edit, event_line_summary_add, lock_event, set_status
 from inventory.lifecycle import devices_transition
 from inventory.services import lock_devices
+from inventory.stock_alerts import facility_stock_pairs, stock_low_emit
 
 
 class DocumentKind(NamedTuple):
@@ -145,6 +146,7 @@ def event_submit_for_billing(
     # override; frozen now, with its contract (events.pricing).
     freeze_line_prices(event=event, lines=lines)
 
+    stock_before = facility_stock_pairs(devices.values(), today=today)  # before they move
     # The lifecycle moves the devices (its rows say the fields) and writes one ledger row each.
     # No patient ID in the note: the ledger can never be erased, and the movement links the event.
     for kind in policy.transitions():
@@ -175,4 +177,7 @@ def event_submit_for_billing(
          payload={"id": event.pk})  # webhooks, after commit (core.outbox)
     emit(kind=OutboxKind(f"{kind.related_name}.issued"), organization_id=event.organization_id,
          payload={"id": document.pk})
+    # A Case using facility stock or a Return may take the facility below a par level.
+    stock_low_emit(organization_id=event.organization_id, before=stock_before,
+                   devices=devices.values(), today=today, cause={"event": event.pk})
     return event

@@ -346,7 +346,8 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Fieldstock API",
-    "DESCRIPTION": "Devices, events, billing documents and transfers of your organisation. "
+    "DESCRIPTION": "Devices, events, billing documents, transfers, kits and loans of your "
+                   "organisation. "
                    "Writes follow the same rules as the pages. See README \"API\".",
     "VERSION": "1",
     "SERVE_PERMISSIONS": ["api.permissions.ApiAccess"],
@@ -360,6 +361,7 @@ SPECTACULAR_SETTINGS = {
         "EventStatusEnum": "events.models.EventStatus",
         "EventTypeEnum": "events.models.EventType",
         "TransferStatusEnum": "inventory.models.TransferStatus",
+        "KitStatusEnum": "inventory.kit_models.KitStatus",
     },
 }
 # Requests per token (or per signed-in user) per second/min/hour/day.

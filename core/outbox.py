@@ -29,9 +29,8 @@ class OutboxKind(models.TextChoices):
     # Emitted when a recall opens (inventory.recall_services.recall_open): the recall and its
     # units in scope.
     DEVICE_RECALLED = "device.recalled", "Device recalled"
-    # Declared for integrations to subscribe to; not emitted yet (the stock-low alert's hook is
-    # not built: README "API").
-    STOCK_LOW = "stock.low", "Stock low (not emitted yet)"
+    # A facility's stock of a product fell below its par level (inventory.stock_alerts).
+    STOCK_LOW = "stock.low", "Stock low (below a par level)"
 
 
 _consumers: list[Callable] = []

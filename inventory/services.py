@@ -49,6 +49,7 @@ from inventory.models import (
     Transfer,
 )
 from inventory.recall_services import devices_quarantine_received
+from inventory.stock_alerts import facility_stock_pairs, stock_low_emit
 
 LOT_MAX = Device._meta.get_field("lot").max_length
 SERIAL_MAX = Device._meta.get_field("serial").max_length
@@ -385,6 +386,10 @@ def stock_adjustment_create(
             _require_custodian(actor, line.to_custodian)
 
     locked = {d.pk: d for d in lock_devices(line.device.pk for line in lines)}
+    today = timezone.localdate()
+    # Before the lifecycle changes them: which of them are facility stock, and where.
+    stock_before = facility_stock_pairs(
+        [d for d in locked.values() if d.organization_id == actor.organization_id], today=today)
     last_removals = {
         m.device_id: m
         for m in DeviceMovement.objects.filter(
@@ -433,6 +438,9 @@ def stock_adjustment_create(
     )
     record_movements(actor=actor, changes=[change for change, _ in plans],
                      adjustment=adjustment, note=note.strip())
+    stock_low_emit(organization_id=actor.organization_id, before=stock_before,
+                   devices=[change.device for change, _ in plans], today=today,
+                   cause={"adjustment": adjustment.pk})
     return adjustment
 
 

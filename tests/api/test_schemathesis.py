@@ -25,6 +25,7 @@ from api.services import api_token_create
 from billing.models import SalesOrder
 from events.models import Event
 from tests.events.conftest import build_world
+from tests.kits.conftest import build_kits
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,15 +34,23 @@ EXAMPLES = 5
 BODY_REFS = {
     "facility": "facilities", "representative": "users", "manufacturer": "manufacturers",
     "product_line": "product_lines", "product": "products", "custodian": "users",
-    "to_custodian": "users",
+    "to_custodian": "users", "template": "kit_templates",
 }
+# Lists of ids in bodies, and the pool each draws from.
+LIST_REFS = {"device_ids": "devices", "kit_ids": "kits", "present_ids": "kit_units",
+             "lost_ids": "kit_units"}
 
 
 def known_ids(world) -> dict[str, list[int]]:
     devices = world.devices(3) + world.devices(2, custodian=world.rep2)
     world.stocking_order(world.devices(1))
     world.event("case", patient_id="PT-9")
+    kits = build_kits(world)
+    home, away = kits.build("K-1"), kits.build("K-2")
+    loan = kits.loan(away)
     return {
+        "kits": [home.pk, away.pk], "kit_templates": [kits.template.pk], "loans": [loan.pk],
+        "kit_units": [d.pk for d in kits.members(home) + kits.members(away)],
         "devices": [d.pk for d in devices], "facilities": [world.st_marys.pk, world.mercy.pk],
         "users": [world.rep.pk, world.rep2.pk], "manufacturers": [world.maker.pk],
         "product_lines": [world.line.pk], "products": [world.product.pk],
@@ -60,9 +69,10 @@ def with_known_ids(case, draw, ids):
         for name, collection in BODY_REFS.items():
             if name in case.body and draw(st.integers(0, 7)):
                 case.body[name] = draw(st.sampled_from(ids[collection]))
-        if "device_ids" in case.body and draw(st.integers(0, 3)):
-            case.body["device_ids"] = draw(st.lists(st.sampled_from(ids["devices"]),
-                                                    min_size=1, max_size=2))
+        for name, collection in LIST_REFS.items():
+            if name in case.body and draw(st.integers(0, 3)):
+                case.body[name] = draw(st.lists(st.sampled_from(ids[collection]),
+                                                min_size=1, max_size=2))
     return case
 
 
@@ -108,3 +118,5 @@ def test_every_operation_as_a_rep_and_an_admin(live_server, settings):
         "\n".join(f"{k} ×{v}" for k, v in sorted(calls["statuses"].items())))
     assert any("POST /api/v1/events/ 201" in key for key in succeeded), calls["statuses"]
     assert any("GET /api/v1/devices/{id}/ 200" in key for key in succeeded)
+    assert any("GET /api/v1/kits/{id}/ 200" in key for key in succeeded)
+    assert any("GET /api/v1/loans/{id}/ 200" in key for key in succeeded)

@@ -17,10 +17,11 @@ from api.services import api_token_create
 from billing.models import CreditMemo, Invoice, SalesOrder
 from billing.services import invoice_issue, purchase_order_record
 from events.models import Event
-from inventory.models import Transfer
+from inventory.models import Device, Kit, Transfer
 from inventory.services import devices_transfer
 from tests.events.conftest import build_world
 from tests.factories import UserFactory
+from tests.kits.conftest import build_kits
 
 pytestmark = pytest.mark.django_db
 
@@ -51,17 +52,21 @@ def build_org():
     world.submit(ret)
     moving = world.devices(1)
     transfer = devices_transfer(actor=world.rep, devices=moving, to_custodian=world.rep2)
+    kits = build_kits(world)
+    kit = kits.build("K-1")  # Ann's kit, out on her loan
+    loan = kits.loan(kit)
     rows = {
         "devices": [own.pk, fs[1].pk], "events": [order.pk, ret.pk],
         "facilities": [world.st_marys.pk], "products": [world.product.pk],
         "sales-orders": [SalesOrder.objects.get(event=order).pk],
         "invoices": [Invoice.objects.get(event=order).pk],
         "credit-memos": [CreditMemo.objects.get(event=ret).pk], "transfers": [transfer.pk],
+        "kit-templates": [kits.template.pk], "kits": [kit.pk], "loans": [loan.pk],
     }
     private = {
         "devices": [own.pk], "events": [order.pk, ret.pk], "sales-orders": rows["sales-orders"],
         "invoices": rows["invoices"], "credit-memos": rows["credit-memos"],
-        "transfers": [transfer.pk],
+        "transfers": [transfer.pk], "kits": [kit.pk], "loans": [loan.pk],
     }
     return world, rep3, rows, private
 
@@ -80,7 +85,8 @@ def listed_ids(client, headers, path) -> set[int]:
 def test_every_get_endpoint_is_in_the_matrix():
     collections = {path.split("/")[3] for path in GET_PATHS if path not in NOT_ROWS}
     assert collections == {"devices", "events", "facilities", "products", "sales-orders",
-                           "invoices", "credit-memos", "transfers"}
+                           "invoices", "credit-memos", "transfers", "kit-templates", "kits",
+                           "loans"}
 
 
 def test_api_tenant_and_role_isolation_matrix(client):
@@ -123,7 +129,16 @@ def test_api_tenant_and_role_isolation_matrix(client):
     # Writes on another organisation's rows: 404, and nothing changed.
     headers = token(client, b.admin)
     event, transfer = a_rows["events"][0], a_rows["transfers"][0]
-    before = (Event.objects.get(pk=event).status, Transfer.objects.get(pk=transfer).status)
+    kit = a_rows["kits"][0]
+    kit_units = list(Device.objects.filter(kit_id=kit).values_list("pk", flat=True))
+
+    def state():
+        return (Event.objects.get(pk=event).status, Transfer.objects.get(pk=transfer).status,
+                Kit.objects.filter(pk=kit).values_list("status", "custodian", "loan").get(),
+                sorted(Device.objects.filter(kit_id=kit).values_list("pk", "status")),
+                Invoice.objects.get(pk=a_rows["invoices"][0]).paid_at)
+
+    before = state()
     writes = [
         (f"/api/v1/events/{event}/devices/", {"device_ids": a_rows["devices"]}),
         (f"/api/v1/events/{event}/submit/", {"signature_name": "X", "attestation": True}),
@@ -131,6 +146,11 @@ def test_api_tenant_and_role_isolation_matrix(client):
         (f"/api/v1/events/{event}/invoice/", {}),
         (f"/api/v1/transfers/{transfer}/accept/", {}),
         (f"/api/v1/transfers/{transfer}/decline/", {"reason": "no"}),
+        (f"/api/v1/events/{event}/devices/remove/", {"device_id": a_rows["devices"][0]}),
+        (f"/api/v1/invoices/{a_rows['invoices'][0]}/paid/", {}),
+        (f"/api/v1/kits/{kit}/devices/", {"device_ids": a_rows["devices"]}),
+        (f"/api/v1/kits/{kit}/transfer/", {"to_custodian": b.rep2.pk}),
+        (f"/api/v1/kits/{kit}/check-in/", {"present_ids": kit_units}),
     ]
     for url, body in writes:
         checked += 1
@@ -156,8 +176,20 @@ def test_api_tenant_and_role_isolation_matrix(client):
     assert sent.status_code == 400
     assert sent.json()["errors"] == [f"No device #{pk} is in your inventory."
                                      for pk in a_rows["devices"]]
-    after = (Event.objects.get(pk=event).status, Transfer.objects.get(pk=transfer).status)
-    assert after == before
+    # Another organisation's kit, template, facility and rep in a body: unknown as well.
+    for url, body in [
+        ("/api/v1/kits/", {"template": a_rows["kit-templates"][0], "tag": "K-X",
+                           "custodian": a.rep.pk}),
+        ("/api/v1/loans/", {"kit_ids": [kit], "facility": a.st_marys.pk,
+                            "representative": a.rep.pk, "date": "2026-01-01",
+                            "due_back": "2026-01-02"}),
+    ]:
+        checked += 1
+        refused = client.post(url, json.dumps(body), content_type="application/json", **headers)
+        assert refused.status_code == 400, (url, refused.content)
+        fields = refused.json()["fields"]
+        assert fields and all("does not exist" in messages[0] for messages in fields.values())
+    assert state() == before
 
     assert checked > 100
     assert leaks == [], "\n".join(leaks)

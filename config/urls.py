@@ -14,4 +14,5 @@ urlpatterns = [
     path("reports/", include("reporting.urls")),
     path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
+    path("", include("ops.urls")),  # /healthz, /readyz, /metrics
 ]

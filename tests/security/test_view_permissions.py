@@ -47,7 +47,7 @@ def test_only_the_sign_in_pages_are_public():
     public = sorted(route for route, ns, callback in views()
                     if ns != "admin" and getattr(callback, "public", False))
     assert public == ["accounts/login/", "accounts/logout/", "accounts/password/",
-                      "accounts/password/done/"]
+                      "accounts/password/done/", "healthz", "metrics", "readyz"]
 
 
 def test_every_permission_is_used_and_every_transition_names_one():

@@ -24,14 +24,16 @@ PORTS = range(55400, 55500)
 def pg_bin() -> Path:
     candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_basebackup"))
     if not candidates:
-        pytest.fail("PostgreSQL server binaries are missing: scripts/system-deps installs "
-                    "postgresql-15")
+        pytest.fail(
+            "PostgreSQL server binaries are missing: scripts/system-deps installs postgresql-15"
+        )
     return candidates[-1].parent
 
 
 def pgbouncer_bin() -> str:
-    found = shutil.which("pgbouncer") or ("/usr/sbin/pgbouncer"
-                                         if Path("/usr/sbin/pgbouncer").exists() else None)
+    found = shutil.which("pgbouncer") or (
+        "/usr/sbin/pgbouncer" if Path("/usr/sbin/pgbouncer").exists() else None
+    )
     if not found:
         pytest.fail("pgbouncer is missing: scripts/system-deps installs it")
     return found
@@ -62,8 +64,9 @@ def server_owned_dir(prefix: str) -> Path:
 
 
 def run(args: list[str], **kwargs) -> subprocess.CompletedProcess:
-    result = subprocess.run(as_server_user(args), capture_output=True, text=True, timeout=300,
-                            **kwargs)
+    result = subprocess.run(
+        as_server_user(args), capture_output=True, text=True, timeout=300, **kwargs
+    )
     assert result.returncode == 0, (args, result.stdout[-3000:], result.stderr[-3000:])
     return result
 
@@ -80,37 +83,101 @@ class Cluster:
     @classmethod
     def primary(cls, **settings) -> Cluster:
         cluster = cls(server_owned_dir("fs-primary-"), free_port())
-        run([str(pg_bin() / "initdb"), "-D", str(cluster.data), "-U", "postgres", "-A", "trust",
-             "--no-sync", "-E", "UTF8", "--locale=C"])
-        cluster.configure(wal_level="replica", max_wal_senders=5, hot_standby="on",
-                          fsync="off", synchronous_commit="off", full_page_writes="off",
-                          **settings)
+        run(
+            [
+                str(pg_bin() / "initdb"),
+                "-D",
+                str(cluster.data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ]
+        )
+        cluster.configure(
+            wal_level="replica",
+            max_wal_senders=5,
+            hot_standby="on",
+            fsync="off",
+            synchronous_commit="off",
+            full_page_writes="off",
+            **settings,
+        )
         cluster.start()
         return cluster
 
     def standby(self) -> Cluster:
         """A streaming replica of this cluster, started (pg_basebackup -R)."""
         replica = Cluster(server_owned_dir("fs-replica-"), free_port())
-        run([str(pg_bin() / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(self.port), "-U",
-             "postgres", "-D", str(replica.data), "-R", "-X", "stream", "-c", "fast"])
+        run(
+            [
+                str(pg_bin() / "pg_basebackup"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-D",
+                str(replica.data),
+                "-R",
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+            ]
+        )
         replica.configure()
         replica.start()
         return replica
 
     def configure(self, **settings) -> None:
-        lines = [f"port = {self.port}", "listen_addresses = '127.0.0.1'",
-                 f"unix_socket_directories = '{self.root}'", "max_connections = 100"]
+        lines = [
+            f"port = {self.port}",
+            "listen_addresses = '127.0.0.1'",
+            f"unix_socket_directories = '{self.root}'",
+            "max_connections = 100",
+        ]
         lines += [f"{key} = '{value}'" for key, value in settings.items()]
         run(["bash", "-c", f"cat >> {self.data}/postgresql.conf"], input="\n".join(lines) + "\n")
 
     def start(self) -> None:
-        run([str(pg_bin() / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w", "-t",
-             "120", "start"])
+        run(
+            [
+                str(pg_bin() / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.log),
+                "-w",
+                "-t",
+                "120",
+                "start",
+            ]
+        )
 
     def stop(self, mode: str = "fast") -> None:
-        subprocess.run(as_server_user([str(pg_bin() / "pg_ctl"), "-D", str(self.data), "-m", mode,
-                                       "-w", "-t", "60", "stop"]),
-                       capture_output=True, timeout=120)
+        subprocess.run(
+            as_server_user(
+                [
+                    str(pg_bin() / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-m",
+                    mode,
+                    "-w",
+                    "-t",
+                    "60",
+                    "stop",
+                ]
+            ),
+            capture_output=True,
+            timeout=120,
+        )
 
     def running(self) -> bool:
         return (self.data / "postmaster.pid").exists()
@@ -119,8 +186,9 @@ class Cluster:
         return f"postgres://postgres@127.0.0.1:{self.port}/{dbname}"
 
     def connect(self, dbname: str = "postgres") -> psycopg.Connection:
-        return psycopg.connect(host="127.0.0.1", port=self.port, user="postgres",
-                               dbname=dbname, autocommit=True)
+        return psycopg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname=dbname, autocommit=True
+        )
 
     def remove(self) -> None:
         self.stop("immediate")
@@ -131,12 +199,18 @@ def copy_database(source_url: str, target: Cluster, dbname: str) -> None:
     """The test database (schema and the rows a test made) copied into ``target``'s ``dbname``."""
     with target.connect() as conn:
         conn.execute(f'CREATE DATABASE "{dbname}"')
-    dump = subprocess.run([str(pg_bin() / "pg_dump"), "--no-owner", "--no-privileges",
-                           "-d", source_url], capture_output=True, timeout=300)
+    dump = subprocess.run(
+        [str(pg_bin() / "pg_dump"), "--no-owner", "--no-privileges", "-d", source_url],
+        capture_output=True,
+        timeout=300,
+    )
     assert dump.returncode == 0, dump.stderr[-3000:]
     restore = subprocess.run(
         [str(pg_bin() / "psql"), "-q", "-v", "ON_ERROR_STOP=1", "-d", target.url(dbname)],
-        input=dump.stdout, capture_output=True, timeout=300)
+        input=dump.stdout,
+        capture_output=True,
+        timeout=300,
+    )
     assert restore.returncode == 0, restore.stderr[-3000:]
 
 
@@ -155,8 +229,17 @@ def wait_for(predicate, timeout: float = 60, what: str = "condition") -> None:
 class Pgbouncer:
     """pgbouncer in transaction mode in front of one database."""
 
-    def __init__(self, *, host: str, port: int, dbname: str, user: str, password: str = "",
-                 name: str = "fieldstock", pool_size: int = 10):
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        dbname: str,
+        user: str,
+        password: str = "",
+        name: str = "fieldstock",
+        pool_size: int = 10,
+    ):
         self.root = server_owned_dir("fs-pgbouncer-")
         self.port = free_port()
         self.name = name
@@ -179,14 +262,22 @@ class Pgbouncer:
             os.chown(self.root / "pgbouncer.ini", user_ids.pw_uid, user_ids.pw_gid)
         self.process = subprocess.Popen(
             as_server_user([pgbouncer_bin(), str(self.root / "pgbouncer.ini")]),
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         wait_for(self._answers, what="pgbouncer")
 
     def _answers(self) -> bool:
         if self.process.poll() is not None:
             raise AssertionError((self.root / "pgbouncer.log").read_text()[-3000:])
-        with psycopg.connect(host="127.0.0.1", port=self.port, user=self.user, dbname=self.name,
-                             prepare_threshold=None) as conn:
+        with psycopg.connect(
+            host="127.0.0.1",
+            port=self.port,
+            user=self.user,
+            dbname=self.name,
+            prepare_threshold=None,
+        ) as conn:
             return conn.execute("SELECT 1").fetchone() == (1,)
 
     def url(self) -> str:

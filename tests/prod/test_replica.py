@@ -73,8 +73,7 @@ def facility_names(session: requests.Session, base: str) -> set[str]:
 
 def rename_on_primary(primary: Cluster, dbname: str, facility, name: str) -> None:
     with primary.connect(dbname) as conn:
-        conn.execute("UPDATE consignment_facility SET name = %s WHERE id = %s",
-                     [name, facility.pk])
+        conn.execute("UPDATE consignment_facility SET name = %s WHERE id = %s", [name, facility.pk])
 
 
 def test_lists_read_the_replica_a_writer_reads_the_primary_and_lag_falls_back(
@@ -82,13 +81,20 @@ def test_lists_read_the_replica_a_writer_reads_the_primary_and_lag_falls_back(
 ):
     primary, replica = clusters
     world, keys, dbname = replicated_world
-    common = dict(DATABASE_URL=primary.url(dbname), DATABASE_REPLICA_URL=replica.url(dbname),
-                  REPLICA_CHECK_SECONDS="0.2", READ_YOUR_WRITES_SECONDS="30", CONN_MAX_AGE="60",
-                  WEB_CONCURRENCY="1")
+    common = {
+        "DATABASE_URL": primary.url(dbname),
+        "DATABASE_REPLICA_URL": replica.url(dbname),
+        "REPLICA_CHECK_SECONDS": "0.2",
+        "READ_YOUR_WRITES_SECONDS": "30",
+        "CONN_MAX_AGE": "60",
+        "WEB_CONCURRENCY": "1",
+    }
     tolerant = processes.gunicorn(
-        production_env(static_root, **common, REPLICA_LAG_MAX_SECONDS="3600"), "tolerant")
+        production_env(static_root, **common, REPLICA_LAG_MAX_SECONDS="3600"), "tolerant"
+    )
     strict = processes.gunicorn(
-        production_env(static_root, **common, REPLICA_LAG_MAX_SECONDS="1"), "strict")
+        production_env(static_root, **common, REPLICA_LAG_MAX_SECONDS="1"), "strict"
+    )
     manager = session_for(tolerant, keys["manager"])
     admin = session_for(tolerant, keys["admin"])
     old = world.st_marys.name
@@ -104,23 +110,33 @@ def test_lists_read_the_replica_a_writer_reads_the_primary_and_lag_falls_back(
         # The admin writes (any successful POST): their reads go to the primary for a while.
         page = admin.get(f"{tolerant}/events/new/", timeout=60)
         assert page.status_code == 200
-        post = admin.post(f"{tolerant}/events/new/", data={},
-                          headers={"X-CSRFToken": admin.cookies["csrftoken"],
-                                   "Referer": f"{tolerant}/events/new/"}, timeout=60)
+        post = admin.post(
+            f"{tolerant}/events/new/",
+            data={},
+            headers={
+                "X-CSRFToken": admin.cookies["csrftoken"],
+                "Referer": f"{tolerant}/events/new/",
+            },
+            timeout=60,
+        )
         assert post.status_code == 200 and "fs_wrote" in admin.cookies
         assert "St. Mary's (renamed)" in facility_names(admin, tolerant)
         assert old in facility_names(manager, tolerant)  # the manager still reads the replica
         # Past REPLICA_LAG_MAX_SECONDS the reads fall back to the primary, without an error.
-        assert "St. Mary's (renamed)" in facility_names(session_for(strict, keys["manager"]),
-                                                         strict)
+        assert "St. Mary's (renamed)" in facility_names(
+            session_for(strict, keys["manager"]), strict
+        )
         ready = requests.get(f"{strict}/readyz", timeout=30).json()
         assert ready["checks"]["replica"]["usable"] is False
         assert ready["checks"]["replica"]["lag_seconds"] > 1
     finally:
         with replica.connect(dbname) as conn:
             conn.execute("SELECT pg_wal_replay_resume()")
-    wait_for(lambda: "St. Mary's (renamed)" in facility_names(manager, tolerant), timeout=30,
-             what="the replica to catch up")
+    wait_for(
+        lambda: "St. Mary's (renamed)" in facility_names(manager, tolerant),
+        timeout=30,
+        what="the replica to catch up",
+    )
     metrics = requests.get(f"{strict}/metrics", timeout=30).text
     assert "fieldstock_replica_lag_seconds 0.0" in metrics
     assert "fieldstock_replica_in_use 1.0" in metrics
@@ -131,11 +147,24 @@ def test_the_replica_stopped_during_a_report_load_costs_no_request(
 ):
     primary, replica = clusters
     world, keys, dbname = replicated_world
-    base = processes.gunicorn(production_env(
-        static_root, DATABASE_URL=primary.url(dbname), DATABASE_REPLICA_URL=replica.url(dbname),
-        REPLICA_CHECK_SECONDS="0.5", CONN_MAX_AGE="60", WEB_CONCURRENCY="2"), "app")
-    urls = ["/reports/", "/reports/sales/", "/api/v1/facilities/", "/api/v1/devices/",
-            "/reports/?export=stock"]
+    base = processes.gunicorn(
+        production_env(
+            static_root,
+            DATABASE_URL=primary.url(dbname),
+            DATABASE_REPLICA_URL=replica.url(dbname),
+            REPLICA_CHECK_SECONDS="0.5",
+            CONN_MAX_AGE="60",
+            WEB_CONCURRENCY="2",
+        ),
+        "app",
+    )
+    urls = [
+        "/reports/",
+        "/reports/sales/",
+        "/api/v1/facilities/",
+        "/api/v1/devices/",
+        "/reports/?export=stock",
+    ]
     stop = threading.Event()
     results: list[tuple[str, int]] = []
 

@@ -27,7 +27,7 @@ def database_state() -> dict:
 
 def queue_state() -> dict | None:
     """Tasks ready to run and the age of the oldest (None: tasks run in-process)."""
-    if settings.TASKS_BACKEND != "database":
+    if not settings.TASKS["default"]["BACKEND"].startswith("django_tasks_db."):
         return None
     from django.db.models import Count, Min
     from django.tasks import TaskResultStatus

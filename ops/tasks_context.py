@@ -19,15 +19,18 @@ logger = logging.getLogger(__name__)
 _tokens: dict[str, object] = {}
 
 
-def _is_db_backend() -> bool:
-    from django.conf import settings
+def _is_db_backend(sender) -> bool:
+    """Tasks stored by django-tasks-db (the worker runs them); the signals send the backend's
+    class or instance."""
+    from django_tasks_db.backend import DatabaseBackend
 
-    return settings.TASKS_BACKEND == "database"
+    backend = sender if isinstance(sender, type) else type(sender)
+    return issubclass(backend, DatabaseBackend)
 
 
 def remember_origin(sender, task_result, **kwargs) -> None:
     request_id = current_request_id()
-    if request_id == "-" or not _is_db_backend():
+    if request_id == "-" or not _is_db_backend(sender):
         return
     from ops.models import TaskOrigin
 
@@ -42,7 +45,7 @@ def remember_origin(sender, task_result, **kwargs) -> None:
 
 
 def adopt_origin(sender, task_result, **kwargs) -> None:
-    if not _is_db_backend():
+    if not _is_db_backend(sender):
         return
     from ops.models import TaskOrigin
 
@@ -55,7 +58,7 @@ def adopt_origin(sender, task_result, **kwargs) -> None:
 
 
 def forget_origin(sender, task_result, **kwargs) -> None:
-    if not _is_db_backend():
+    if not _is_db_backend(sender):
         return
     from ops.models import TaskOrigin
 

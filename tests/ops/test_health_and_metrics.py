@@ -37,14 +37,17 @@ def queued_task(age: timedelta):
     from django_tasks_db.models import DBTaskResult
 
     return DBTaskResult.objects.create(
-        status=TaskResultStatus.READY, args_kwargs={"args": [], "kwargs": {}},
-        task_path="core.outbox.outbox_dispatch", backend_name="default", queue_name="default",
+        status=TaskResultStatus.READY,
+        args_kwargs={"args": [], "kwargs": {}},
+        task_path="core.outbox.outbox_dispatch",
+        backend_name="default",
+        queue_name="default",
         run_after=timezone.now() - age,
     )
 
 
 def test_readyz_is_503_when_a_queued_task_waits_too_long(client, settings):
-    settings.TASKS_BACKEND = "database"
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     settings.TASK_QUEUE_AGE_MAX_SECONDS = 60
     queued_task(timedelta(seconds=5))
     fresh = client.get("/readyz")
@@ -70,8 +73,9 @@ def test_request_id_is_taken_from_nginx_or_made(client):
 def test_a_log_line_is_json_with_the_request_id():
     token = request_id_var.set("req-42")
     try:
-        record = logging.LogRecord("billing", logging.WARNING, __file__, 1, "stored %s", ("SO-1",),
-                                   None)
+        record = logging.LogRecord(
+            "billing", logging.WARNING, __file__, 1, "stored %s", ("SO-1",), None
+        )
         record.task_id = "abc"
         assert RequestIdFilter().filter(record)
     finally:
@@ -100,10 +104,13 @@ def test_metrics_are_for_this_machine_or_the_token(client, settings):
 
 
 def test_metrics_report_the_queue(client, settings):
-    settings.TASKS_BACKEND = "database"
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     queued_task(timedelta(seconds=30))
     text = client.get("/metrics").content.decode()
     assert "fieldstock_task_queue_depth 1.0" in text
-    age = next(line for line in text.splitlines()
-               if line.startswith("fieldstock_task_queue_oldest_seconds "))
+    age = next(
+        line
+        for line in text.splitlines()
+        if line.startswith("fieldstock_task_queue_oldest_seconds ")
+    )
     assert float(age.split()[1]) >= 30

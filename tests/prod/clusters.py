@@ -239,6 +239,8 @@ class Pgbouncer:
         password: str = "",
         name: str = "fieldstock",
         pool_size: int = 10,
+        min_pool_size: int = 0,
+        round_robin: bool = False,
     ):
         self.root = server_owned_dir("fs-pgbouncer-")
         self.port = free_port()
@@ -253,7 +255,8 @@ class Pgbouncer:
             f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\n"
             f"unix_socket_dir = {self.root}\n"
             "auth_type = any\npool_mode = transaction\n"
-            f"default_pool_size = {pool_size}\nmax_client_conn = 200\n"
+            f"default_pool_size = {pool_size}\nmin_pool_size = {min_pool_size}\n"
+            f"server_round_robin = {int(round_robin)}\nmax_client_conn = 200\n"
             "ignore_startup_parameters = extra_float_digits\n"
             f"logfile = {self.root}/pgbouncer.log\npidfile = {self.root}/pgbouncer.pid\n"
         )

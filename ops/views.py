@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import hmac
+import sys
 
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
@@ -16,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from accounts.decorators import public
+from ops.context import current_request_id
 from ops.health import readiness
 from ops.metrics import exposition
 
@@ -61,3 +63,20 @@ def metrics(request):
         )
     body, content_type = exposition()
     return HttpResponse(body, content_type=content_type)
+
+
+def server_error(request, *args, **kwargs):
+    """handler500: a database that does not answer (restarting, failing over, out of
+    connections) is a 503 "try again" page with Retry-After; anything else Django's 500 page.
+    Called inside Django's exception handler, so the exception is at hand."""
+    from django.db import InterfaceError, OperationalError
+    from django.template import loader
+    from django.views import defaults
+
+    error = sys.exc_info()[1]
+    if isinstance(error, OperationalError | InterfaceError):
+        body = loader.get_template("503.html").render({"request_id": current_request_id()})
+        response = HttpResponse(body, status=503)
+        response["Retry-After"] = "5"
+        return response
+    return defaults.server_error(request, *args, **kwargs)

@@ -114,3 +114,23 @@ def test_metrics_report_the_queue(client, settings):
         if line.startswith("fieldstock_task_queue_oldest_seconds ")
     )
     assert float(age.split()[1]) >= 30
+
+
+def test_a_database_that_does_not_answer_gets_the_try_again_page(rf):
+    from django.db import OperationalError
+
+    from ops.views import server_error
+
+    request = rf.get("/events/")
+    try:
+        raise OperationalError("connection refused")
+    except OperationalError:
+        response = server_error(request)
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    assert "try again in a moment" in response.content.decode()
+    try:
+        raise ValueError("a bug")
+    except ValueError:
+        other = server_error(request)
+    assert other.status_code == 500
+    assert "Something went wrong on our side" in other.content.decode()

@@ -205,6 +205,9 @@ READ_YOUR_WRITES_SECONDS = float(os.environ.get("READ_YOUR_WRITES_SECONDS", "5")
 # or a task ready to run has waited more than TASK_QUEUE_AGE_MAX_SECONDS (the worker is down).
 DATABASE_CHECK_TIMEOUT_MS = int(os.environ.get("DATABASE_CHECK_TIMEOUT_MS", "2000"))
 TASK_QUEUE_AGE_MAX_SECONDS = float(os.environ.get("TASK_QUEUE_AGE_MAX_SECONDS", "300"))
+# A task RUNNING longer than this was left by a dead worker: `manage.py requeue_stale_tasks`
+# puts it back in the queue.
+TASK_RUNNING_TIMEOUT = float(os.environ.get("TASK_RUNNING_TIMEOUT", "600"))
 # /metrics (Prometheus): with METRICS_TOKEN, for "Authorization: Bearer <token>"; without it, only
 # for a client on this machine that did not come through nginx.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")

@@ -110,7 +110,7 @@ def test_exports_and_submit_through_pgbouncer(pgbouncer, processes, static_root)
         Device.objects.filter(pk__in=[d.pk for d in devices]).values_list("status", flat=True)
     ) == {DeviceStatus.FACILITY_STOCK}
     assert SalesOrder.objects.filter(event=sold).count() == 1
-    assert ledger_discrepancies() == []
+    assert list(ledger_discrepancies()) == []
     log = (processes.tmp_path / "app.log").read_text()
     assert "InvalidCursorName" not in log and "does not exist" not in log
     assert "Traceback" not in log

@@ -24,8 +24,12 @@ class Command(BaseCommand):
     help = "Re-queue tasks left RUNNING by a worker that died."
 
     def add_arguments(self, parser):
-        parser.add_argument("--older-than", type=float, default=None,
-                            help="seconds since the task started (default TASK_RUNNING_TIMEOUT)")
+        parser.add_argument(
+            "--older-than",
+            type=float,
+            default=None,
+            help="seconds since the task started (default TASK_RUNNING_TIMEOUT)",
+        )
 
     def handle(self, *args, older_than=None, **options):
         from django_tasks_db.models import DBTaskResult
@@ -34,8 +38,10 @@ class Command(BaseCommand):
         cutoff = timezone.now() - timedelta(seconds=seconds)
         with transaction.atomic():
             stale = DBTaskResult.objects.select_for_update(skip_locked=True).filter(
-                status=TaskResultStatus.RUNNING, started_at__lte=cutoff)
+                status=TaskResultStatus.RUNNING, started_at__lte=cutoff
+            )
             ids = list(stale.values_list("id", flat=True))
             DBTaskResult.objects.filter(id__in=ids).update(
-                status=TaskResultStatus.READY, started_at=None, run_after=timezone.now())
+                status=TaskResultStatus.READY, started_at=None, run_after=timezone.now()
+            )
         self.stdout.write(f"Re-queued {len(ids)} task(s) left running by a stopped worker.")

@@ -11,14 +11,16 @@ PORT ?= 8000
 # started for the command, stopped when it ends); with it, on that database.
 WITH_DB := $(if $(DATABASE_URL),,$(PY) scripts/devdb.py)
 
-.PHONY: help install system-deps run test lint fmt migrate seed bench serve-prod
+.PHONY: help install system-deps run test lint fmt migrate seed bench serve-prod backup restore-drill
 
 help:
 	@echo "make run   - install, start the embedded PostgreSQL (.pgdata/), migrate, load demo data, serve http://$(HOST):$(PORT) with the PDF worker beside it"
 	@echo "make test  - install and run the whole test suite on the embedded PostgreSQL, or on DATABASE_URL when set"
 	@echo "make lint  - ruff check"
 	@echo "make bench - the page benchmark on DATABASE_URL (load it first: DEBUG=1 manage.py seed_scale)"
-	@echo "make serve-prod - the production topology on this machine (nginx, 2 gunicorn, worker; needs DATABASE_URL)"
+	@echo "make serve-prod - the production topology on this machine (nginx, 2 gunicorn, worker, pgbouncer; needs DATABASE_URL)"
+	@echo "make backup WAL_ARCHIVE=/path - a base backup of DATABASE_URL's cluster (+ ledger heads) into backups/"
+	@echo "make restore-drill BACKUP=backups/<stamp> - restore it into a fresh cluster, verify_ledger, compare heads"
 
 .tools/bin/uv:
 	python3 -m venv .tools
@@ -56,6 +58,14 @@ bench: install
 
 serve-prod: install
 	scripts/serve-prod
+
+# Backups (README "Backup and restore"): the server must archive its WAL into WAL_ARCHIVE.
+backup: install
+	$(PY) scripts/backup.py --dir $(or $(BACKUP_DIR),backups) --wal-archive $(WAL_ARCHIVE)
+
+# RESTORE_ARGS: --target-time "…" or --latest (default: the backup's own restore point).
+restore-drill: install
+	$(PY) scripts/restore_drill.py $(BACKUP) $(RESTORE_ARGS)
 
 lint: install
 	.venv/bin/ruff check .

@@ -27,6 +27,7 @@ from billing.documents import DocumentIntegrityError, document_pdf_bytes
 from billing.models import CreditMemo, Invoice, SalesOrder
 from billing.submit import event_submit_for_billing
 from consignment.models import Facility
+from core.replica import replica_reads
 from events import services as events
 from events.models import Event, EventLine
 from inventory import services as inventory
@@ -49,6 +50,17 @@ def _devices(request, ids: list[int]) -> list[Device]:
     return [found[pk] for pk in dict.fromkeys(ids)]
 
 
+class ReplicaListMixin:
+    """Lists read the replica when one is configured (core.replica); details and writes the
+    primary."""
+
+    def list(self, request, *args, **kwargs):
+        def primary_list(req, *a, **kw):
+            return super(ReplicaListMixin, self).list(req, *a, **kw)
+
+        return replica_reads(primary_list)(request, *args, **kwargs)
+
+
 class MeSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
@@ -66,7 +78,7 @@ class MeView(APIView):
 
 @extend_schema_view(list=extend_schema(summary="All Inventory (its filters)"),
                     retrieve=extend_schema(summary="A device"))
-class DeviceViewSet(viewsets.ReadOnlyModelViewSet):
+class DeviceViewSet(ReplicaListMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.DeviceSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = DeviceFilter
@@ -95,7 +107,7 @@ class DeviceViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(s.DeviceSerializer(fresh, many=True).data, status=201)
 
 
-class ReadOnlyScoped(viewsets.ReadOnlyModelViewSet):
+class ReadOnlyScoped(ReplicaListMixin, viewsets.ReadOnlyModelViewSet):
     lookup_value_converter = "int"
 
 
@@ -118,7 +130,8 @@ class ProductViewSet(ReadOnlyScoped):
     list=extend_schema(summary="Events (a rep's own; the organisation's for admins, managers)"),
     retrieve=extend_schema(summary="An event with its lines"),
 )
-class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class EventViewSet(ReplicaListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                   viewsets.GenericViewSet):
     lookup_value_converter = "int"
 
     def get_queryset(self):
@@ -285,7 +298,8 @@ class CreditMemoViewSet(DocumentViewSet):
 
 
 @extend_schema_view(list=extend_schema(summary="Transfers (a rep's own)"))
-class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class TransferViewSet(ReplicaListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                      viewsets.GenericViewSet):
     serializer_class = s.TransferSerializer
     lookup_value_converter = "int"
 

@@ -16,6 +16,12 @@ SECURE_SSL_REDIRECT, SECURE_HSTS_SECONDS, SECURE_PROXY_SSL_HEADER   HTTPS (on by
 DOCUMENT_STORAGE  "filesystem" (MEDIA_ROOT, the default) or "database" (PostgreSQL, shared)
 TASKS_BACKEND  "database" (a worker process runs them, the default) or "immediate"
 DEV_TOOLS      "1" installs the development app (benchmarks, seed_scale) with DEBUG off
+DATABASE_REPLICA_URL  a streaming replica for reports, exports and API lists (core.replica);
+REPLICA_LAG_MAX_SECONDS, REPLICA_CHECK_SECONDS, READ_YOUR_WRITES_SECONDS
+DATABASE_POOLER  "pgbouncer": the database URLs name pgbouncer in transaction mode
+CONN_MAX_AGE, CONN_HEALTH_CHECKS, DATABASE_CONNECT_TIMEOUT   connections
+TASK_QUEUE_AGE_MAX_SECONDS, DATABASE_CHECK_TIMEOUT_MS  /readyz; METRICS_TOKEN  /metrics
+LOG_FORMAT     "json" (default with DEBUG off) or "text"
 README.md's configuration table lists every variable.
 """
 
@@ -76,6 +82,7 @@ INSTALLED_APPS = [
     "core",
     "axes",
     "accounts",
+    "ops",
     "inventory",
     "consignment",
     "contracts",
@@ -94,6 +101,8 @@ if DEV_TOOLS:
     INSTALLED_APPS.append("devtools")
 
 MIDDLEWARE = [
+    # First: the request id (logs, X-Request-ID) and the latency metric cover every answer.
+    "ops.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # The security headers come before every middleware that may answer early (the 413 of an
@@ -106,6 +115,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After a write, this client's reads stay on the primary for a moment (core.replica).
+    "core.replica.ReadYourWritesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.SessionIdleTimeoutMiddleware",
     "accounts.middleware.HostileInputMiddleware",
@@ -152,9 +163,57 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # PostgreSQL's memory per sort or hash of a query (DATABASE_WORK_MEM, default 16MB; "" keeps the
 # server's, 4MB out of the box): the reports' grouping of a year of event lines otherwise
 # spills its sorts to disk. A few connections per app instance, so a few times this at most.
-if os.environ.get("DATABASE_WORK_MEM", "16MB"):
+# Behind pgbouncer (DATABASE_POOLER=pgbouncer, transaction mode) a startup "options" parameter
+# is refused: pgbouncer's connect_query sets work_mem instead (scripts/serve-prod).
+DATABASE_POOLER = os.environ.get("DATABASE_POOLER", "").strip().lower()
+if DATABASE_POOLER not in {"", "pgbouncer"}:
+    raise ImproperlyConfigured("DATABASE_POOLER must be empty or 'pgbouncer'.")
+if os.environ.get("DATABASE_WORK_MEM", "16MB") and not DATABASE_POOLER:
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
         f"-c work_mem={os.environ.get('DATABASE_WORK_MEM', '16MB')}")
+# A connection found broken (the server restarted) is replaced at the next request instead of
+# failing it; a server that does not answer fails within DATABASE_CONNECT_TIMEOUT seconds.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("CONN_HEALTH_CHECKS", True)
+DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(
+    os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
+if DATABASE_POOLER == "pgbouncer":
+    # Transaction pooling hands each transaction any server connection: a server-side cursor
+    # (a named cursor outliving its transaction: QuerySet.iterator(), the CSV exports) or a
+    # prepared statement would be looked for on another connection. Django's iterator() then
+    # fetches in chunks from a client-side cursor; psycopg prepares nothing.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
+
+# A streaming replica (PostgreSQL hot standby) for reads that tolerate a second of lag: reports,
+# the dashboard, CSV exports, API lists (core.replica: ReplicaRouter, replica_reads).
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = {
+        **DATABASES["default"],
+        **dj_database_url.parse(os.environ["DATABASE_REPLICA_URL"],
+                                conn_max_age=DATABASES["default"]["CONN_MAX_AGE"]),
+        "OPTIONS": dict(DATABASES["default"]["OPTIONS"]),
+        "ATOMIC_REQUESTS": False,
+        # The test database of the replica is the default's, seen through the router.
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
+# Reads fall back to the primary when the replica lags past this, or is down (checked at most
+# every REPLICA_CHECK_SECONDS); a user's reads stay on the primary READ_YOUR_WRITES_SECONDS after
+# their own write.
+REPLICA_LAG_MAX_SECONDS = float(os.environ.get("REPLICA_LAG_MAX_SECONDS", "1"))
+REPLICA_CHECK_SECONDS = float(os.environ.get("REPLICA_CHECK_SECONDS", "1"))
+READ_YOUR_WRITES_SECONDS = float(os.environ.get("READ_YOUR_WRITES_SECONDS", "5"))
+
+# /readyz answers 503 when the primary does not answer a query within DATABASE_CHECK_TIMEOUT_MS,
+# or a task ready to run has waited more than TASK_QUEUE_AGE_MAX_SECONDS (the worker is down).
+DATABASE_CHECK_TIMEOUT_MS = int(os.environ.get("DATABASE_CHECK_TIMEOUT_MS", "2000"))
+TASK_QUEUE_AGE_MAX_SECONDS = float(os.environ.get("TASK_QUEUE_AGE_MAX_SECONDS", "300"))
+# A task RUNNING longer than this was left by a dead worker: `manage.py requeue_stale_tasks`
+# puts it back in the queue.
+TASK_RUNNING_TIMEOUT = float(os.environ.get("TASK_RUNNING_TIMEOUT", "600"))
+# /metrics (Prometheus): with METRICS_TOKEN, for "Authorization: Bearer <token>"; without it, only
+# for a client on this machine that did not come through nginx.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -373,16 +432,27 @@ WEBHOOK_DISABLE_AFTER = int(os.environ.get("WEBHOOK_DISABLE_AFTER", "15"))
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"
 
+# Every record carries the request id (ops.logs.RequestIdFilter); LOG_FORMAT=json writes one JSON
+# object a line (the default in production), text a readable line.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json").strip().lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"no_4xx_traceback": {"()": "config.logfilters.ClientErrorWithoutTraceback"}},
-    "formatters": {"django.server": {
-        "()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}",
-        "style": "{",
-    }},
+    "filters": {
+        "no_4xx_traceback": {"()": "config.logfilters.ClientErrorWithoutTraceback"},
+        "request_id": {"()": "ops.logs.RequestIdFilter"},
+    },
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+        "json": {"()": "ops.logs.JsonFormatter"},
+        "text": {"format": "%(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler"},
+        "console": {"class": "logging.StreamHandler", "filters": ["request_id"],
+                    "formatter": "json" if LOG_FORMAT == "json" else "text"},
         "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},

@@ -16,4 +16,8 @@ urlpatterns = [
     path("reports/", include("reporting.urls")),
     path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
+    path("", include("ops.urls")),  # /healthz, /readyz, /metrics
 ]
+
+# A database that does not answer gets the 503 "try again" page, anything else the 500 page.
+handler500 = "ops.views.server_error"

@@ -1,6 +1,7 @@
 """Reports: the Facility Stock Sales dashboard, sales and usage reports, replenishment, swaps.
 Reads go through ``reporting.selectors`` (one module per report); each page and its CSV exports
-read the same selector per figure. Reporting writes nothing: the forms on its pages that
+read the same selector per figure, on the read replica when one is configured
+(``core.replica.replica_reads``). Reporting writes nothing: the forms on its pages that
 write — "Create Stocking Order" and "Swap" — post to ``events.views.replenishment_create`` and
 ``events.views.swap_create`` (routed under /reports/ to keep their addresses)."""
 
@@ -15,6 +16,7 @@ from django.utils import timezone
 from accounts.decorators import permission_required
 from core.exports import Column, csv_download
 from core.http import int_ids, query_without
+from core.replica import replica_reads
 from events.loan_selectors import kits_out
 from events.models import Event, EventType
 from inventory.models import Product
@@ -106,6 +108,7 @@ def home(request):
 
 
 @permission_required("view_reports")
+@replica_reads
 def index(request):
     """The Facility Stock Sales dashboard (Reports → Sales)."""
     form, filters = report_filters(request)
@@ -188,6 +191,7 @@ SALES_TITLES = {"rep": "By rep", "facility": "By facility", "product_line": "By 
 
 
 @permission_required("view_reports")
+@replica_reads
 def sales_report(request):
     form, filters = report_filters(request)
     scope = scope_for(request.user)
@@ -221,6 +225,7 @@ TOP_PRODUCTS = 10
 
 
 @permission_required("view_reports")
+@replica_reads
 def usage_report(request):
     form, filters = report_filters(request)
     scope = scope_for(request.user)
@@ -253,6 +258,7 @@ def usage_report(request):
 
 
 @permission_required("view_reports")
+@replica_reads
 def replenishment(request):
     data = request.GET.copy()
     data.setdefault("cover_days", "30")

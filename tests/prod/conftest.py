@@ -66,7 +66,7 @@ def static_root(tmp_path_factory) -> Path:
     env = production_env(root, DATABASE_URL="")  # collectstatic connects to no database
     result = subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,  # minutes when loaded
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert (root / "staticfiles.json").exists()

@@ -7,6 +7,7 @@ the worker renders its sales order, which is styled (DejaVu Sans embedded, no se
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import socket
@@ -31,10 +32,11 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture
 def serve_prod(processes, static_root, tmp_path):
     needs_nginx()
-    port, app1, app2 = free_port(), free_port(), free_port()
+    port, app1, app2, bouncer = free_port(), free_port(), free_port(), free_port()
     env = production_env(static_root, PORT=str(port), APP_PORTS=f"{app1} {app2}",
                          RUN_DIR=str(tmp_path / "run"), APP_DB_ROLE="fieldstock_app_smoke",
-                         APP_DB_PASSWORD="smoke-test-app-role")
+                         APP_DB_PASSWORD="smoke-test-app-role", PGBOUNCER_PORT=str(bouncer),
+                         LOG_LEVEL="INFO")
     process, log = processes.start("serve-prod", [str(ROOT / "scripts" / "serve-prod")], env)
     base = f"http://127.0.0.1:{port}"
     # A backstop only: serve-prod collects static files and migrates, then gives its processes
@@ -95,6 +97,8 @@ def test_production_topology_serves_pages_static_files_and_styled_documents(
         headers={"Referer": f"{base}/events/{draft.pk}/"},
     )
     assert submitted.status_code == 302, submitted.text[:500]
+    request_id = submitted.headers["X-Request-ID"]  # nginx's $request_id, passed to the app
+    assert re.fullmatch(r"[0-9a-f]{32}", request_id)
 
     order = SalesOrder.objects.get(event=draft)
     deadline = time.monotonic() + 300  # polled: a quiet machine renders it in a second or two
@@ -103,6 +107,15 @@ def test_production_topology_serves_pages_static_files_and_styled_documents(
         order.refresh_from_db()
     assert order.sha256, (run_dir / "worker.log").read_text()[-2000:]
     assert StoredFile.objects.filter(name=order.pdf.name).exists()  # in the shared database
+    # One request id across nginx's access log, the app's JSON log lines and the worker's task.
+    assert f"rid={request_id}" in (run_dir / "nginx" / "access.log").read_text()
+    app_lines = [json.loads(line) for log in ("app1.log", "app2.log")
+                 for line in (run_dir / log).read_text().splitlines() if line.startswith("{")]
+    assert any(line["request_id"] == request_id and line["message"] == "task enqueued"
+               for line in app_lines)
+    worker_lines = [json.loads(line) for line in (run_dir / "worker.log").read_text().splitlines()
+                    if line.startswith("{")]
+    assert any(line["request_id"] == request_id for line in worker_lines), worker_lines[-5:]
 
     page = browser.get(f"{base}/events/{draft.pk}/", timeout=30)
     assert order.number in page.text and "PDF being prepared" not in page.text
@@ -113,13 +126,30 @@ def test_production_topology_serves_pages_static_files_and_styled_documents(
     assert "Serif" not in fonts and "Times" not in fonts, fonts
     embedded = [line.split()[-5] for line in fonts.splitlines()[2:]]
     assert embedded and set(embedded) == {"yes"}, fonts
-    # The instances and the worker connect as the least-privilege role (their connections are
-    # kept open, CONN_MAX_AGE); the test process's own connections are the owner's.
+    # The instances and the worker connect as the least-privilege role, through pgbouncer (whose
+    # server connections stay open); the test process's own connections are the owner's.
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_stat_activity "
                        "WHERE datname = current_database() AND usename = %s",
                        ["fieldstock_app_smoke"])
-        assert cursor.fetchone()[0] >= 2
+        assert cursor.fetchone()[0] >= 1
+    assert "pool_mode = transaction" in (run_dir / "pgbouncer" / "pgbouncer.ini").read_text()
+    # Health endpoints through nginx; the metrics are not served to a client behind a proxy.
+    assert browser.get(f"{base}/healthz", timeout=30).json() == {"status": "ok"}
+    assert browser.get(f"{base}/readyz", timeout=30).json()["status"] == "ready"
+    assert browser.get(f"{base}/metrics", timeout=30).status_code == 403
+    # Straight to each instance (this machine): the metrics of its worker processes, together.
+    site = (run_dir / "nginx" / "site.conf").read_text()
+    instances = re.findall(r"server (127\.0\.0\.1:\d+)", site)
+    assert len(instances) == 2
+    counted = 0
+    for address in instances:
+        metrics = requests.get(f"http://{address}/metrics", timeout=30)
+        assert metrics.status_code == 200
+        counted += sum(float(line.split()[-1]) for line in metrics.text.splitlines()
+                       if line.startswith('fieldstock_request_seconds_count{method="POST",'
+                                          'view="billing:submit"}'))
+    assert counted == 1
 
 
 def test_serve_prod_stops_at_once_and_shows_the_logs_when_a_process_cannot_start(

@@ -50,8 +50,8 @@ def test_only_the_sign_in_pages_are_public():
     # signed, expiring token in the URL is its only key (recalls.views.acknowledge_link). The
     # calendar feed: its secret URL is the credential (a calendar app can't sign in).
     assert public == ["accounts/login/", "accounts/logout/", "accounts/password/",
-                      "accounts/password/done/", "events/calendar/<str:token>.ics",
-                      "recalls/acknowledge/<str:token>/"]
+                      "accounts/password/done/", "events/calendar/<str:token>.ics", "healthz",
+                      "metrics", "readyz", "recalls/acknowledge/<str:token>/"]
 
 
 def test_every_permission_is_used_and_every_transition_names_one():

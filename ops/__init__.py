@@ -1,0 +1,1 @@
+"""Operating the service: health endpoints, request ids in logs, Prometheus metrics."""

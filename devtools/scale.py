@@ -547,7 +547,7 @@ class ChunkWriter:
 
         lines = CopyBuffer(EventLine._meta.db_table, [
             "event_id", "device_id", "kind", "price", "sold_by_id", "committed", "added_at",
-            "damaged"])
+            "damaged", "price_override_reason"])
         credits = CopyBuffer(CommissionCredit._meta.db_table, [
             "organization_id", "rep_id", "event_id", "device_id", "kind", "amount",
             "base_price", "rate", "stocking_share", "created_at", "paid_at"])
@@ -555,10 +555,11 @@ class ChunkWriter:
             "organization_id", "event_id", "number", "issued_at", "total", "pdf", "sha256"])
         pos = CopyBuffer(PurchaseOrder._meta.db_table, [
             "organization_id", "event_id", "number", "pdf", "sha256", "recorded_by_id",
-            "recorded_at"])
+            "recorded_at", "lines_source"])
         invoices = CopyBuffer(Invoice._meta.db_table, [
             "organization_id", "event_id", "number", "issued_at", "issued_by_id", "due_date",
-            "total", "pdf", "sha256", "paid_at", "paid_by_id"])
+            "total", "pdf", "sha256", "paid_at", "paid_by_id", "mismatch_reason",
+            "mismatch_differences"])
         sale_credit: dict[int, tuple] = {}
         for ev in self.events:
             submitted = _at(ev.date, 17 if ev.sold_by else 14, ev.id)
@@ -566,7 +567,7 @@ class ChunkWriter:
             total = Decimal("0.00")
             for dev in ev.devices:
                 if ev.sold_by is not None:
-                    lines.add(ev.id, dev.id, "usage", "0.00", ev.sold_by.id, "t", added, "f")
+                    lines.add(ev.id, dev.id, "usage", "0.00", ev.sold_by.id, "t", added, "f", "")
                     rate, price, amount, share = sale_credit[dev.id]
                     rest = commission_usage_amount(rate=rate, base_price=price,
                                                    sale_amount=amount)
@@ -576,7 +577,7 @@ class ChunkWriter:
                     continue
                 price = dev.product[4]
                 total += price
-                lines.add(ev.id, dev.id, "sale", price, None, "t", added, "f")
+                lines.add(ev.id, dev.id, "sale", price, None, "t", added, "f", "")
                 plan = commission_plan_for(base.plans, ev.rep.pk, ev.line)
                 earned = commission_sale_amount(plan, price,
                                                 stocking_order=ev.kind == "stocking_order")
@@ -592,7 +593,7 @@ class ChunkWriter:
                              EventStatus.PAID):
                 recorded = submitted + datetime.timedelta(days=3)
                 pos.add(org_id, ev.id, f"PO-S{ev.facility.pk}-{ev.id}", "", "", base.admin.pk,
-                        recorded)
+                        recorded, "")
                 if ev.status != EventStatus.READY_TO_INVOICE:
                     counters["INV"] += 1
                     issued = recorded + datetime.timedelta(days=2)
@@ -602,7 +603,7 @@ class ChunkWriter:
                                  base.admin.pk,
                                  issued.date() + datetime.timedelta(
                                      days=base.terms[ev.facility.pk]),
-                                 total, "", "", paid, base.admin.pk if paid else None)
+                                 total, "", "", paid, base.admin.pk if paid else None, "", "")
 
         chain.save()
         sent = {}

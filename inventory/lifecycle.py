@@ -231,6 +231,7 @@ QUARANTINE_REFUSALS: dict[str, str] = {
     K.KIT_UNPACKED: "taken out of its kit that way (remove it by a stock adjustment)",
     K.KIT_LOANED: "loaned",
     K.KIT_CHECKED_IN: "checked in with its kit (remove it by a stock adjustment first)",
+    K.KIT_LOAN_MOVED: "moved with its loan to another facility",
 }
 
 

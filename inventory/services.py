@@ -486,6 +486,7 @@ REASON_EFFECTS: dict[str, frozenset[str]] = {
     _Reason.EXPIRED: frozenset({_Effect.REMOVE}),
     _Reason.FOUND: frozenset({_Effect.RESTORE}),
     _Reason.RETURNED: frozenset({_Effect.REMOVE}),
+    _Reason.DESTROYED: frozenset({_Effect.REMOVE}),
     _Reason.FACILITY_CORRECTION: frozenset(_Effect.values),
 }
 

@@ -51,7 +51,7 @@ def _return_from(page, live_server, facility, device):
     expect(page.locator("#id_product_line option", has_text="Pedicle Screws")).to_have_count(1)
     page.get_by_label("Product line").select_option(label="Pedicle Screws")
     page.get_by_role("button", name="Create").click()
-    page.get_by_role("link", name="Mark Used Inventory").click()
+    page.get_by_role("link", name="Mark Returned Inventory").click()
     _settled(page)
     page.get_by_label("Search devices").fill(device.serial)
     results = page.get_by_test_id("search-results")
@@ -61,7 +61,7 @@ def _return_from(page, live_server, facility, device):
     ).to_be_visible()
     page.get_by_label("Signature (type your full name)").fill("Alex Admin")
     page.get_by_label(re.compile("^I attest")).check()
-    page.get_by_role("button", name="Submit For Billing").click()
+    page.get_by_role("button", name="Submit Return").click()
     expect(page.get_by_test_id("event-status")).to_have_text("Closed")
 
 

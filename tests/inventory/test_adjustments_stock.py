@@ -259,3 +259,13 @@ def test_a_cycle_count_or_facility_correction_may_go_either_way(world):
     assert [fresh(d).status for d in (a, b, c)] == [
         DeviceStatus.FACILITY_STOCK, DeviceStatus.REMOVED, DeviceStatus.FACILITY_STOCK]
     assert list(ledger_discrepancies()) == []
+
+
+def test_every_adjustment_reason_says_which_effects_fit_it():
+    """A reason added later (the recall's "Destroyed") must say its effects too: otherwise every
+    effect contradicts it and no adjustment with it can be made."""
+    from inventory.models import StockAdjustment
+    from inventory.services import REASON_EFFECTS
+
+    assert set(REASON_EFFECTS) == set(StockAdjustment.Reason.values)
+    assert all(REASON_EFFECTS[reason] for reason in StockAdjustment.Reason.values)

@@ -16,9 +16,11 @@ OURS = {
     "ops",
     "consignment",
     "inventory",
+    "contracts",
     "events",
     "commissions",
     "billing",
+    "recalls",
     "reporting",
     "api",
 }
@@ -34,6 +36,8 @@ WITHOUT_ORGANIZATION = {
     "events.LoanExtension": "child of Event: would copy its organisation",
     "events.EventLine": "child of Event: would copy its organisation",
     "api.WebhookAttempt": "child of WebhookDelivery: would copy its organisation",
+    "events.InventoryRequestLine": "child of InventoryRequest: would copy its organisation",
+    "events.CalendarFeed": "one per user: would copy the user's organisation",
 }
 # Unique keys that leave the organisation out (Citus refuses them on a distributed table).
 UNIQUE_WITHOUT_ORGANIZATION = {
@@ -57,6 +61,17 @@ UNIQUE_WITHOUT_ORGANIZATION = {
     ("billing.Invoice", "event"),
     ("billing.CreditMemo", "event"),
     ("api.ApiToken", "prefix"),
+    ("inventory.RecallUnit", "recall_unit_once"),
+    ("recalls.RecallNotice", "recall_notice_once"),
+    ("contracts.ContractPrice", "contract_price_product_once"),
+    ("contracts.ContractPrice", "contract_price_line_once"),
+    ("contracts.FacilityGroupMember", "facility"),
+    ("billing.PurchaseOrderLine", "purchase_order_line_product_once"),
+    ("events.InventoryRequestLine", "inv_request_line_product_once"),
+    ("events.Event", "swap_order"),
+    ("events.CaseSignOff", "event"),
+    ("events.CalendarFeed", "user"),
+    ("events.CalendarFeed", "token_hash"),
 }
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import segno
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -27,6 +28,8 @@ from inventory.kit_forms import (
 from inventory.models import Kit, KitMovement, KitTemplate, Product, Transfer
 from inventory.selectors import device_resolve
 
+KITS_PER_PAGE = 50
+
 
 def _kit_for(request, pk: int) -> Kit:
     return get_object_or_404(kit_selectors.kit_list(user=request.user), pk=pk)
@@ -39,9 +42,12 @@ def can_change(user, kit: Kit) -> bool:
 
 @permission_required("view_inventory")
 def kit_list(request):
-    kits = list(kit_selectors.kit_list(user=request.user)[:200])
+    page = Paginator(kit_selectors.kit_list(user=request.user), KITS_PER_PAGE).get_page(
+        request.GET.get("page"))
+    kits = list(page.object_list)
     states = kit_selectors.kit_states(kits=kits)
     return render(request, "inventory/kit_list.html", {
+        "page": page,
         "rows": [(kit, states[kit.pk]) for kit in kits],
         "templates": kit_selectors.kit_template_list(user=request.user)[:50],
     })

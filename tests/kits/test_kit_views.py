@@ -95,6 +95,23 @@ def test_a_rep_sees_only_their_kits(client, kits):
     assert client.get(reverse("inventory:kit_detail", args=[mine.pk])).status_code == 200
 
 
+def test_the_kit_list_is_paged(client, kits, monkeypatch):
+    """The Kits list shows a page of kits (50) with a pager, not every kit at once."""
+    from inventory import kit_views
+
+    monkeypatch.setattr(kit_views, "KITS_PER_PAGE", 2)
+    for tag in ("K-A", "K-B", "K-C"):
+        kits.build(tag=tag)
+    client.force_login(kits.world.admin)
+    first = client.get(reverse("inventory:kit_list")).content.decode()
+    assert "K-A" in first and "K-B" in first and "K-C" not in first
+    assert "Page 1 of 2" in first and "3 kits" in first
+    second = client.get(reverse("inventory:kit_list") + "?page=2").content.decode()
+    assert "K-C" in second and "K-A" not in second and "Previous" in second
+    # A page past the end shows the last one, as the other lists do.
+    assert "K-C" in client.get(reverse("inventory:kit_list") + "?page=9").content.decode()
+
+
 @pytest.mark.parametrize("extra", [0, 6])
 def test_kit_pages_query_count_is_bounded(client, kits, django_assert_max_num_queries, extra):
     w = kits.world

@@ -113,7 +113,8 @@ class KitSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.IntegerField())
     def get_units(self, obj):
-        return obj.units
+        units = getattr(obj, "units", None)  # annotated by kit_list(with_units=True)
+        return self._state(obj).units if units is None else units
 
     @extend_schema_field(
         serializers.ChoiceField(choices=["complete", "short", "expiring", "expired units"])

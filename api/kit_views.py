@@ -53,7 +53,8 @@ class KitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         return kit_list(user=self.request.user)
 
     def list(self, request, *args, **kwargs):
-        page = self.paginate_queryset(self.get_queryset())
+        # The page's units are counted with its states, not by joining every kit to its units.
+        page = self.paginate_queryset(kit_list(user=request.user, with_units=False))
         data = ks.KitSerializer(page, many=True, context={"states": kit_states(kits=page)}).data
         return self.get_paginated_response(data)
 

@@ -15,15 +15,19 @@ from inventory.models import Device, DeviceStatus, Kit, KitTemplate, Product
 EXPIRING_DAYS = 30
 
 
-def kit_list(*, user) -> QuerySet[Kit]:
+def kit_list(*, user, with_units: bool = True) -> QuerySet[Kit]:
     """The organisation's kits (a rep: the kits in their custody), with their template, custodian
-    and facility."""
+    and facility; ``with_units`` counts each kit's units (``units``). A page of kits counts them
+    with its states instead (``kit_states``): the count joins every kit to its units before the
+    page is cut."""
     qs = Kit.objects.for_user(user).select_related(
         "template__product_line", "custodian", "facility", "loan"
     )
     if getattr(user, "is_rep", False):
         qs = qs.filter(custodian=user)
-    return qs.annotate(units=Count("devices")).order_by("tag")
+    if with_units:
+        qs = qs.annotate(units=Count("devices"))
+    return qs.order_by("tag")
 
 
 def kit_template_list(*, user) -> QuerySet[KitTemplate]:
@@ -165,6 +169,7 @@ def kit_by_tag(*, organization_id: int, tag: str) -> Kit | None:
 class KitState:
     """A kit's state for a list: short by how many units, expired units, earliest expiry."""
 
+    units: int = 0
     short: int = 0
     expired: int = 0
     earliest: datetime.date | None = None
@@ -204,6 +209,7 @@ def kit_states(*, kits: list[Kit], today: datetime.date | None = None) -> dict[i
                 .annotate(n=Count("id"), expired=Count("id", filter=Q(expiration_date__lt=today)),
                           earliest=Min("expiration_date"))):
         state = states[row["kit_id"]]
+        state.units += row["n"]
         state.expired += row["expired"]
         if row["earliest"] and (state.earliest is None or row["earliest"] < state.earliest):
             state.earliest = row["earliest"]

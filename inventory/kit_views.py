@@ -42,8 +42,8 @@ def can_change(user, kit: Kit) -> bool:
 
 @permission_required("view_inventory")
 def kit_list(request):
-    page = Paginator(kit_selectors.kit_list(user=request.user), KITS_PER_PAGE).get_page(
-        request.GET.get("page"))
+    kits = kit_selectors.kit_list(user=request.user, with_units=False)
+    page = Paginator(kits, KITS_PER_PAGE).get_page(request.GET.get("page"))
     kits = list(page.object_list)
     states = kit_selectors.kit_states(kits=kits)
     return render(request, "inventory/kit_list.html", {

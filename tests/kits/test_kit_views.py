@@ -4,6 +4,7 @@ posting the forms, and every list/detail page's queries stay bounded whatever th
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
@@ -100,11 +101,13 @@ def test_the_kit_list_is_paged(client, kits, monkeypatch):
     from inventory import kit_views
 
     monkeypatch.setattr(kit_views, "KITS_PER_PAGE", 2)
-    for tag in ("K-A", "K-B", "K-C"):
-        kits.build(tag=tag)
+    for tag, screws in (("K-A", 3), ("K-B", 1), ("K-C", 2)):
+        kits.build(tag=tag, screws=screws, plates=1)
     client.force_login(kits.world.admin)
     first = client.get(reverse("inventory:kit_list")).content.decode()
     assert "K-A" in first and "K-B" in first and "K-C" not in first
+    # Each kit's units, counted with the page's states: K-A holds 4, K-B 2.
+    assert re.findall(r'<td class="num">(\d+)</td>', first) == ["4", "2"]
     assert "Page 1 of 2" in first and "3 kits" in first
     second = client.get(reverse("inventory:kit_list") + "?page=2").content.decode()
     assert "K-C" in second and "K-A" not in second and "Previous" in second

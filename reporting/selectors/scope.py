@@ -20,8 +20,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import reps_for  # noqa: F401  (the report filters use it)
-from consignment.regions import region_facility_ids, region_rep_ids
 from consignment.models import ParLevel
+from consignment.regions import region_facility_ids, region_rep_ids
 from core.dates import default_period
 from events.models import EventLine, EventLineSummary
 from events.selectors import facilities_in_scope

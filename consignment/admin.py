@@ -74,6 +74,24 @@ class RegionAdmin(TenantAdmin):
     def member_count(self, obj):
         return obj.n_members
 
+    def get_fields(self, request, obj=None):
+        if self.has_change_permission(request, obj):
+            return ["name", "facilities", "members"]
+        return ["name", "facility_names", "member_names"]  # a manager looks
+
+    def get_readonly_fields(self, request, obj=None):
+        if self.has_change_permission(request, obj):
+            return []
+        return ["name", "facility_names", "member_names"]
+
+    @admin.display(description="facilities")
+    def facility_names(self, obj):
+        return ", ".join(f.name for f in obj.facilities.order_by("name")) or "—"
+
+    @admin.display(description="reps and regional managers")
+    def member_names(self, obj):
+        return ", ".join(str(m.user) for m in obj.members.select_related("user")) or "—"
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
         user = request.user
@@ -82,6 +100,8 @@ class RegionAdmin(TenantAdmin):
         class Scoped(base):
             def __init__(self, *args, **kw):
                 super().__init__(*args, **kw)
+                if "facilities" not in self.fields:  # read-only (a manager)
+                    return
                 org = user.organization_id if not user.is_superuser else (
                     obj.organization_id if obj else user.organization_id)
                 self.fields["facilities"].queryset = Facility.objects.filter(

@@ -386,7 +386,12 @@ def transferable_devices(*, user, custodian) -> QuerySet[Device]:
 
 
 def adjustment_list(*, user) -> QuerySet[StockAdjustment]:
-    return StockAdjustment.objects.for_user(user).select_related("actor").annotate(
+    """The organisation's stock adjustments (office work, across regions: none for a regional
+    manager)."""
+    qs = StockAdjustment.objects.for_user(user)
+    if user.is_regional_manager:
+        qs = qs.none()
+    return qs.select_related("actor").annotate(
         line_count=Count("lines")
     ).order_by("-created_at", "-id")
 

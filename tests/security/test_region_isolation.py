@@ -166,6 +166,14 @@ def test_the_regional_manager_sees_nothing_of_another_region(client):
         found = leaked(_text(response), names)
         if found:
             leaks.append(f"GET {reverse(name)} {params} shows {found}")
+    # The calendar feed (its secret URL is the credential): the North's cases only.
+    from events.schedule_services import calendar_feed_reset
+
+    feed = client.get(reverse("events:calendar_feed", args=[calendar_feed_reset(actor=rhea)]))
+    checked += 1
+    assert feed.status_code == 200
+    if leaked(_text(feed), names):
+        leaks.append(f"calendar feed shows {leaked(_text(feed), names)}")
     assert checked > 100
     assert leaks == [], "\n".join(leaks)
 

@@ -180,7 +180,9 @@ def index(request):
         "commissions": commission_rows,
         "preview": DASHBOARD_PREVIEW,
         "kits_out": kits_out(user=request.user),  # loaned kits: out, overdue, due today
-        "open_recalls": open_recalls(user=request.user),  # units back, facilities acknowledged
+        # Units back, facilities acknowledged: organisation-wide, so for those who see recalls.
+        "open_recalls": (open_recalls(user=request.user) if request.user.can("view_recalls")
+                         else []),
     }
     return render(request, "reporting/facility_stock_dashboard.html", context)
 

@@ -47,7 +47,7 @@ def test_the_regional_manager_sees_their_region_only_and_cannot_act(page, live_s
 
     page.goto(f"{live_server.url}/reports/")
     expect(page.get_by_text("your region: its facilities and its reps")).to_be_visible()
-    expect(page.locator("main").get_by_text("St. Mary's").first).to_be_visible()
+    expect(page.locator("main table").get_by_text("St. Mary's").first).to_be_visible()
     expect(page.locator("main").get_by_text("Mercy General")).to_have_count(0)
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     page.screenshot(path=tmp_path / f"regional-dashboard-{width}.png", full_page=True)

@@ -48,4 +48,7 @@ def refusal(user, roles) -> str:
     allowed = " and ".join(f"{role.label.lower()}s" for role in Role if role in roles)
     if user.role == Role.MANAGER and Role.MANAGER not in roles:
         return f"Managers can look at everything but change nothing; this page is for {allowed}."
+    if user.role == Role.REGIONAL_MANAGER and Role.REGIONAL_MANAGER not in roles:
+        return (f"Regional managers can look at their region but change nothing; this page is "
+                f"for {allowed}.")
     return f"This page is only for {allowed}; you are signed in as a {user.get_role_display()}."

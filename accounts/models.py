@@ -38,7 +38,18 @@ class Organization(models.Model):
         return self.name
 
 
-class TenantUserManager(UserManager.from_queryset(TenantQuerySet)):
+class UserQuerySet(TenantQuerySet):
+    def for_user(self, user):
+        """The organisation's people; a regional manager's: themself and their region's members
+        (``consignment.regions``)."""
+        qs = super().for_user(user)
+        if getattr(user, "is_regional_manager", False):
+            qs = qs.filter(models.Q(pk=user.pk)
+                           | models.Q(region_membership__region__members__user_id=user.pk))
+        return qs
+
+
+class TenantUserManager(UserManager.from_queryset(UserQuerySet)):
     pass
 
 
@@ -73,12 +84,23 @@ class User(AbstractUser):
         return self.role == self.Role.MANAGER
 
     @property
+    def is_regional_manager(self) -> bool:
+        """Reads like a manager, but only their region (``consignment.regions``)."""
+        return self.role == self.Role.REGIONAL_MANAGER
+
+    @property
+    def may_see_patient_ids(self) -> bool:
+        """Admins, managers and regional managers see the patient IDs of every event they may
+        open; a rep only those of their own events."""
+        return self.role in (self.Role.ADMIN, self.Role.MANAGER, self.Role.REGIONAL_MANAGER)
+
+    @property
     def is_rep(self) -> bool:
         return self.role == self.Role.REP
 
     @property
     def can_write(self) -> bool:
-        """Managers read everything and change nothing."""
+        """Managers (and regional managers) read and change nothing."""
         return self.role in (self.Role.ADMIN, self.Role.REP)
 
     @property

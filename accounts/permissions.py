@@ -28,7 +28,12 @@ class Permission:
     action: str  # what a refused person reads: "Your role (Rep) may not {action}."
 
 
-EVERYONE = frozenset({Role.ADMIN, Role.MANAGER, Role.REP})
+# Reading: everyone, a regional manager within their region (``consignment.regions``).
+EVERYONE = frozenset({Role.ADMIN, Role.MANAGER, Role.REGIONAL_MANAGER, Role.REP})
+# Commission statements, recalls and the API: not for regional managers yet (a statement is one
+# rep's or the organisation's, a recall's page names every holder; an API token would read beside
+# the region's scope).
+STAFF = frozenset({Role.ADMIN, Role.MANAGER, Role.REP})
 WRITERS = frozenset({Role.ADMIN, Role.REP})  # managers read everything and change nothing
 OVERSIGHT = frozenset({Role.ADMIN, Role.MANAGER})  # the whole organisation's books
 ADMINS = frozenset({Role.ADMIN})
@@ -40,13 +45,13 @@ PERMISSIONS: dict[str, Permission] = {p.name: p for p in (
     Permission("view_events", EVERYONE, "see events"),
     Permission("view_documents", EVERYONE, "download billing documents"),
     Permission("view_reports", EVERYONE, "see reports"),
-    Permission("view_commissions", EVERYONE, "see commission statements"),
+    Permission("view_commissions", STAFF, "see commission statements"),
     Permission("view_billing", OVERSIGHT, "see the billing queue"),
     Permission("view_commission_plans", OVERSIGHT, "see commission plans"),
     Permission("view_adjustments", OVERSIGHT, "see stock adjustments"),
     Permission("view_contracts", OVERSIGHT, "see contracts"),
     Permission("trace_recalls", OVERSIGHT, "trace recalls"),
-    Permission("view_recalls", EVERYONE, "see recalls"),
+    Permission("view_recalls", STAFF, "see recalls"),
     Permission("open_settings", OVERSIGHT, "open the settings"),
     # Field work: admins and reps.
     Permission("create_events", WRITERS, "create events"),
@@ -68,11 +73,12 @@ PERMISSIONS: dict[str, Permission] = {p.name: p for p in (
     Permission("issue_invoice", ADMINS, "run billing"),
     Permission("mark_paid", ADMINS, "run billing"),
     Permission("manage_contracts", ADMINS, "manage contracts"),
+    Permission("manage_regions", ADMINS, "manage regions"),
     Permission("override_prices", ADMINS, "override a line's price"),
     Permission("edit_commission_plans", ADMINS, "edit commission plans"),
     Permission("pay_commissions", ADMINS, "mark commissions paid"),
     # Integrations (api/).
-    Permission("use_api", EVERYONE, "use the API"),
+    Permission("use_api", STAFF, "use the API"),
     Permission("export_accounting", OVERSIGHT, "export the accounting journal"),
     Permission("manage_webhooks", ADMINS, "manage webhooks"),
 )}

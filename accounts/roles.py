@@ -9,4 +9,7 @@ class UserRole(models.TextChoices):
 
     ADMIN = "admin", "Admin"
     MANAGER = "manager", "Manager"
+    # Reads like a manager, but only their region (``consignment.Region``): its facilities and
+    # its reps (``consignment.regions``).
+    REGIONAL_MANAGER = "regional_manager", "Regional manager"
     REP = "rep", "Rep"

@@ -1,6 +1,58 @@
 from django.db import models
 
-from core.tenancy import TenantManager
+from core.tenancy import TenantManager, TenantQuerySet
+
+
+class Region(models.Model):
+    """A group of facilities and reps that a regional manager oversees (read-only).
+
+    A facility is in at most one region (``Facility.region``); a user (a rep, or the regional
+    manager who reads it) is in at most one region (``RegionMember``, unique per user). What a
+    regional manager sees is ``consignment.regions``.
+    """
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    name = models.CharField(max_length=200)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="region_name_unique"),
+            models.CheckConstraint(condition=~models.Q(name=""), name="region_has_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RegionMember(models.Model):
+    """A rep of a region, or the regional manager reading it: one region per user."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT,
+                                     related_name="+")
+    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="members")
+    user = models.OneToOneField("accounts.User", on_delete=models.CASCADE,
+                                related_name="region_membership")
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering = ["region", "user"]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.region}"
+
+
+class FacilityQuerySet(TenantQuerySet):
+    def for_user(self, user):
+        """The organisation's facilities; a regional manager's: their region's
+        (``consignment.regions``)."""
+        qs = super().for_user(user)
+        if getattr(user, "is_regional_manager", False):
+            qs = qs.filter(region__members__user_id=user.pk)
+        return qs
 
 
 class Facility(models.Model):
@@ -19,8 +71,12 @@ class Facility(models.Model):
         "accounts.User", blank=True, related_name="covered_facilities",
         help_text="Reps who cover this facility (alerts, dashboards).",
     )
+    region = models.ForeignKey(
+        Region, on_delete=models.SET_NULL, null=True, blank=True, related_name="facilities",
+        help_text="The region whose regional manager sees this facility (one at most).",
+    )
 
-    objects = TenantManager()
+    objects = FacilityQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

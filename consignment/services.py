@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import User
 from accounts.permissions import ensure_permission
-from consignment.models import Facility, FacilityContact, Surgeon
+from consignment.models import Facility, FacilityContact, Region, RegionMember, Surgeon
 from core.db import service_transaction
 from core.permissions import ensure_same_organization
 
@@ -54,3 +54,43 @@ def surgeon_create(*, actor: User, facility: Facility, name: str) -> Surgeon:
     )
     surgeon.facilities.add(facility)
     return surgeon
+
+
+@service_transaction
+def region_save(*, actor: User, region: Region, facilities, members) -> Region:
+    """Save ``region`` (new or changed) with exactly these facilities and members (reps and
+    regional managers). A facility is in one region at most: putting it here takes it out of
+    its former region. A person is in one region at most: one already in another region is
+    refused with its name (take them out there first), so nobody changes region by accident."""
+    ensure_permission(actor, "manage_regions")
+    facilities, members = list(facilities), list(members)
+    ensure_same_organization(actor, region, *facilities, *members)
+    region.name = " ".join((region.name or "").split())
+    if not region.name:
+        raise ValidationError({"name": "Enter the region's name."})
+    if Region.objects.filter(organization_id=region.organization_id, name=region.name) \
+            .exclude(pk=region.pk).exists():
+        raise ValidationError({"name": f"A region named {region.name} exists already."})
+    wrong = [str(u) for u in members
+             if u.role not in (User.Role.REP, User.Role.REGIONAL_MANAGER)]
+    if wrong:
+        raise ValidationError({"members": "Only reps and regional managers belong to a region: "
+                                          + ", ".join(wrong) + "."})
+    elsewhere = (RegionMember.objects.select_for_update()
+                 .filter(user__in=members).exclude(region_id=region.pk)
+                 .select_related("user", "region"))
+    taken = [f"{m.user} ({m.region})" for m in elsewhere]
+    if taken:
+        raise ValidationError({"members": "Already in another region: " + ", ".join(taken)
+                                          + ". Take them out of it first."})
+    region.save()
+    Facility.objects.filter(region=region).exclude(pk__in=[f.pk for f in facilities]) \
+        .update(region=None)
+    Facility.objects.filter(pk__in=[f.pk for f in facilities]).update(region=region)
+    RegionMember.objects.filter(region=region).exclude(user__in=members).delete()
+    kept = set(RegionMember.objects.filter(region=region).values_list("user_id", flat=True))
+    RegionMember.objects.bulk_create(
+        RegionMember(organization_id=region.organization_id, region=region, user=u)
+        for u in members if u.pk not in kept
+    )
+    return region

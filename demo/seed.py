@@ -29,6 +29,8 @@ USERS = [
     ("rep1", "Riley", "Parker", User.Role.REP),
     ("rep2", "Sam", "Ortiz", User.Role.REP),
     ("rep3", "Jordan", "Lee", User.Role.REP),
+    # Reads the North region only (seed_regions): its facilities and rep1's work.
+    ("regional", "Robin", "Regional", User.Role.REGIONAL_MANAGER),
     # The warehouse holds received stock; it is not a rep (no events, no commissions).
     ("warehouse", "Central", "Warehouse", User.Role.ADMIN),
 ]
@@ -212,7 +214,25 @@ def seed_organisation_base(progress: bool = True) -> dict:
                     defaults={"minimum": rng.choice([2, 3, 4, 5, 6])},
                 )
         facilities.append(facility)
+    seed_regions(users, facilities)
     return {"org": org, "users": users, "products": products, "facilities": facilities}
+
+
+def seed_regions(users: dict, facilities: list) -> None:
+    """Two regions: North (the first half of the facilities, rep1 and the regional manager
+    ``regional``) and South (the rest, rep2 and rep3). Kept as they are when they exist."""
+    from consignment.models import Region
+    from consignment.services import region_save
+
+    half = (len(facilities) + 1) // 2
+    for name, members, region_facilities in (
+        ("North", [users["rep1"], users["regional"]], facilities[:half]),
+        ("South", [users["rep2"], users["rep3"]], facilities[half:]),
+    ):
+        org = users["admin"].organization
+        if not Region.objects.filter(organization=org, name=name).exists():
+            region_save(actor=users["admin"], region=Region(organization=org, name=name),
+                        facilities=region_facilities, members=members)
 
 
 def seed_devices(base: dict, *, devices: int, progress: bool) -> None:

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from consignment.regions import region_events_q
 from core.tenancy import TenantManager, TenantQuerySet
 
 
@@ -67,10 +68,13 @@ UNSUBMITTED = (EventStatus.DRAFT, EventStatus.CANCELLED)
 
 class EventQuerySet(TenantQuerySet):
     def for_user(self, user):
-        """Admins and managers: the organisation's events. Reps: their own."""
+        """Admins and managers: the organisation's events. Reps: their own. Regional managers:
+        their region's (``consignment.regions``)."""
         qs = super().for_user(user)
         if getattr(user, "is_rep", False):
             qs = qs.filter(representative=user)
+        elif getattr(user, "is_regional_manager", False):
+            qs = qs.filter(region_events_q(user))
         return qs
 
 

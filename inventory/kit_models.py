@@ -11,7 +11,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from core.tenancy import TenantManager
+from consignment.regions import region_facility_ids, region_rep_ids
+from core.tenancy import TenantManager, TenantQuerySet
 
 
 class KitTemplate(models.Model):
@@ -76,6 +77,17 @@ KIT_STATUS_COLOURS: dict[str, str] = {
 }
 
 
+class KitQuerySet(TenantQuerySet):
+    def for_user(self, user):
+        """The organisation's kits; a regional manager's: those its reps hold or at its
+        facilities (``consignment.regions``). Reps are narrowed by the selectors (custody)."""
+        qs = super().for_user(user)
+        if getattr(user, "is_regional_manager", False):
+            qs = qs.filter(Q(custodian_id__in=region_rep_ids(user))
+                           | Q(facility_id__in=region_facility_ids(user)))
+        return qs
+
+
 class Kit(models.Model):
     """A physical tray or set with its own tag, in one custodian's custody; at a facility while
     loaned (``loan`` is the Loan event it is out on)."""
@@ -99,7 +111,7 @@ class Kit(models.Model):
                                                    "should know.")
     created_at = models.DateTimeField(default=timezone.now)
 
-    objects = TenantManager()
+    objects = KitQuerySet.as_manager()
 
     class Meta:
         ordering = ["tag"]

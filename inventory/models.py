@@ -10,6 +10,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 
+from consignment.regions import region_devices_q, region_rep_ids
 from core.tenancy import TenantManager, TenantQuerySet
 from inventory.labels import gs1_hri, hibc_primary, hibc_text
 from inventory.udi import validate_gtin
@@ -186,7 +187,8 @@ ACTIVE_STATUSES = (DeviceStatus.AVAILABLE, DeviceStatus.FACILITY_STOCK, DeviceSt
 
 class DeviceQuerySet(TenantQuerySet):
     def for_user(self, user):
-        """Admins and managers: the organisation. Reps: see below (rule 10)."""
+        """Admins and managers: the organisation. Reps: see below (rule 10). Regional managers:
+        their region (``consignment.regions``)."""
         qs = super().for_user(user)
         if getattr(user, "is_rep", False):
             # Rule 10: their custody, the organisation's facility stock, what they sold or used
@@ -199,6 +201,8 @@ class DeviceQuerySet(TenantQuerySet):
                 | Q(used_in__representative=user)
                 | Q(facility__in=user.covered_facilities.values("pk"))
             )
+        elif getattr(user, "is_regional_manager", False):
+            qs = qs.filter(region_devices_q(user))
         return qs
 
     def active(self):
@@ -550,6 +554,17 @@ TRANSFER_STATUS_COLOURS: dict[str, str] = {
 }
 
 
+class TransferQuerySet(TenantQuerySet):
+    def for_user(self, user):
+        """The organisation's transfers; a regional manager's: from or to its reps
+        (``consignment.regions``). Reps are narrowed by ``selectors.transfer_list``."""
+        qs = super().for_user(user)
+        if getattr(user, "is_regional_manager", False):
+            reps = region_rep_ids(user)
+            qs = qs.filter(Q(from_custodian_id__in=reps) | Q(to_custodian_id__in=reps))
+        return qs
+
+
 class Transfer(models.Model):
     """Available devices moving from one custodian to another."""
 
@@ -578,7 +593,7 @@ class Transfer(models.Model):
     into_kit = models.ForeignKey("inventory.Kit", on_delete=models.PROTECT, null=True,
                                  blank=True, related_name="fills")
 
-    objects = TenantManager()
+    objects = TransferQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

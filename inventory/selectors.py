@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from consignment.models import Facility
+from consignment.regions import region_facility_ids, region_rep_ids
 from inventory.labels import (
     Label,
     hibc_primary,
@@ -330,9 +331,13 @@ def device_movements(*, device: Device) -> QuerySet[DeviceMovement]:
 
 
 def may_see_patient_id(user, event) -> bool:
-    """Patient IDs: admins, managers and the event's own rep."""
+    """Patient IDs: admins, managers, the event's own rep, and a regional manager for the events
+    of their region (``consignment.regions``)."""
     if event is None:
         return False
+    if user.is_regional_manager:
+        return (region_facility_ids(user).filter(pk=event.facility_id).exists()
+                or region_rep_ids(user).filter(user_id=event.representative_id).exists())
     return user.is_admin_or_manager or event.representative_id == user.pk
 
 
@@ -381,7 +386,12 @@ def transferable_devices(*, user, custodian) -> QuerySet[Device]:
 
 
 def adjustment_list(*, user) -> QuerySet[StockAdjustment]:
-    return StockAdjustment.objects.for_user(user).select_related("actor").annotate(
+    """The organisation's stock adjustments (office work, across regions: none for a regional
+    manager)."""
+    qs = StockAdjustment.objects.for_user(user)
+    if user.is_regional_manager:
+        qs = qs.none()
+    return qs.select_related("actor").annotate(
         line_count=Count("lines")
     ).order_by("-created_at", "-id")
 

@@ -77,13 +77,15 @@ def _attention_rows(user, attention: Attention) -> list[AttentionRow]:
                                  "Mark the used inventory and submit for billing", "warning"))
     else:
         rows.append(AttentionRow("drafts", "Open drafts", attention.drafts, drafts_url,
-                                 "Every rep's drafts in the organisation", "secondary"))
+                                 "Every rep's drafts in your region" if user.is_regional_manager
+                                 else "Every rep's drafts in the organisation", "secondary"))
     po_url = (f"{reverse('billing:queue')}?status=pending_po" if user.can("view_billing")
               else f"{reverse('events:list')}?status=pending_po")
     rows.append(AttentionRow("pending_po", "POs waiting", attention.pending_po, po_url,
                              "Submitted events without a purchase order", "warning"))
     dashboard = reverse("reporting:index")
-    where = "at your facilities" if user.is_rep else "in the organisation"
+    where = ("at your facilities" if user.is_rep else
+             "in your region" if user.is_regional_manager else "in the organisation")
     rows.append(AttentionRow(
         "expiring", f"Facility stock expiring within {EXPIRING_DAYS} days",
         attention.expiring_stock, f"{dashboard}#expiring-title",
@@ -178,7 +180,9 @@ def index(request):
         "commissions": commission_rows,
         "preview": DASHBOARD_PREVIEW,
         "kits_out": kits_out(user=request.user),  # loaned kits: out, overdue, due today
-        "open_recalls": open_recalls(user=request.user),  # units back, facilities acknowledged
+        # Units back, facilities acknowledged: organisation-wide, so for those who see recalls.
+        "open_recalls": (open_recalls(user=request.user) if request.user.can("view_recalls")
+                         else []),
     }
     return render(request, "reporting/facility_stock_dashboard.html", context)
 

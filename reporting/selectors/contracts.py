@@ -28,6 +28,7 @@ def _lines(scope: Scope, filters: ReportFilters):
     )
     if scope.rep_id is not None:
         qs = qs.filter(event__representative_id=scope.rep_id)
+    qs = qs.filter(scope.events_q("event__"))
     if filters.facility_id:
         qs = qs.filter(event__facility_id=filters.facility_id)
     if filters.product_line_id:

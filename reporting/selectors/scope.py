@@ -4,7 +4,10 @@
 - a rep: the facility stock, use and replenishment of *their facilities* — the facilities they are
   assigned to cover (``Facility.reps``; ``events.selectors.facilities_in_scope``), never
   facilities where they merely have events (a draft or a cancelled event gives no scope) — and
-  only *their own numbers*: sales and commissions of their own events and credits.
+  only *their own numbers*: sales and commissions of their own events and credits;
+- a regional manager: their region (``consignment.regions``) — the facility stock of its
+  facilities, and every figure of the events at its facilities or by its reps (credits: of its
+  reps or at its facilities).
 """
 
 from __future__ import annotations
@@ -12,12 +15,13 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import reps_for  # noqa: F401  (the report filters use it)
 from consignment.models import ParLevel
+from consignment.regions import region_facility_ids, region_rep_ids
 from core.dates import default_period
 from events.models import EventLine, EventLineSummary
 from events.selectors import facilities_in_scope
@@ -30,11 +34,21 @@ USE_WINDOW_DAYS = 90
 @dataclass(frozen=True)
 class Scope:
     """What a reader may see: the organisation, optionally narrowed to facilities and to a rep's
-    own numbers. ``facility_ids`` is a subquery (``values("pk")``) or None for every facility."""
+    own numbers, or to a region. ``facility_ids`` is a subquery (``values("pk")``) or None for
+    every facility; ``rep_ids`` (a region's reps, a subquery) is set for a regional manager."""
 
     organization_id: int
     facility_ids: QuerySet | None = None
     rep_id: int | None = None
+    rep_ids: QuerySet | None = None
+
+    def events_q(self, event: str = "") -> Q:
+        """A region's events (at ``event``, e.g. ``"event__"``): at its facilities or by its
+        reps; every event for other readers but reps (whose callers narrow them themselves)."""
+        if self.rep_ids is None:
+            return Q()
+        return (Q(**{f"{event}facility_id__in": self.facility_ids})
+                | Q(**{f"{event}representative_id__in": self.rep_ids}))
 
 
 def scope_for(user: User) -> Scope:
@@ -43,6 +57,12 @@ def scope_for(user: User) -> Scope:
             organization_id=user.organization_id,
             facility_ids=facilities_in_scope(user).values("pk"),
             rep_id=user.pk,
+        )
+    if getattr(user, "role", None) == User.Role.REGIONAL_MANAGER:
+        return Scope(
+            organization_id=user.organization_id,
+            facility_ids=region_facility_ids(user),
+            rep_ids=region_rep_ids(user),
         )
     return Scope(organization_id=user.organization_id)
 
@@ -107,6 +127,7 @@ def _in_scope(qs: QuerySet, scope: Scope, filters: ReportFilters, *, own_numbers
             qs = qs.filter(**{f"{event}representative_id": scope.rep_id})
         else:
             qs = qs.filter(**{f"{event}facility_id__in": scope.facility_ids})
+    qs = qs.filter(scope.events_q(event))
     return filters.narrow(qs, facility=f"{event}facility_id",
                           product_line=f"{product}__product_line_id")
 

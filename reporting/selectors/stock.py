@@ -239,6 +239,8 @@ def _credits(scope: Scope, filters: ReportFilters) -> QuerySet:
     )
     if scope.rep_id is not None:
         qs = qs.filter(rep_id=scope.rep_id)
+    if scope.rep_ids is not None:  # a region: its reps' credits and those at its facilities
+        qs = qs.filter(Q(rep_id__in=scope.rep_ids) | Q(facility_id__in=scope.facility_ids))
     return filters.narrow(qs, facility="facility_id", product_line="product__product_line_id")
 
 

@@ -114,3 +114,17 @@ def test_seed_demo_has_contracts_a_contract_priced_case_and_two_po_checks(settin
     checks = {po.number: po_reconcile(event=po.event, purchase_order=po).status
               for po in PurchaseOrder.objects.filter(number__in=["PO-UNITY-5521", "PO-LSC-7730"])}
     assert checks == {"PO-UNITY-5521": "mismatch", "PO-LSC-7730": "matched"}
+
+
+def test_seed_demo_has_two_regions_and_a_regional_manager(settings):
+    settings.DEBUG = True
+    call_command("seed_demo", "--devices", "300", "--no-progress")
+    regional = User.objects.get(username="regional")
+    assert regional.is_regional_manager
+    assert regional.region_membership.region.name == "North"
+    assert regional.check_password("fieldstock-demo")
+    manager = User.objects.get(username="manager")
+    seen = Event.objects.for_user(regional).count()
+    assert 0 < seen < Event.objects.for_user(manager).count()
+    assert 0 < Device.objects.for_user(regional).count() < Device.objects.for_user(
+        manager).count()

@@ -34,7 +34,8 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for username, role in [
-            ("admin", "admin"), ("manager", "manager"), ("rep1", "rep"), ("rep2", "rep"),
+            ("admin", "admin"), ("manager", "manager"),
+            ("regional", "regional manager (North region)"), ("rep1", "rep"), ("rep2", "rep"),
             ("rep3", "rep"), ("other-admin", "admin of the second organisation"),
         ]:
             self.stdout.write(f"  {username:<12} {role}")

@@ -3,9 +3,10 @@ organisation, device and kit movements (forged, altered, reordered, deleted rows
 of each device's movements against the lifecycle's transition table (inventory/lifecycle.py)
 and the device's state.
 
-Each organisation's chain and its replay are separate checks; with ``--workers`` above 1 (the
-default: one per CPU) they run in that many processes side by side, the largest organisations
-first, and the report lists them in organisation order whichever finished first.
+Each organisation's chain and its replay are separate checks; with ``--workers`` above 1 they run
+in that many processes side by side, the largest organisations first, and the report lists them
+in organisation order whichever finished first. The default stays one process: on the shared
+2-core machine of docs/benchmarks.md (session 8) two workers were slower than one at 1M devices.
 """
 
 import multiprocessing
@@ -54,9 +55,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--organization", help="Only this organisation (by name).")
         parser.add_argument(
-            "--workers", type=int, default=os.cpu_count() or 1,
-            help="Processes checking organisations side by side (default: one per CPU; 1: all "
-                 "in this process).")
+            "--workers", type=int, default=1,
+            help="Processes checking organisations side by side (default 1: all in this "
+                 f"process; this machine has {os.cpu_count()} CPUs).")
 
     def handle(self, *args, organization=None, workers=1, **options):
         if workers < 1:

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import datetime
 import io
+import multiprocessing
 import random
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth.hashers import make_password
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
@@ -64,6 +66,7 @@ from inventory.udi import make_gtin, udi_hri
 
 SCALE_ORG_PREFIX = "Scale Org"
 MAIN_SHARE = 0.42  # the demo organisation: the largest one (420k of 1M devices)
+LARGEST_SHARE = 0.20  # with --organisations: the demo organisation (2M of 10M devices)
 ORGS = 10  # the demo organisation, the second demo organisation and eight scale ones
 FACILITIES_PER_ORG = 50
 REPS_PER_ORG = 20
@@ -166,6 +169,9 @@ def _reserve_ids(model, count: int) -> int:
         return 0
     table = model._meta.db_table
     with connection.cursor() as cursor:
+        # Workers seed organisations side by side: one reservation at a time (a session lock,
+        # so it does not wait for the other workers' transactions).
+        cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", [table])
         cursor.execute(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
             f"GREATEST((SELECT COALESCE(MAX(id), 0) FROM {table}), "
@@ -173,6 +179,7 @@ def _reserve_ids(model, count: int) -> int:
             [count],
         )
         last = cursor.fetchone()[0]
+        cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [table])
     return last - count + 1
 
 
@@ -209,6 +216,12 @@ FIRST = ["Avery", "Blake", "Cameron", "Devon", "Elliot", "Finley", "Gray", "Hayd
          "Kendall", "Logan", "Micah", "Noel", "Parker", "Reese", "Sawyer", "Skyler", "Tatum"]
 LAST = ["Adams", "Brooks", "Chavez", "Dunn", "Ellis", "Foster", "Garcia", "Hughes", "Ibarra",
         "Jensen", "Khan", "Lopez", "Mendez", "Nolan", "Owens", "Price", "Quinn", "Reyes"]
+
+
+def scale_gtin(index: int, counter: int) -> str:
+    """The ``counter``-th product GTIN of organisation ``index`` (14 digits up to index 999)."""
+    return make_gtin(f"08{index:02d}{counter:09d}" if index < 100
+                     else f"8{index:03d}{counter:09d}")
 
 
 def _org_base(index: int, org: Organization, rng: random.Random, password: str) -> OrgBase:
@@ -254,7 +267,7 @@ def _org_base(index: int, org: Organization, rng: random.Random, password: str) 
                         new_products.append(Product(
                             organization=org, product_line=line,
                             reference=f"{prefix}-{index:02d}{counter:05d}",
-                            gtin=make_gtin(f"08{index:02d}{counter:09d}"),
+                            gtin=scale_gtin(index, counter),
                             description=f"{family}, {size}", unit_price=Decimal(price)))
         Product.objects.bulk_create(new_products)
     products = list(Product.objects.filter(organization=org).order_by("pk").values_list(
@@ -625,52 +638,176 @@ def _save_counters(org: Organization, counters: dict) -> None:
             organization=org, doc_type=doc_type, defaults={"last_number": number})
 
 
-def seed_scale(*, devices: int, progress: bool = True, stdout=None,
-               demo_devices: int = 5000) -> list[str]:
-    """Build the scale data set on top of seed_demo; returns summary lines."""
+def org_shares(organisations: int | None) -> list[float]:
+    """Each organisation's share of the devices, the demo organisation first.
+
+    Without ``organisations``: today's ten (the demo organisation 42 %, nine others 6.44 %
+    each). With it: a skewed (Zipf) distribution, as a hosted Fieldstock would see it: the demo
+    organisation 20 % (2M of 10M), the k-th of the others (k = 2 … N) in proportion to 1/k, so
+    the second holds ~9.5 % and the hundredth ~0.19 % (19k of 10M).
+    """
+    if organisations is None:
+        return [MAIN_SHARE] + [(1 - MAIN_SHARE) / (ORGS - 1)] * (ORGS - 1)
+    weights = [1 / k for k in range(2, organisations + 1)]
+    rest = sum(weights)
+    return [LARGEST_SHARE] + [(1 - LARGEST_SHARE) * w / rest for w in weights]
+
+
+def _split(devices: int, shares: list[float]) -> list[int]:
+    counts = [round(devices * share) for share in shares[:-1]]
+    return [*counts, devices - sum(counts)]
+
+
+def _seed_org(index: int, org: Organization, count: int, rng: random.Random, password: str,
+              lot_counter: int, today: datetime.date, bar=None) -> tuple[dict, int]:
+    """One organisation: its people, facilities and catalogue, then ``count`` devices with their
+    history, a transaction per CHUNK devices. Returns the rows sent per table and the lot
+    counter."""
+    totals: dict[str, int] = {}
+    with transaction.atomic():
+        base = _org_base(index, org, rng, password)
+    counters = _counters(org)
+    remaining = count
+    while remaining > 0:
+        chunk = min(CHUNK, remaining)
+        writer = ChunkWriter(base, rng, today)
+        lot_counter = writer.generate(chunk, lot_counter)
+        with transaction.atomic(), connection.cursor() as cursor:
+            for table, sent in writer.write(cursor, counters).items():
+                totals[table] = totals.get(table, 0) + sent
+            _save_counters(org, counters)
+        remaining -= chunk
+        if bar is not None:
+            bar.update(chunk)
+    return totals, lot_counter
+
+
+def _seed_org_job(job: tuple) -> tuple[int, int, dict, float, int]:
+    """An organisation of ``--organisations``: its own random stream and its own range of lot
+    numbers, so the result does not depend on which worker ran it or when. The demo
+    organisation (index 1) then gets its kits, while the other workers go on."""
+    index, org_id, count, password, today = job
+    started = time.monotonic()
+    org = Organization.objects.get(pk=org_id)
+    rng = random.Random(2026 * 1000 + index)
+    totals, _ = _seed_org(index, org, count, rng, password, index * 1_000_000, today)
+    kits = seed_scale_kits(org=org, today=today) if index == 1 else 0
+    return index, count, totals, time.monotonic() - started, kits
+
+
+def _seed_org_worker(job: tuple) -> tuple[int, int, dict, float, int]:
+    try:
+        return _seed_org_job(job)
+    finally:
+        connection.close()
+
+
+def _pool(workers: int):
+    """A pool of forked worker processes; each opens its own database connection."""
+    connections.close_all()  # never share the parent's socket with a child
+    return multiprocessing.get_context("fork").Pool(workers)
+
+
+def _vacuum_analyze(workers: int) -> None:
+    """VACUUM ANALYZE every table, the largest first, ``workers`` tables at a time. VACUUM too:
+    index-only scans (reports join lines to devices that way) need the visibility map of the
+    freshly loaded tables. Inside a transaction (tests) ANALYZE only."""
+    if connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = "
+                       "current_schema() ORDER BY pg_total_relation_size(quote_ident(tablename)) "
+                       "DESC")
+        tables = [row[0] for row in cursor.fetchall()]
+    if workers <= 1:
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+        return
+    with _pool(workers) as pool:
+        list(pool.imap_unordered(_vacuum_table, tables))
+
+
+def _vacuum_table(table: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM ANALYZE {table}")
+    connection.close()
+
+
+def seed_scale(*, devices: int, progress: bool = True, stdout=None, demo_devices: int = 5000,
+               organisations: int | None = None, workers: int = 1) -> list[str]:
+    """Build the scale data set on top of seed_demo; returns summary lines.
+
+    ``organisations`` (at least 2): that many organisations, sized by ``org_shares``, each
+    seeded by one of ``workers`` processes (the largest first), each with its own random
+    stream. Without it: today's ten organisations from one random stream, in this process.
+    """
     demo.seed(devices=demo_devices, progress=progress, stdout=stdout)
     if Organization.objects.filter(name__startswith=SCALE_ORG_PREFIX).exists():
         return ["The scale data set is already loaded: nothing added."]
+    count = ORGS if organisations is None else organisations
+    if count < 2:
+        raise ValueError("The scale data set has at least the two demo organisations.")
     rng = random.Random(2026)
     today = timezone.localdate()
     password = make_password(demo.DEMO_PASSWORD)
     orgs = [Organization.objects.get(name=demo.ORG_NAME),
             Organization.objects.get(name=demo.OTHER_ORG_NAME)]
-    for n in range(1, ORGS - 1):
+    for n in range(1, count - 1):
         orgs.append(Organization.objects.get_or_create(name=f"{SCALE_ORG_PREFIX} {n:02d}")[0])
-    shares = [MAIN_SHARE] + [(1 - MAIN_SHARE) / (ORGS - 1)] * (ORGS - 1)
+    sizes = _split(devices, org_shares(organisations))
+    started = time.monotonic()
     totals: dict[str, int] = {}
+    timings: list[str] = []
+    kits = 0
     bar = tqdm(total=devices, desc="devices", disable=not progress, unit="dev")
-    lot_counter = 0
-    for index, (org, share) in enumerate(zip(orgs, shares, strict=True), start=1):
-        with transaction.atomic():
-            base = _org_base(index, org, rng, password)
-        remaining = round(devices * share) if index < ORGS else devices - sum(
-            round(devices * s) for s in shares[:-1])
-        counters = _counters(org)
-        while remaining > 0:
-            count = min(CHUNK, remaining)
-            writer = ChunkWriter(base, rng, today)
-            lot_counter = writer.generate(count, lot_counter)
-            with transaction.atomic(), connection.cursor() as cursor:
-                for table, sent in writer.write(cursor, counters).items():
+    if organisations is None:
+        lot_counter = 0
+        for index, (org, size) in enumerate(zip(orgs, sizes, strict=True), start=1):
+            org_totals, lot_counter = _seed_org(index, org, size, rng, password, lot_counter,
+                                                today, bar)
+            for table, sent in org_totals.items():
+                totals[table] = totals.get(table, 0) + sent
+    else:
+        jobs = sorted(((index, org.pk, size, password, today) for index, (org, size) in
+                       enumerate(zip(orgs, sizes, strict=True), start=1)),
+                      key=lambda job: -job[2])
+        results = (map(_seed_org_job, jobs) if workers <= 1 or connection.in_atomic_block
+                   else None)
+        pool = None
+        if results is None:
+            pool = _pool(workers)
+            results = pool.imap_unordered(_seed_org_worker, jobs)
+        try:
+            for index, size, org_totals, seconds, org_kits in results:
+                for table, sent in org_totals.items():
                     totals[table] = totals.get(table, 0) + sent
-                _save_counters(org, counters)
-            remaining -= count
-            bar.update(count)
+                bar.update(size)
+                if index == 1:
+                    kits = org_kits
+                    timings.append(f"largest organisation: {size:,} devices and {kits} kits in "
+                                   f"{seconds:.0f} s")
+        finally:
+            if pool is not None:
+                pool.close()
+                pool.join()
     bar.close()
-    # Kits (through the kit services) among the main organisation's devices: the kit pages'
-    # benchmark reads them at scale.
-    kits = seed_scale_kits(org=orgs[0], today=today)
+    if organisations is None:
+        # Kits (through the kit services) among the main organisation's devices: the kit
+        # pages' benchmark reads them at scale.
+        kits = seed_scale_kits(org=orgs[0], today=today)
     # Lines and credits went in with COPY, not through Submit For Billing: summarise them for
     # the reports.
+    loaded = time.monotonic()
     event_line_summary_rebuild()
     commission_summary_rebuild()
-    with connection.cursor() as cursor:
-        # VACUUM too: index-only scans (reports join lines to devices that way) need the
-        # visibility map of the freshly loaded tables. Inside a transaction (tests) ANALYZE only.
-        cursor.execute("ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE")
-    return [f"{table}: {count:,} rows added" for table, count in totals.items()] + [
+    summarised = time.monotonic()
+    _vacuum_analyze(workers)
+    timings += [f"devices, ledger and documents loaded in {loaded - started:.0f} s; summaries "
+                f"{summarised - loaded:.0f} s; VACUUM ANALYZE "
+                f"{time.monotonic() - summarised:.0f} s"]
+    return [f"{table}: {count:,} rows added" for table, count in totals.items()] + timings + [
         f"devices in all: {Device.objects.count():,}; movements: "
         f"{DeviceMovement.objects.count():,}",
         f"kits built: {kits}; {kits_summary(orgs[0])}",

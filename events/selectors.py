@@ -174,14 +174,15 @@ UNUSABLE_LIMIT = 200  # units looked at for the reasons (a search narrows far be
 def _person(user: User | None, *, viewer: User | None, known: bool = False) -> str:
     """How a sentence names a custodian to ``viewer``: "you"; the name for an admin or a manager
     (they see the organisation's inventory) or when the viewer is party to it (a transfer);
-    else "another rep": a rep never learns whose custody another unit is in (rule 10)."""
+    else "another rep": a rep never learns which rep holds another unit (rule 10). A custodian
+    who is no rep (the warehouse) is named."""
     if user is None:
         return "nobody"
     if viewer is not None and user.pk == viewer.pk:
         return "you"
-    if known or (viewer is not None and not viewer.is_rep):
-        return str(user)
-    return "another rep" if user.is_rep else "another custodian"
+    if known or not user.is_rep or (viewer is not None and not viewer.is_rep):
+        return str(user)  # the warehouse, an admin: no rep's custody is told
+    return "another rep"
 
 
 def _unusable_reason(device, *, event: Event, viewer: User | None) -> tuple[str, str]:
@@ -203,11 +204,9 @@ def _unusable_reason(device, *, event: Event, viewer: User | None) -> tuple[str,
             f"to {_person(transfer.to_custodian, viewer=viewer, known=known)}"
             + (": accept the transfer first" if transfer.to_custodian_id == event.representative_id
                else ""))
-    if device.kit_id:
-        where = (f", on loan to {device.facility}" if device.status == DeviceStatus.LOANED
-                 else "")
-        return "kit", (f"in kit {device.kit.tag}{where}: a kit's units are used only from a kit "
-                       "on loan to the case's facility")
+    if device.kit_id:  # said once for every kit (``unusable_match_reasons``)
+        return "kit", device.kit.tag + (f" on loan to {device.facility}"
+                                        if device.status == DeviceStatus.LOANED else "")
     if device.status == DeviceStatus.FACILITY_STOCK:
         if event.is_case and device.facility_id == event.facility_id:
             return "sold", (f"facility stock at {device.facility}, already sold: tick "
@@ -248,11 +247,21 @@ def unusable_match_reasons(
     for device in units:
         key = _unusable_reason(device, event=event, viewer=viewer)
         counts[key] = counts.get(key, 0) + 1
+    kits = {what: n for (reason, what), n in counts.items() if reason == "kit"}
+    if kits:  # one sentence for every kit: "in kits A (2), B (1): ..."
+        for what in kits:
+            del counts[("kit", what)]
+        tags = (f"kit {next(iter(kits))}" if len(kits) == 1 else
+                "kits " + ", ".join(f"{what} ({n})" for what, n in sorted(kits.items())))
+        counts[("kit", f"in {tags}: a kit's units are used only from a kit on loan to the "
+                       "case's facility")] = sum(kits.values())
     said = []
     for (_reason, what), n in sorted(counts.items(),
                                     key=lambda item: (UNUSABLE_ORDER.index(item[0][0]),
                                                       item[0][1])):
         said.append(f"{n} {'match is' if n == 1 else 'matches are'} {what}.")
+    if len(units) == UNUSABLE_LIMIT:
+        said.append(f"The first {UNUSABLE_LIMIT} such matches are counted: narrow the search.")
     return said
 
 

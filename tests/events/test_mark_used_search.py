@@ -119,8 +119,8 @@ def test_a_marked_unit_expiring_soon_is_flagged_on_the_drafts_lines(client, worl
 
 def hidden_world(world: World):
     """A stocking order for Acme screws, and screws the rules keep off it, one per reason: in
-    Bob's custody, in transit to the rep and from the rep, in kit K-7, quarantined by recall
-    R-2026-009, used on a case, sold to Mercy General."""
+    Bob's custody, in the admin's, in transit to the rep and from the rep, in kit K-7,
+    quarantined by recall R-2026-009, used on a case, sold to Mercy General."""
     from inventory.recall_services import recall_open
     from inventory.services import devices_transfer
     from tests.kits.conftest import build_kits
@@ -134,12 +134,13 @@ def hidden_world(world: World):
 
     unit("HS-MINE")  # the one the rep may add
     unit("HS-BOB", custodian=world.rep2)
+    unit("HS-DESK", custodian=world.admin)  # the warehouse's custody: no rep's, it is named
     devices_transfer(actor=world.rep2, devices=unit("HS-COMING", custodian=world.rep2),
                      to_custodian=world.rep, accept_now=False)
     devices_transfer(actor=world.rep, devices=unit("HS-GOING"), to_custodian=world.rep2,
                      accept_now=False)
-    kits = build_kits(world)
-    kits.build("K-7", screws=1, plates=0)  # SCR-55 "Pedicle screw 5.5 x 40"
+    world.kits = build_kits(world)
+    world.kits.build("K-7", screws=1, plates=0)  # SCR-55 "Pedicle screw 5.5 x 40"
     unit("HS-RECALLED", lot="LOT-R")
     recall_open(actor=world.admin, manufacturer=world.maker, reference="R-2026-009",
                 reason="Thread may strip.", recall_class="II", action="return", scope="lots",
@@ -188,8 +189,13 @@ def test_every_reason_is_said_once_with_its_count_and_the_usable_unit_is_listed(
         "1 match is in transit from Bob Cover to you: accept the transfer first.",
         "1 match is in transit from you to Bob Cover.",
         "1 match is already sold: facility stock at Mercy General.",
+        f"1 match is held by {world.admin}.",
         "1 match is held by another rep.",
     ]
+    world.kits.build("K-8", screws=2, plates=0)
+    assert said(client, event, "SCR-55") == [
+        "3 matches are in kits K-7 (1), K-8 (2): a kit&#x27;s units are used only from a kit on "
+        "loan to the case&#x27;s facility."]
 
 
 def test_an_admin_is_told_whose_custody_and_a_case_at_the_facility_where_its_stock_is(

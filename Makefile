@@ -30,7 +30,8 @@ install: $(if $(filter .tools/bin/uv,$(UV)),.tools/bin/uv)
 	$(UV) sync --frozen --quiet
 
 MIGRATE := DEBUG=1 $(PY) manage.py migrate --no-input
-SEED := DEBUG=1 HOST=$(HOST) PORT=$(PORT) $(PY) manage.py seed_demo
+# SEED_DEVICES=300 loads a smaller demo (the `make run` test does); the default is 5,000 devices.
+SEED := DEBUG=1 HOST=$(HOST) PORT=$(PORT) $(PY) manage.py seed_demo $(if $(SEED_DEVICES),--devices $(SEED_DEVICES))
 
 migrate: install
 	$(WITH_DB) bash -c '$(MIGRATE)'

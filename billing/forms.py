@@ -5,14 +5,13 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import User
 from billing.po_lines import parse_typed_lines
+from billing.selectors import QUEUE_STATUSES
 from billing.services import po_upload_max_bytes, validate_po_pdf
 from consignment.models import Facility
 from core.forms import BootstrapForm, CompactForm
-from events.models import UNSUBMITTED, EventStatus
+from events.models import EventStatus
 
-BILLING_STATUSES = [
-    (value, label) for value, label in EventStatus.choices if value not in UNSUBMITTED
-]
+BILLING_STATUSES = [(value, EventStatus(value).label) for value in QUEUE_STATUSES]
 
 
 PO_LINES_HELP = ("Optional. One line per product: reference, quantity, unit price "

@@ -13,6 +13,22 @@ from accounts.models import User
 from billing.models import Invoice, PurchaseOrder, SalesOrder
 from billing.reconcile import po_reconcile
 from events.models import UNSUBMITTED, Event, EventLine, EventStatus
+from events.policy import NOT_BILLED
+
+# The statuses the queue shows: a submitted sale or return. A loan (``NOT_BILLED``: its kits are
+# lent, nothing is sold) is never in the queue, so neither is its "On loan".
+QUEUE_STATUSES = tuple(
+    value for value in EventStatus.values
+    if value not in UNSUBMITTED and value != EventStatus.ON_LOAN
+)
+
+
+def _queued(user: User):
+    """The user's submitted events that billing handles: no draft, no cancelled, no loan."""
+    return (
+        Event.objects.for_user(user).exclude(status__in=UNSUBMITTED)
+        .exclude(event_type__in=NOT_BILLED)
+    )
 
 
 def invoice_of(event: Event | None) -> Invoice | None:
@@ -40,7 +56,8 @@ def billing_queue(
     *, user: User, status: str = "", facility=None, rep=None,
     date_from: datetime.date | None = None, date_to: datetime.date | None = None,
 ):
-    """Submitted events the user may see, with their billing documents, newest first.
+    """Submitted sales and returns the user may see (no loan: a loan is not billed), with their
+    billing documents, newest first.
 
     Each carries ``credited`` (what returns of its devices credited) and ``invoice_balance``.
     """
@@ -50,8 +67,7 @@ def billing_queue(
         ).order_by().values("sold_by").annotate(total=Sum("price")).values("total")
     )
     qs = (
-        Event.objects.for_user(user)
-        .exclude(status__in=UNSUBMITTED)
+        _queued(user)
         .select_related(
             "facility", "representative", "sales_order", "purchase_order", "invoice",
             "credit_memo",
@@ -82,12 +98,11 @@ def billing_queue(
 
 
 def billing_status_counts(*, user: User) -> dict[str, int]:
-    """How many of the user's submitted events are in each billing status (one query)."""
+    """How many of the user's billed events are in each billing status (one query)."""
     rows = (
-        Event.objects.for_user(user).exclude(status__in=UNSUBMITTED)
-        .order_by().values("status").annotate(n=Count("id"))
+        _queued(user).order_by().values("status").annotate(n=Count("id"))
     )
-    counts = {value: 0 for value in EventStatus.values if value not in UNSUBMITTED}
+    counts = dict.fromkeys(QUEUE_STATUSES, 0)
     counts.update({row["status"]: row["n"] for row in rows})
     return counts
 

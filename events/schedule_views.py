@@ -27,7 +27,7 @@ from events.models import Procedure
 from events.schedule_forms import AgendaFilterForm, CaseScheduleForm, ProcedureForm, SurgeonForm
 from inventory.forms import CHOOSE
 
-OPTIONS = "events/event_create.html#options"
+OPTIONS = "events/_event_header_fields.html#options"
 CASE_LENGTH = datetime.timedelta(hours=2)  # a calendar entry's length (cases have no end time)
 
 

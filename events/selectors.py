@@ -13,6 +13,7 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
 )
@@ -21,6 +22,7 @@ from django.utils import timezone
 from accounts.models import User
 from consignment.models import Facility
 from events.models import Event, EventLine
+from inventory.models import Device, DeviceStatus, RecallUnit
 from inventory.selectors import (
     facility_stock_devices,
     loaned_kit_devices,
@@ -132,17 +134,21 @@ def event_device_search(
 
 def event_device_search_hidden(
     *, event: Event, query: str = "", today: datetime.date | None = None,
+    viewer: User | None = None,
 ) -> list[str]:
     """What a search of the Mark Used tab left out and why, as sentences for the rep: matches of
-    other manufacturers (the event is for one) and expired matches (an expired unit can't be
-    used). One query, and only for a search: without words nothing is said."""
+    other manufacturers (the event is for one), expired matches (an expired unit can't be used)
+    and the event's manufacturer's units the rules keep off this event, one sentence per reason
+    (``unusable_match_reasons``). Two queries, and only for a search: without words nothing is
+    said."""
     if not (query or "").split():
         return []
     today = today or timezone.localdate()
     maker = Q(product__product_line__manufacturer_id=event.manufacturer_id)
+    on_event = EventLine.objects.filter(event=event).values("device_id")
     hidden = (
         _matching(_device_pool(event=event, today=datetime.date.min), query)
-        .exclude(pk__in=EventLine.objects.filter(event=event).values("device_id"))
+        .exclude(pk__in=on_event)
         .aggregate(other_maker=Count("pk", filter=~maker),
                    expired=Count("pk", filter=maker & Q(expiration_date__lt=today)))
     )
@@ -156,6 +162,106 @@ def event_device_search_hidden(
         n = hidden["expired"]
         said.append(f"{n} expired {'match is' if n == 1 else 'matches are'} hidden: an expired "
                     "unit cannot be used or sold.")
+    return said + unusable_match_reasons(event=event, query=query, viewer=viewer)
+
+
+# Why a unit of the event's manufacturer is not among the units it may take, in the order the
+# sentences are said. The first that holds is the unit's reason.
+UNUSABLE_ORDER = ("recall", "used", "removed", "transit", "kit", "sold", "custody")
+UNUSABLE_LIMIT = 200  # units looked at for the reasons (a search narrows far below it)
+
+
+def _person(user: User | None, *, viewer: User | None, known: bool = False) -> str:
+    """How a sentence names a custodian to ``viewer``: "you"; the name for an admin or a manager
+    (they see the organisation's inventory) or when the viewer is party to it (a transfer);
+    else "another rep": a rep never learns which rep holds another unit (rule 10). A custodian
+    who is no rep (the warehouse) is named."""
+    if user is None:
+        return "nobody"
+    if viewer is not None and user.pk == viewer.pk:
+        return "you"
+    if known or not user.is_rep or (viewer is not None and not viewer.is_rep):
+        return str(user)  # the warehouse, an admin: no rep's custody is told
+    return "another rep"
+
+
+def _unusable_reason(device, *, event: Event, viewer: User | None) -> tuple[str, str]:
+    """(reason, what the sentence says after "N matches are") for one unit off the event."""
+    if device.status == DeviceStatus.QUARANTINED:
+        recall = device.recall_reference
+        return "recall", (f"quarantined by recall {recall}" if recall
+                          else "quarantined by a recall") + ": it can't be used until released"
+    if device.status == DeviceStatus.CONSUMED:
+        return "used", "already used on a case"
+    if device.status == DeviceStatus.REMOVED:
+        return "removed", "removed from inventory (lost, damaged, expired or returned)"
+    transfer = device.pending_transfer
+    if transfer is not None:
+        parties = {transfer.from_custodian_id, transfer.to_custodian_id}
+        known = viewer is not None and viewer.pk in parties
+        return "transit", (
+            f"in transit from {_person(transfer.from_custodian, viewer=viewer, known=known)} "
+            f"to {_person(transfer.to_custodian, viewer=viewer, known=known)}"
+            + (": accept the transfer first" if transfer.to_custodian_id == event.representative_id
+               else ""))
+    if device.kit_id:  # said once for every kit (``unusable_match_reasons``)
+        return "kit", device.kit.tag + (f" on loan to {device.facility}"
+                                        if device.status == DeviceStatus.LOANED else "")
+    if device.status == DeviceStatus.FACILITY_STOCK:
+        if event.is_case and device.facility_id == event.facility_id:
+            return "sold", (f"facility stock at {device.facility}, already sold: tick "
+                            "\u201cShow Facility Stock items only\u201d to use it")
+        return "sold", f"already sold: facility stock at {device.facility}"
+    holder = _person(device.custodian, viewer=viewer)
+    if device.custodian_id == event.representative_id:  # a return or a facility-stock case
+        return "custody", (f"in {'your' if holder == 'you' else holder + chr(39) + 's'} custody, "
+                           f"not facility stock at {event.facility}")
+    return "custody", f"held by {holder}"
+
+
+def unusable_match_reasons(
+    *, event: Event, query: str, viewer: User | None = None,
+) -> list[str]:
+    """Why the event's manufacturer's units that match ``query`` but that the rules keep off
+    ``event`` are not offered: quarantined by a recall (named), already used, removed, in
+    transit (from and to whom), in a kit (its tag), already sold (the facility), in another
+    custody ("another rep" to a rep). One sentence per reason, with its count; one query."""
+    if not (query or "").split():
+        return []
+    pool = _device_pool(event=event, today=datetime.date.min).values("pk")
+    recall = (RecallUnit.objects.filter(device=OuterRef("pk"))
+              .order_by("-pk").values("recall__reference")[:1])
+    units = list(
+        _matching(Device.objects.filter(
+            organization_id=event.organization_id,
+            product__product_line__manufacturer_id=event.manufacturer_id,
+        ), query)
+        .exclude(pk__in=pool)
+        .exclude(pk__in=EventLine.objects.filter(event=event).values("device_id"))
+        .select_related("custodian", "facility", "kit", "pending_transfer__from_custodian",
+                        "pending_transfer__to_custodian")
+        .annotate(recall_reference=Subquery(recall))
+        .order_by("pk")[:UNUSABLE_LIMIT]
+    )
+    counts: dict[tuple[str, str], int] = {}
+    for device in units:
+        key = _unusable_reason(device, event=event, viewer=viewer)
+        counts[key] = counts.get(key, 0) + 1
+    kits = {what: n for (reason, what), n in counts.items() if reason == "kit"}
+    if kits:  # one sentence for every kit: "in kits A (2), B (1): ..."
+        for what in kits:
+            del counts[("kit", what)]
+        tags = (f"kit {next(iter(kits))}" if len(kits) == 1 else
+                "kits " + ", ".join(f"{what} ({n})" for what, n in sorted(kits.items())))
+        counts[("kit", f"in {tags}: a kit's units are used only from a kit on loan to the "
+                       "case's facility")] = sum(kits.values())
+    said = []
+    for (_reason, what), n in sorted(counts.items(),
+                                    key=lambda item: (UNUSABLE_ORDER.index(item[0][0]),
+                                                      item[0][1])):
+        said.append(f"{n} {'match is' if n == 1 else 'matches are'} {what}.")
+    if len(units) == UNUSABLE_LIMIT:
+        said.append(f"The first {UNUSABLE_LIMIT} such matches are counted: narrow the search.")
     return said
 
 

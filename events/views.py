@@ -124,7 +124,7 @@ def event_create(request):
 def _options(request, queryset):
     """The <option>s of a dependent choice on Create Event (swapped in by htmx)."""
     return render(
-        request, "events/event_create.html#options",
+        request, "events/_event_header_fields.html#options",
         {"options": queryset.order_by("name"), "empty_label": CHOOSE, "selected": None},
     )
 
@@ -168,7 +168,7 @@ def contact_create(request):
                     facility=contact.facility
                 ).order_by("name")
                 response = render(
-                    request, "events/event_create.html#options",
+                    request, "events/_event_header_fields.html#options",
                     {"options": contacts, "empty_label": CHOOSE, "selected": contact.pk},
                 )
                 if request.htmx:
@@ -196,7 +196,7 @@ def contact_create(request):
 # --- the event page ------------------------------------------------------------------------------
 
 
-def _search_context(event: Event, query: str, *, can_edit: bool) -> dict:
+def _search_context(event: Event, query: str, *, can_edit: bool, viewer: User) -> dict:
     """The Mark Used search's results — the event's product line first, each unit expiring
     within ``settings.MARK_USED_EXPIRY_WARNING_DAYS`` carrying ``expires_in`` (days) for its
     badge — and what the search left out and why (``hidden``)."""
@@ -209,7 +209,7 @@ def _search_context(event: Event, query: str, *, can_edit: bool) -> dict:
             device, today=today, within=settings.MARK_USED_EXPIRY_WARNING_DAYS)
     return {"results": results, "expiry_warning_days": settings.MARK_USED_EXPIRY_WARNING_DAYS,
             "hidden": selectors.event_device_search_hidden(event=event, query=query,
-                                                           today=today)}
+                                                           today=today, viewer=viewer)}
 
 
 def _panel_context(request, event: Event, **extra) -> dict:
@@ -231,7 +231,7 @@ def _panel_context(request, event: Event, **extra) -> dict:
         "total": selectors.lines_total(lines),
         "can_edit": can_edit,
         "query": query,
-        **_search_context(event, query, can_edit=can_edit),
+        **_search_context(event, query, can_edit=can_edit, viewer=request.user),
         "scan_form": ScanForm(),
         "submit_form": SubmitForBillingForm(event=event),
         "words": policy_for(event),
@@ -284,7 +284,7 @@ def event_device_search(request, pk: int):
     return render(
         request, "events/event_detail.html#search_results",
         {"event": event, "can_edit": can_edit, "query": query,
-         **_search_context(event, query, can_edit=can_edit)},
+         **_search_context(event, query, can_edit=can_edit, viewer=request.user)},
     )
 
 

@@ -24,6 +24,7 @@ from tests.billing._billing import (  # noqa: F401  (private_storage is an autou
 )
 from tests.events.conftest import build_world
 from tests.factories import UserFactory, blank_pdf
+from tests.kits.conftest import build_kits
 
 pytestmark = pytest.mark.django_db
 
@@ -340,3 +341,26 @@ def test_csv_export_neutralises_formulas(client, world, django_capture_on_commit
 def test_rep_cannot_export(client, world):
     client.force_login(UserFactory(organization=world.org))
     assert client.get(reverse("billing:export")).status_code == 403
+
+
+def test_a_kit_loan_is_not_in_the_billing_queue_its_counts_or_its_csv(
+    client, world, django_capture_on_commit_callbacks
+):
+    """A loan lends kits and sells nothing (events.policy.NOT_BILLED): open or checked in, it is
+    not a billing row, not a count and not a CSV line; the queue has no "On loan" tab."""
+    make_queue(world, django_capture_on_commit_callbacks, 1)
+    kits = build_kits(world)
+    kits.loan(kits.build("K-OUT"))  # on loan
+    closed = kits.loan(kits.build("K-BACK"))
+    Event.objects.filter(pk=closed.pk).update(status=EventStatus.CLOSED)  # checked in
+    assert Event.objects.filter(event_type="loan").count() == 2
+    client.force_login(world.admin)
+    html = client.get(reverse("billing:queue")).content.decode()
+    assert html.count("<tr data-event=") == 1 and "Queue 0" in html
+    assert "K-OUT" not in html and "Loan" not in html and "On loan" not in html
+    assert "Closed <span class=\"badge text-bg-light\">0</span>" in html
+    assert "Pending PO <span class=\"badge text-bg-light\">1</span>" in html
+    html = client.get(reverse("billing:queue"), {"status": "closed"}).content.decode()
+    assert "<tr data-event=" not in html
+    rows = list(csv.reader(io.StringIO(client.get(reverse("billing:export")).getvalue().decode())))
+    assert [row[0] for row in rows[1:]] == ["Queue 0"]

@@ -18,7 +18,12 @@ from inventory.models import Device, Transfer
 from inventory.udi import udi_hri
 from tests.e2e.conftest import login
 from tests.events.conftest import build_world, in_days
-from tests.factories import PASSWORD, ParLevelFactory, ProductFactory
+from tests.factories import (
+    PASSWORD,
+    FacilityContactFactory,
+    ParLevelFactory,
+    ProductFactory,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -51,11 +56,15 @@ def test_create_lands_on_mark_used_back_then_create_finds_the_draft(page, live_s
     world = build_world()
     world.rep.username = "rep1"
     world.rep.save(update_fields=["username"])
+    contact = FacilityContactFactory(facility=world.mercy, organization=world.org,
+                                     name="Nurse Joy")
     login(page, live_server, "rep1", PASSWORD)
     page.goto(live_server.url + reverse("events:create"))
     page.get_by_label("Event Type").select_option(label="Stocking Order")
     page.get_by_label("Name").fill("Mercy shelf 12")
     page.get_by_label("Facility", exact=True).select_option(label="Mercy General")
+    expect(page.locator("#id_facility_contact option", has_text="Nurse Joy")).to_have_count(1)
+    page.get_by_label("Facility contact").select_option(str(contact.pk))
     page.get_by_label("Manufacturer").select_option(label="Acme Spine")
     expect(page.locator("#id_product_line option", has_text="Pedicle Screws")).to_have_count(1)
     page.get_by_label("Product line").select_option(label="Pedicle Screws")
@@ -69,22 +78,24 @@ def test_create_lands_on_mark_used_back_then_create_finds_the_draft(page, live_s
     expect(page.get_by_test_id("mark-tab")).to_have_attribute("aria-current", "page")
     expect(page.get_by_label("Scan a UDI label")).to_be_visible()
 
-    # Back to the filled form, Create again: the same draft, not a second one. The browser
-    # brings the form back as it was, its hidden token included.
+    # Back to the filled form (the browser's Back button), Create again: the same draft, not a
+    # second one. The form comes back as it was: its token, the typed fields, and the choices
+    # whose lists came by htmx (the facility's contact, the manufacturer's product line).
     page.go_back()
     expect(page.get_by_role("heading", name="Create Event")).to_be_visible()
     expect(page.get_by_label("Name")).to_have_value("Mercy shelf 12")
-    assert page.locator("input[name=create_key]").input_value() == token
-    # The product line came by htmx and is not restored: pick it again.
-    page.get_by_label("Manufacturer").select_option(label="Acme Spine")
-    expect(page.locator("#id_product_line option", has_text="Pedicle Screws")).to_have_count(1)
-    page.wait_for_load_state("networkidle")
-    page.get_by_label("Product line").select_option(label="Pedicle Screws")
+    expect(page.get_by_label("Event Type")).to_have_value("stocking_order")
+    expect(page.get_by_label("Facility", exact=True)).to_have_value(str(world.mercy.pk))
+    expect(page.get_by_label("Manufacturer")).to_have_value(str(world.maker.pk))
     expect(page.get_by_label("Product line")).to_have_value(str(world.line.pk))
+    expect(page.get_by_label("Facility contact")).to_have_value(str(contact.pk))
+    assert page.locator("input[name=create_key]").input_value() == token
     page.get_by_role("button", name="Create").click()
     expect(page.get_by_text("Mercy shelf 12 was already created from this form")).to_be_visible()
     expect(page).to_have_url(re.compile(r"/events/\d+/\?tab=used$"))
     assert Event.objects.filter(name="Mercy shelf 12").count() == 1
+    draft = Event.objects.get(name="Mercy shelf 12")
+    assert (draft.product_line_id, draft.facility_contact_id) == (world.line.pk, contact.pk)
 
 
 def test_the_same_form_posted_twice_makes_one_draft_and_the_header_is_editable(page, live_server):

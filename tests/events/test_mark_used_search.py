@@ -112,3 +112,104 @@ def test_a_marked_unit_expiring_soon_is_flagged_on_the_drafts_lines(client, worl
     html = client.get(reverse("events:detail", args=[event.pk]), {"tab": "used"}).content.decode()
     assert html.count('data-testid="line-expires-soon"') == 1
     assert ">in 5 d</span>" in html
+
+
+# --- why the rep may not use a match (issue 23 leftovers) ----------------------------------------
+
+
+def hidden_world(world: World):
+    """A stocking order for Acme screws, and screws the rules keep off it, one per reason: in
+    Bob's custody, in the admin's, in transit to the rep and from the rep, in kit K-7,
+    quarantined by recall R-2026-009, used on a case, sold to Mercy General."""
+    from inventory.recall_services import recall_open
+    from inventory.services import devices_transfer
+    from tests.kits.conftest import build_kits
+
+    screw = ProductFactory(product_line=world.line, organization=world.org, reference="HS-1",
+                           description="Hidden screw 4.5")
+
+    def unit(serial, custodian=None, lot="LOT-A"):
+        return receive(custodian=custodian or world.rep, product=screw, serials=[serial],
+                       lot=lot, actor=world.admin)
+
+    unit("HS-MINE")  # the one the rep may add
+    unit("HS-BOB", custodian=world.rep2)
+    unit("HS-DESK", custodian=world.admin)  # the warehouse's custody: no rep's, it is named
+    devices_transfer(actor=world.rep2, devices=unit("HS-COMING", custodian=world.rep2),
+                     to_custodian=world.rep, accept_now=False)
+    devices_transfer(actor=world.rep, devices=unit("HS-GOING"), to_custodian=world.rep2,
+                     accept_now=False)
+    world.kits = build_kits(world)
+    world.kits.build("K-7", screws=1, plates=0)  # SCR-55 "Pedicle screw 5.5 x 40"
+    unit("HS-RECALLED", lot="LOT-R")
+    recall_open(actor=world.admin, manufacturer=world.maker, reference="R-2026-009",
+                reason="Thread may strip.", recall_class="II", action="return", scope="lots",
+                lots=["LOT-R"])
+    case = world.event("case", facility=world.mercy)
+    world.add(case, unit("HS-USED"))
+    world.submit(case)
+    world.stocking_order(unit("HS-SOLD"), facility=world.mercy)
+    return world.event("stocking_order", facility=world.st_marys)
+
+
+def said(client, event, query) -> list[str]:
+    html = client.get(reverse("events:device_search", args=[event.pk]), {"q": query}).content
+    return [re.sub(r"\s+", " ", s).strip() for s in re.findall(
+        r'data-testid="search-hidden">(.*?)</div>', html.decode(), re.S)]
+
+
+@pytest.mark.parametrize(("query", "sentence"), [
+    ("HS-BOB", "1 match is held by another rep."),
+    ("HS-COMING", "1 match is in transit from Bob Cover to you: accept the transfer first."),
+    ("HS-GOING", "1 match is in transit from you to Bob Cover."),
+    ("SCR-55", "1 match is in kit K-7: a kit&#x27;s units are used only from a kit on loan to "
+               "the case&#x27;s facility."),
+    ("HS-RECALLED", "1 match is quarantined by recall R-2026-009: it can&#x27;t be used until "
+                    "released."),
+    ("HS-USED", "1 match is already used on a case."),
+    ("HS-SOLD", "1 match is already sold: facility stock at Mercy General."),
+], ids=["another-rep", "in-transit-to-me", "in-transit-from-me", "in-a-kit", "recalled", "used",
+        "sold"])
+def test_the_search_says_why_the_rep_may_not_use_a_match(client, world, query, sentence):
+    event = hidden_world(world)
+    client.force_login(world.rep)
+    assert said(client, event, query) == [sentence]
+    html = client.get(reverse("events:device_search", args=[event.pk]), {"q": query}).content
+    assert serials(html.decode()) == [] and b"No matching devices you can add." in html
+
+
+def test_every_reason_is_said_once_with_its_count_and_the_usable_unit_is_listed(client, world):
+    event = hidden_world(world)
+    client.force_login(world.rep)
+    html = client.get(reverse("events:device_search", args=[event.pk]), {"q": "HS-"}).content
+    assert serials(html.decode()) == ["HS-MINE"]
+    assert said(client, event, "HS-") == [
+        "1 match is quarantined by recall R-2026-009: it can&#x27;t be used until released.",
+        "1 match is already used on a case.",
+        "1 match is in transit from Bob Cover to you: accept the transfer first.",
+        "1 match is in transit from you to Bob Cover.",
+        "1 match is already sold: facility stock at Mercy General.",
+        f"1 match is held by {world.admin}.",
+        "1 match is held by another rep.",
+    ]
+    world.kits.build("K-8", screws=2, plates=0)
+    assert said(client, event, "SCR-55") == [
+        "3 matches are in kits K-7 (1), K-8 (2): a kit&#x27;s units are used only from a kit on "
+        "loan to the case&#x27;s facility."]
+
+
+def test_an_admin_is_told_whose_custody_and_a_case_at_the_facility_where_its_stock_is(
+    client, world
+):
+    """An admin sees the organisation's inventory: the holder is named. A normal case at the
+    facility that holds the sold unit is told how to use it."""
+    event = hidden_world(world)
+    client.force_login(world.admin)
+    assert said(client, event, "HS-BOB") == ["1 match is held by Bob Cover."]
+    assert said(client, event, "HS-COMING") == [
+        "1 match is in transit from Bob Cover to Ann Rep: accept the transfer first."]
+    case = world.event("case", facility=world.mercy)
+    client.force_login(world.rep)
+    assert said(client, case, "HS-SOLD") == [
+        "1 match is facility stock at Mercy General, already sold: tick “Show Facility Stock "
+        "items only” to use it."]

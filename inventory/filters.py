@@ -12,6 +12,7 @@ from accounts.models import User
 from consignment.models import Facility
 from core.forms import CompactForm
 from core.http import int_id
+from core.options import cached_options
 from inventory.models import (
     ACTIVE_STATUSES,
     Device,
@@ -43,7 +44,12 @@ def _custodians(request):
 def option_labels(queryset):
     """(pk, label) for each row of a choice queryset, read as values: the label is the model's
     ``str()`` (tests/inventory/test_scale_indexes.py checks they agree), without building a
-    model instance per option."""
+    model instance per option. Kept per process under the organisation's options version
+    (``core.options``): a filter bar reads its lists once until one of their rows changes."""
+    return cached_options(queryset, _option_rows)
+
+
+def _option_rows(queryset):
     model = queryset.model
     if model is Product:
         return ((pk, f"{reference} – {description}") for pk, reference, description

@@ -49,22 +49,29 @@ def cached_options(queryset, build: Callable[[object], Iterable[tuple[object, st
                    ) -> Iterable[tuple[object, str]]:
     """``build(queryset)`` as a tuple, kept under the request's organisation version and the
     queryset's SQL; read afresh (and not kept) outside a signed-in request."""
+    return cached_for_organisation(queryset, lambda qs: tuple(build(qs)),
+                                   name=getattr(build, "__qualname__", ""))
+
+
+def cached_for_organisation(queryset, build: Callable[[object], object], *, name: str):
+    """``build(queryset)`` (immutable: a tuple, a string), kept under ``name``, the request's
+    organisation version and the queryset's SQL; built afresh outside a signed-in request."""
     version = _version()
     if version is None:
         return build(queryset)
     sql, params = queryset.query.sql_with_params()
-    key = (*version, queryset.db, sql, tuple(params))
+    key = (*version, name, queryset.db, sql, tuple(params))
     with _lock:
         found = _lists.get(key)
         if found is not None:
             _lists.move_to_end(key)
             return found
-    rows = tuple(build(queryset))
+    value = build(queryset)
     with _lock:
-        _lists[key] = rows
+        _lists[key] = value
         while len(_lists) > MAX_LISTS:
             _lists.popitem(last=False)
-    return rows
+    return value
 
 
 def clear() -> None:

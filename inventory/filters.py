@@ -12,7 +12,7 @@ from accounts.models import User
 from consignment.models import Facility
 from core.forms import CompactForm
 from core.http import int_id
-from core.options import cached_options
+from core.options import cached_for_organisation, cached_options
 from inventory.models import (
     ACTIVE_STATUSES,
     Device,
@@ -60,6 +60,11 @@ def _option_rows(queryset):
     return queryset.values_list("pk", "name")  # Facility, Manufacturer, ProductLine
 
 
+def _datalist_options(queryset) -> str:
+    return "".join(f'<option value="{escape(label)}"></option>'
+                   for _, label in _option_rows(queryset))
+
+
 class ProductDatalist(forms.TextInput):
     """A text box that suggests the catalogue as you type (a ``<datalist>`` of "reference –
     description"), instead of a dropdown of hundreds of products."""
@@ -72,8 +77,8 @@ class ProductDatalist(forms.TextInput):
     def render(self, name, value, attrs=None, renderer=None):
         attrs = {**(attrs or {}), "list": f"{name}-options"}
         box = super().render(name, value, attrs, renderer)
-        options = "".join(f'<option value="{escape(label)}"></option>'
-                          for _, label in option_labels(self.queryset.order_by("reference")))
+        options = cached_for_organisation(self.queryset.order_by("reference"), _datalist_options,
+                                          name="product-datalist")
         return mark_safe(f'{box}<datalist id="{escape(name)}-options">{options}</datalist>')
 
 

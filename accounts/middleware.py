@@ -10,6 +10,8 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 
+from core.options import reset_reader, set_reader
+
 
 class SecurityHeadersMiddleware:
     """``Permissions-Policy`` on every response; ``Cache-Control: no-store`` on every response
@@ -152,3 +154,19 @@ class SessionIdleTimeoutMiddleware:
             elif now - last_seen >= LAST_SEEN_RESOLUTION:
                 request.session[LAST_SEEN] = now
         return self.get_response(request)
+
+
+class OptionsReaderMiddleware:
+    """After authentication: the request's user keys the option lists kept per process
+    (``core.options``) by their organisation's ``options_version``. Lazy: nothing is read
+    unless a page renders such a list."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = set_reader(getattr(request, "user", None))
+        try:
+            return self.get_response(request)
+        finally:
+            reset_reader(token)

@@ -24,6 +24,10 @@ class Organization(models.Model):
         help_text="A case can be submitted only with a photo of the patient sticker.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Raised when a facility, product, product line, manufacturer or user of the organisation
+    # changes: the filter bars' option lists kept per process are then read afresh
+    # (core.options, accounts.options).
+    options_version = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["name"]

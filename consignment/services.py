@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 
 from accounts.models import User
+from accounts.options import options_changed
 from accounts.permissions import ensure_permission
 from consignment.models import Facility, FacilityContact, Region, RegionMember, Surgeon
 from core.db import service_transaction
@@ -93,4 +94,7 @@ def region_save(*, actor: User, region: Region, facilities, members) -> Region:
         RegionMember(organization_id=region.organization_id, region=region, user=u)
         for u in members if u.pk not in kept
     )
+    # The filter bars of the region's regional managers list its facilities and reps
+    # (core.options): the updates above send no signal, so their lists are read afresh.
+    options_changed(region.organization_id)
     return region

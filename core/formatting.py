@@ -6,6 +6,7 @@ tables and PDFs call these functions. CSV exports keep plain numbers.
 
 from __future__ import annotations
 
+import functools
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.utils.html import format_html
@@ -38,7 +39,13 @@ def status_member(obj, status: str | None = None):
 
 def status_badge(obj, *, status: str | None = None) -> SafeString:
     """A Bootstrap badge of ``obj.status`` in its status's colour (``Status.colour``)."""
-    member = status_member(obj, status)
+    return _badge(type(obj).Status, status if status is not None else obj.status)
+
+
+@functools.cache
+def _badge(statuses, value: str) -> SafeString:
+    """One badge per status class and value, built once (a table shows the same few)."""
+    member = statuses(value)
     return format_html(
         '<span class="badge text-bg-{}" data-status="{}">{}</span>',
         member.colour, member.value, member.label,

@@ -12,6 +12,7 @@ from accounts.models import User
 from consignment.models import Facility
 from core.forms import CompactForm
 from core.http import int_id
+from core.options import cached_for_organisation, cached_options
 from inventory.models import (
     ACTIVE_STATUSES,
     Device,
@@ -43,7 +44,12 @@ def _custodians(request):
 def option_labels(queryset):
     """(pk, label) for each row of a choice queryset, read as values: the label is the model's
     ``str()`` (tests/inventory/test_scale_indexes.py checks they agree), without building a
-    model instance per option."""
+    model instance per option. Kept per process under the organisation's options version
+    (``core.options``): a filter bar reads its lists once until one of their rows changes."""
+    return cached_options(queryset, _option_rows)
+
+
+def _option_rows(queryset):
     model = queryset.model
     if model is Product:
         return ((pk, f"{reference} – {description}") for pk, reference, description
@@ -52,6 +58,11 @@ def option_labels(queryset):
         return ((pk, user_label(first, last, username)) for pk, first, last, username
                 in queryset.values_list("pk", "first_name", "last_name", "username"))
     return queryset.values_list("pk", "name")  # Facility, Manufacturer, ProductLine
+
+
+def _datalist_options(queryset) -> str:
+    return "".join(f'<option value="{escape(label)}"></option>'
+                   for _, label in _option_rows(queryset))
 
 
 class ProductDatalist(forms.TextInput):
@@ -66,8 +77,8 @@ class ProductDatalist(forms.TextInput):
     def render(self, name, value, attrs=None, renderer=None):
         attrs = {**(attrs or {}), "list": f"{name}-options"}
         box = super().render(name, value, attrs, renderer)
-        options = "".join(f'<option value="{escape(label)}"></option>'
-                          for _, label in option_labels(self.queryset.order_by("reference")))
+        options = cached_for_organisation(self.queryset.order_by("reference"), _datalist_options,
+                                          name="product-datalist")
         return mark_safe(f'{box}<datalist id="{escape(name)}-options">{options}</datalist>')
 
 

@@ -49,3 +49,14 @@ def _flush_past_the_ledger_truncate_trigger():
     patch.setattr(DatabaseOperations, "sql_flush", sql_flush)
     yield
     patch.undo()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_option_lists():
+    """The option lists kept per process (core.options) start empty in every test: a test's
+    rolled-back organisation must not leave its lists to the next."""
+    from core import options
+
+    options.clear()
+    yield
+    options.clear()

@@ -15,7 +15,9 @@ import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 from django_tasks_db.models import DBTaskResult
@@ -32,15 +34,19 @@ TASK = "billing.tasks.document_render_and_store"
 
 
 @pytest.fixture
-def full_disk(tmp_path):
-    """A 512 KiB tmpfs, filled until the kernel says ENOSPC; the filler's path is yielded."""
+def full_disk():
+    """A 512 KiB tmpfs, filled until the kernel says ENOSPC; the filler's path is yielded.
+
+    Mounted on a folder of its own, not under pytest's tmp_path: pytest removes old numbered
+    folders of other sessions (every session here runs as root) when it starts."""
     if os.geteuid() != 0:  # never a skip: this drill runs as root, here and in CI
         pytest.fail("the disk-full drill mounts a tmpfs: run it as root")
-    mount = tmp_path / "media"
-    mount.mkdir()
+    mount = Path(tempfile.mkdtemp(prefix="fieldstock-full-disk-"))
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k,mode=0755", "tmpfs", str(mount)],
                    check=True)
     try:
+        assert os.path.ismount(mount), subprocess.run(["df", str(mount)], capture_output=True,
+                                                      text=True).stdout
         filler = mount / "filler"
         with filler.open("wb") as handle:
             try:
@@ -52,6 +58,7 @@ def full_disk(tmp_path):
         yield mount, filler
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=True)
+        mount.rmdir()
 
 
 def results(pk: int) -> list[DBTaskResult]:

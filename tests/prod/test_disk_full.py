@@ -48,13 +48,12 @@ def full_disk():
         assert os.path.ismount(mount), subprocess.run(["df", str(mount)], capture_output=True,
                                                       text=True).stdout
         filler = mount / "filler"
-        with filler.open("wb") as handle:
-            try:
+        try:  # unbuffered: closing the file must not retry a write the disk refused
+            with filler.open("wb", buffering=0) as handle:
                 while True:
                     handle.write(b"\0" * 4096)
-                    handle.flush()
-            except OSError as error:
-                assert error.errno == errno.ENOSPC
+        except OSError as error:
+            assert error.errno == errno.ENOSPC
         yield mount, filler
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=True)

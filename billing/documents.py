@@ -5,11 +5,14 @@ Issuing a document (``document_issue``) takes its number from the locked counter
 rendered after the issuing transaction commits, by the worker (``billing.tasks``). A stored
 document is never rendered again: ``document_store_pdf`` refuses, and downloads serve the stored
 bytes after checking their SHA-256. A download before the worker rendered it renders it on demand
-(``document_pdf_bytes``).
+(``document_pdf_bytes``). Storage that refuses the file (a full disk) stores nothing: the
+render is retried by the worker (``billing.tasks``) and a download meanwhile says the document is
+not ready yet.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from decimal import Decimal
@@ -163,8 +166,21 @@ def document_store_pdf(*, document: SalesOrder | Invoice, url_fetcher=None) -> S
             "rendered again."
         )
     data = document_render(document, url_fetcher=url_fetcher)
+    storage, filename = document.pdf.storage, f"{document.number}.pdf"
+    name = document.pdf.field.generate_filename(document, filename)
+    # The name is the document's own (organisation, kind, number) and only the holder of its row
+    # lock writes it: a file there now is what an earlier attempt left half-written (the disk
+    # filled up, the worker was killed), replaced rather than kept beside the real one.
+    if storage.exists(name):
+        storage.delete(name)
     document.sha256 = hashlib.sha256(data).hexdigest()
-    document.pdf.save(f"{document.number}.pdf", ContentFile(data), save=False)
+    try:
+        document.pdf.save(filename, ContentFile(data), save=False)
+    except OSError:  # disk full, storage unwritable: nothing stored, no partial file left
+        with contextlib.suppress(OSError):
+            if storage.exists(name):
+                storage.delete(name)
+        raise
     document.save(update_fields=["pdf", "sha256"])
     return document
 

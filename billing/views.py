@@ -206,11 +206,19 @@ def billing_mark_paid(request, pk: int):
 # --- downloads ----------------------------------------------------------------------------------
 
 
-def _pdf_response(document, filename: str, *, attachment: bool = False) -> HttpResponse:
+def _pdf_response(request, document, filename: str, *, attachment: bool = False) -> HttpResponse:
     try:
         data = documents.document_pdf_bytes(document=document)
     except ValidationError as error:
         raise Http404(_error_text(error)) from None
+    except OSError as error:  # rendered on demand, but the storage refused it (disk full)
+        logger.error("The PDF of %s could not be stored (%s); the worker retries it.",
+                     document.number, error)
+        response = render(request, "billing/document_not_ready.html",
+                          {"document": document, "event": document.event}, status=503)
+        response["Retry-After"] = "120"
+        response["Cache-Control"] = "no-store"
+        return response
     except documents.DocumentIntegrityError:
         logger.exception("Stored PDF failed its integrity check: %s", document)
         return HttpResponseServerError(
@@ -244,7 +252,7 @@ def billing_sales_order_pdf(request, pk: int):
     event = _event(request, pk)
     order = _document(event, "sales_order")
     _record_patient(request, event, "sales order PDF")
-    return _pdf_response(order, f"{order.number}.pdf")
+    return _pdf_response(request, order, f"{order.number}.pdf")
 
 
 @permission_required("view_documents")
@@ -252,13 +260,13 @@ def billing_invoice_pdf(request, pk: int):
     event = _event(request, pk)
     invoice = _document(event, "invoice")
     _record_patient(request, event, "invoice PDF")
-    return _pdf_response(invoice, f"{invoice.number}.pdf")
+    return _pdf_response(request, invoice, f"{invoice.number}.pdf")
 
 
 @permission_required("view_documents")
 def billing_credit_memo_pdf(request, pk: int):
     memo = _document(_event(request, pk), "credit_memo")
-    return _pdf_response(memo, f"{memo.number}.pdf")
+    return _pdf_response(request, memo, f"{memo.number}.pdf")
 
 
 @permission_required("view_documents")
@@ -269,7 +277,7 @@ def billing_po_pdf(request, pk: int):
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in po.number)[:60]
     # PO numbers often start with "PO" already: "PO-4471.pdf", never "PO-PO-4471.pdf".
     name = safe if safe.upper().startswith("PO") else f"PO-{safe}"
-    return _pdf_response(po, f"{name}.pdf", attachment=True)
+    return _pdf_response(request, po, f"{name}.pdf", attachment=True)
 
 
 # --- Submit For Billing (its form is on the event page) ------------------------------------------

@@ -213,6 +213,10 @@ TASK_QUEUE_AGE_MAX_SECONDS = float(os.environ.get("TASK_QUEUE_AGE_MAX_SECONDS", 
 # A task RUNNING longer than this was left by a dead worker: `manage.py requeue_stale_tasks`
 # puts it back in the queue.
 TASK_RUNNING_TIMEOUT = float(os.environ.get("TASK_RUNNING_TIMEOUT", "600"))
+# A document render whose file the storage refused (a full disk) is tried again after
+# DOCUMENT_RETRY_SECONDS, doubling up to DOCUMENT_RETRY_MAX_SECONDS (billing.tasks).
+DOCUMENT_RETRY_SECONDS = float(os.environ.get("DOCUMENT_RETRY_SECONDS", "30"))
+DOCUMENT_RETRY_MAX_SECONDS = float(os.environ.get("DOCUMENT_RETRY_MAX_SECONDS", "900"))
 # /metrics (Prometheus): with METRICS_TOKEN, for "Authorization: Bearer <token>"; without it, only
 # for a client on this machine that did not come through nginx.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")

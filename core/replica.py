@@ -137,19 +137,36 @@ def primary_reads():
 
 
 def _streamed(content, *, fallback):
-    """Stream ``content`` with reads on the replica; when the replica fails before the first
-    chunk, the whole response is made again on the primary (``fallback``)."""
+    """Stream ``content`` with reads on the replica.
+
+    When the replica fails before anything read from it was sent, the whole response is made
+    again on the primary (``fallback``): the first chunk is held back until the second is made,
+    because a CSV's first chunk is its header, written before the first query. When it fails
+    later (the replica died mid-download), the download cannot be completed: the connection is
+    closed before the end of the chunked body, which the client reports as a broken download
+    (never a complete-looking file), and the replica is marked down so that the retry reads the
+    primary at once. docs/scaling.md "A replica that dies mid-download".
+    """
     sent = False
+    held = None
     _routed.set(False)
     try:
         with reading_replica():
             for chunk in content:
-                sent = True
-                yield chunk
+                if held is not None:
+                    sent = True
+                    yield held
+                held = chunk
+        if held is not None:
+            yield held
     except Error as error:
-        if sent or not _routed.get():
+        if not _routed.get():
             raise
         mark_replica_down(error)
+        if sent:
+            logger.warning("a streamed download broke off: its replica failed mid-way (%s)",
+                           str(error).splitlines()[0] if str(error) else type(error).__name__)
+            raise
         with primary_reads():
             yield from fallback().streaming_content
 

@@ -159,3 +159,33 @@ def needs_nginx():
     # the apt-get line; a run without it must say so, not pass without the production tests.
     pytest.fail("nginx is missing: run `make test` (it installs nginx-light as root) or "
                 "apt-get install nginx-light")
+
+
+def start_nginx(processes: Processes, tmp_path: Path, upstreams: list[str]) -> str:
+    """nginx with deploy/nginx-site.conf.template in front of two instances (``host:port``), as
+    scripts/serve-prod configures it; answers on the returned base URL."""
+    needs_nginx()
+    port = free_port()
+    run = tmp_path / "nginx"
+    run.mkdir()
+    site = (ROOT / "deploy" / "nginx-site.conf.template").read_text()
+    for name, value in {"APP1_ADDR": upstreams[0], "APP2_ADDR": upstreams[1],
+                        "LISTEN_PORT": f"127.0.0.1:{port}",
+                        "ACCESS_LOG": str(run / "access.log")}.items():
+        site = site.replace("${" + name + "}", value)
+    (run / "site.conf").write_text(site)
+    (run / "nginx.conf").write_text(
+        f"worker_processes 1;\npid {run}/nginx.pid;\nerror_log {run}/error.log warn;\n"
+        "events { worker_connections 512; }\nhttp {\n"
+        + "".join(f"    {kind}_temp_path {run}/{kind};\n"
+                  for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        + f"    include {run}/site.conf;\n}}\n"
+    )
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    process, log = processes.start(
+        "nginx", [nginx, "-p", str(run), "-c", str(run / "nginx.conf"), "-g", "daemon off;"],
+        dict(os.environ),
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_until_up(f"{base}/accounts/login/", process, log)
+    return base

@@ -77,6 +77,10 @@ def region_save(*, actor: User, region: Region, facilities, members) -> Region:
     if wrong:
         raise ValidationError({"members": "Only reps and regional managers belong to a region: "
                                           + ", ".join(wrong) + "."})
+    # Lock the people first: a concurrent save naming one of them waits here, then sees the
+    # region it was put in (a message below) instead of failing on the one-region constraint.
+    list(User.objects.select_for_update().filter(pk__in=[u.pk for u in members])
+         .order_by("pk").values_list("pk", flat=True))
     elsewhere = (RegionMember.objects.select_for_update()
                  .filter(user__in=members).exclude(region_id=region.pk)
                  .select_related("user", "region"))

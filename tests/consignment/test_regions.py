@@ -72,3 +72,41 @@ def test_admins_edit_regions_in_the_settings_and_managers_only_look(client, worl
                        {"name": "East"}).status_code == 403
     client.force_login(rhea)
     assert client.get(change).status_code in (302, 403)  # no Settings for a regional manager
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_admins_putting_one_rep_in_two_regions_at_once_get_a_message(world):  # noqa: F811
+    """The second save waits for the first and is refused with the region's name, not a 500
+    (the one-region constraint would refuse it as an IntegrityError otherwise)."""
+    import threading
+    import time
+
+    from django.db import connection
+
+    saved, failures = threading.Event(), []
+
+    def first():
+        try:
+            with transaction.atomic():
+                region_save(actor=world.admin,
+                            region=Region(organization=world.org, name="North"),
+                            facilities=[], members=[world.rep])
+                saved.set()
+                time.sleep(1.5)  # the second save reaches its lock meanwhile
+        except Exception as error:  # pragma: no cover - reported below
+            failures.append(repr(error))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert saved.wait(timeout=30), failures
+    try:
+        with pytest.raises(ValidationError, match=r"Already in another region: Ann Rep \(North\)"):
+            region_save(actor=world.admin, region=Region(organization=world.org, name="South"),
+                        facilities=[], members=[world.rep])
+    finally:
+        thread.join(timeout=30)
+    assert failures == []
+    assert RegionMember.objects.get(user=world.rep).region.name == "North"
+    assert not Region.objects.filter(name="South").exists()

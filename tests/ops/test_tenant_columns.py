@@ -72,6 +72,7 @@ UNIQUE_WITHOUT_ORGANIZATION = {
     ("events.CaseSignOff", "event"),
     ("events.CalendarFeed", "user"),
     ("events.CalendarFeed", "token_hash"),
+    ("consignment.RegionMember", "user"),
 }
 
 

@@ -7,7 +7,7 @@ import random
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 from tqdm import tqdm
 
@@ -536,16 +536,20 @@ def seed_recall(base: dict) -> None:
     org, admin = base["org"], base["users"]["admin"]
     if Recall.objects.filter(organization=org).exists():
         return
-    row = (
+    rows = list(
         Device.objects.filter(organization=org, status__in=["available", "facility_stock"],
                               kit__isnull=True, pending_transfer__isnull=True)
         .exclude(lot__startswith="KLOT-")
         .values("lot", "product__product_line__manufacturer")
-        .annotate(n=Count("pk"), facilities=Count("facility", distinct=True))
-        .order_by("-facilities", "-n", "lot").first()
+        .annotate(n=Count("pk"), facilities=Count("facility", distinct=True),
+                  held=Count("pk", filter=Q(status="available")))
+        .order_by("-facilities", "-n", "lot")[:50]
     )
-    if row is None:
+    if not rows:
         return
+    # A lot both at facilities and in someone's custody, when one is among them: the recall
+    # page then shows every kind of holder (which lot that is depends on the random data).
+    row = next((r for r in rows if r["facilities"] and r["held"]), rows[0])
     from inventory.models import Manufacturer
 
     recall_start(

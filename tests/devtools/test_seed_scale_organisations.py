@@ -1,7 +1,13 @@
 """seed_scale --organisations: many organisations of skewed sizes, seeded by worker processes;
 verify_ledger checks them side by side and still catches a forged row."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import Count
@@ -14,6 +20,8 @@ from inventory.models import Device, DeviceMovement, LedgerChainHead
 from inventory.selectors import ledger_discrepancies
 from inventory.udi import validate_gtin
 from tests.reporting.conftest import credit_recount, credit_summary, recount, summary
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def verify(capsys, *args) -> tuple[int, str]:
@@ -80,11 +88,29 @@ def test_seed_scale_with_organisations_in_process():
     assert credit_summary() == credit_recount()
 
 
+def _manage(*args, check: bool = True) -> tuple[int, str]:
+    """``manage.py *args`` in a fresh process on the test database; its exit code and output."""
+    db = connection.settings_dict
+    url = (f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:"
+           f"{db['PORT'] or 5432}/{db['NAME']}")
+    env = {**os.environ, "DEBUG": "1", "DATABASE_URL": url, "SECRET_KEY": settings.SECRET_KEY,
+           "LEDGER_KEY": settings.LEDGER_KEY}
+    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=900)
+    if check:
+        assert done.returncode == 0, done.stdout + done.stderr
+    return done.returncode, done.stdout + done.stderr
+
+
 @pytest.mark.django_db(transaction=True)
 def test_workers_seed_and_verify_organisations_side_by_side(capsys):
     """Committed data: two worker processes seed five organisations, two verify them; a forged
     movement in one organisation is still caught, and named with that organisation."""
-    seed_scale(devices=2500, progress=False, demo_devices=200, organisations=5, workers=2)
+    # The workers are forked from a fresh process, as `manage.py seed_scale` runs: pytest's own
+    # process carries threads (browsers, servers of earlier tests), and a fork copies their
+    # state (a connection in use among it).
+    _manage("shell", "-c", "from devtools.scale import seed_scale; seed_scale(devices=2500, "
+            "progress=False, demo_devices=200, organisations=5, workers=2)")
 
     assert Organization.objects.count() == 5
     serials = list(Device.objects.values_list("product_id", "serial"))
@@ -92,7 +118,7 @@ def test_workers_seed_and_verify_organisations_side_by_side(capsys):
     lots = Device.objects.values("organization_id", "lot").distinct()
     assert not lots.values("lot").annotate(n=Count("organization_id", distinct=True)).filter(
         n__gt=1).exists()  # each worker its own range of lot numbers
-    code, output = verify(capsys, "--workers", "2")
+    code, output = _manage("verify_ledger", "--workers", "2", check=False)
     assert code == 0, output
     assert "Ledger verified" in output and "(5 organisations, 2 workers" in output
 
@@ -105,8 +131,9 @@ def test_workers_seed_and_verify_organisations_side_by_side(capsys):
                        [movement.pk])
         cursor.execute("ALTER TABLE inventory_devicemovement ENABLE TRIGGER "
                        "inventory_devicemovement_append_only")
-    code, output = verify(capsys, "--workers", "2")
+    code, output = _manage("verify_ledger", "--workers", "2", check=False)
     assert code == 1
     assert f"organisation {org.pk} movement #{movement.pk}" in output, output
     assert "1 discrepancies found" in output
-    assert verify(capsys, "--workers", "1")[1].count("\n") == output.count("\n")
+    assert _manage("verify_ledger", "--workers", "1", check=False)[1].count("\n") == (
+        output.count("\n"))

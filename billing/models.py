@@ -44,7 +44,10 @@ class IssuedDocument(models.Model):
     issued, its total, and its PDF — rendered once (billing.services), stored privately with its
     SHA-256 and served by a checked view. Each subclass adds its event link and constraints."""
 
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    # Indexed as (organization, id) by each document (the API's keyset pages within the
+    # organisation), not alone.
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT,
+                                     db_index=False)
     number = models.CharField(max_length=20)
     issued_at = models.DateTimeField(default=timezone.now)
     total = models.DecimalField(max_digits=14, decimal_places=2)
@@ -67,6 +70,10 @@ class SalesOrder(IssuedDocument):
     )
 
     class Meta(IssuedDocument.Meta):
+        indexes = [
+            # The API's keyset pages (newest id first) within the organisation.
+            models.Index(fields=["organization", "id"], name="sales_order_org_id"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "number"], name="sales_order_number_unique"
@@ -164,6 +171,10 @@ class Invoice(IssuedDocument):
     mismatch_differences = models.TextField(blank=True)
 
     class Meta(IssuedDocument.Meta):
+        indexes = [
+            # The API's keyset pages (newest id first) within the organisation.
+            models.Index(fields=["organization", "id"], name="invoice_org_id"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "number"], name="invoice_number_unique"
@@ -193,6 +204,10 @@ class CreditMemo(IssuedDocument):
     )
 
     class Meta(IssuedDocument.Meta):
+        indexes = [
+            # The API's keyset pages (newest id first) within the organisation.
+            models.Index(fields=["organization", "id"], name="credit_memo_org_id"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "number"], name="credit_memo_number_unique"

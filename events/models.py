@@ -82,7 +82,9 @@ class Event(models.Model):
     Type = EventType
     Status = EventStatus
 
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    # Indexed as (organization, id), event_org_id in Meta.indexes, not alone.
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT,
+                                     db_index=False)
     event_type = models.CharField("Event Type", max_length=20, choices=EventType.choices)
     name = models.CharField(max_length=200)
     date = models.DateField()
@@ -152,6 +154,10 @@ class Event(models.Model):
     class Meta:
         ordering = ["-date", "-id"]
         indexes = [
+            # The API's keyset pages (newest id first) within the organisation.
+            models.Index(fields=["organization", "id"], name="event_org_id"),
+            # ... and of one type (the API's loans: a few rows among the cases and orders).
+            models.Index(fields=["organization", "event_type", "id"], name="event_org_type_id"),
             models.Index(fields=["organization", "status"]),
             models.Index(fields=["organization", "representative", "date"]),
             # The dashboard's "where used" walks the organisation's events newest first, and

@@ -576,7 +576,9 @@ class Transfer(models.Model):
 
     Status = TransferStatus
 
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT)
+    # Indexed as (organization, id), transfer_org_id in Meta.indexes, not alone.
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT,
+                                     db_index=False)
     from_custodian = models.ForeignKey(
         "accounts.User", on_delete=models.PROTECT, related_name="transfers_out"
     )
@@ -603,6 +605,10 @@ class Transfer(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # The API's keyset pages (newest id first) within the organisation.
+            models.Index(fields=["organization", "id"], name="transfer_org_id"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(from_custodian=models.F("to_custodian"))

@@ -13,15 +13,14 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from events.loan_selectors import KitsOut, kits_out
 from events.models import Event, EventStatus
 from inventory.models import Transfer
-from reporting.selectors.scope import ReportFilters, facility_stock, scope_for
-from reporting.selectors.sql import fetch
-from reporting.selectors.stock import stock_sql
+from reporting.selectors.scope import ReportFilters, facility_stock, par_levels, scope_for
 
 # "Expiring" on the home page: within this many days (the dashboard's first expiry bucket).
 EXPIRING_DAYS = 30
@@ -77,11 +76,21 @@ def facility_stock_counts(*, user: User, today: datetime.date,
 
 def low_stock_count(*, user: User, today: datetime.date) -> int:
     """How many facility × product rows in the user's scope are below their par level: the
-    dashboard's low-stock rows (``stock_sql``), counted without names or ranks."""
-    sql, params = stock_sql(scope_for(user), ReportFilters.default(today))
-    [row] = fetch(f"SELECT COUNT(*) AS n FROM ({sql}) AS fs_low "
-                  "WHERE par IS NOT NULL AND on_hand < par", params)
-    return row["n"]
+    dashboard's low-stock rows (``stock_sql``: a par level, unexpired stock on hand below it).
+
+    Counted per par level, each with one index-only count of its facility and product's stock
+    (``device_org_facility_stock``), so the cost follows the par levels in scope, not the facility
+    stock. (The dashboard's FULL JOIN, counted, was planned as a nested loop re-reading the rep's
+    whole facility stock once per par level: 0.1–0.3 s for rep1 at 10M devices.)"""
+    scope, filters = scope_for(user), ReportFilters.default(today)
+    on_hand = (
+        facility_stock(scope, filters)
+        .filter(expiration_date__gte=today, facility_id=OuterRef("facility_id"),
+                product_id=OuterRef("product_id"))
+        .order_by().values("facility_id").annotate(n=Count("*")).values("n")
+    )
+    return (par_levels(scope, filters).annotate(on_hand=Coalesce(Subquery(on_hand), 0))
+            .filter(minimum__isnull=False, on_hand__lt=F("minimum")).count())
 
 
 def attention_for(*, user: User, today: datetime.date) -> Attention:

@@ -260,6 +260,25 @@ def test_stock_and_cover_overviews_equal_the_full_tables(demo):
     assert shown > 0
 
 
+def test_the_home_pages_low_stock_count_is_the_dashboards(demo):
+    """Home counts the rows below par per par level (one index probe each), not through the
+    dashboard's FULL JOIN: the same number for every role, the reference's too."""
+    from reporting.selectors.attention import low_stock_count
+
+    today = datetime.date.today()
+    reps = User.objects.filter(organization=demo, role=User.Role.REP).order_by("pk")
+    users = [User.objects.get(username="admin"), User.objects.get(username="manager"),
+             *reps[:3]]
+    counts = []
+    for user in users:
+        scope, filters = selectors.scope_for(user), ReportFilters.default(today)
+        low = orm.low_stock(orm.stock_against_par(scope, filters))
+        assert low_stock_count(user=user, today=today) == len(low), user
+        assert selectors.stock_overview(scope, filters, limit=1)["low_count"] == len(low)
+        counts.append(len(low))
+    assert counts[0] > 0 and counts[0] > min(counts[2:]), counts  # the scopes differ
+
+
 def test_dashboard_and_usage_pages_show_the_overviews(client, demo):
     client.force_login(User.objects.get(username="admin"))
     filters = ReportFilters.default()

@@ -42,6 +42,7 @@ from operator import attrgetter
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db.models.expressions import RawSQL
 from django.utils.crypto import salted_hmac
 
 GENESIS = "0" * 64
@@ -115,7 +116,11 @@ def _content(values: Sequence, seq: int, after: Sequence = (), before: Sequence 
     """The canonical bytes of one movement from its CONTENT_FIELDS values, in that order (then
     its sequence number, then ``after``: the kit columns of content version 2; ``before``: the
     word that marks a kit movement)."""
-    parts = [_text(value) for value in (*before, *values)]
+    # The common cells (strings, and the times _rows reads as text; ids; None) without a call
+    # each: verify_ledger runs this for every movement. The same text as _text.
+    parts = [value if value.__class__ is str else "" if value is None
+             else str(value) if value.__class__ is int else _text(value)
+             for value in (*before, *values)]
     parts.append(str(seq))
     parts.extend(_text(value) for value in after)
     # Unit separators and the lengths make the encoding unambiguous whatever a note contains.
@@ -221,18 +226,33 @@ def rotation_hash(key: bytes, *, organization_id: int, after_seq: int, old_key_i
     return hmac.new(key, old_head_hash.encode() + b"\x1e" + content, hashlib.sha256).hexdigest()
 
 
+# A movement's time as ``_text`` writes it, made by PostgreSQL: reading 13.7M timestamps as
+# datetimes and formatting them back was a large part of verify_ledger's time at ten million
+# devices. The same characters: UTC, microseconds always six digits, a Z.
+AT_TEXT = RawSQL("""to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""", ())
+
+
+def _with_at_text(rows, kit: bool = False):
+    for row in rows:
+        row["at"] = row.pop("at_text")
+        if kit:
+            row["row"] = KIT_ROW
+        yield row
+
+
 def _rows(movements, kit_movements):
     """Every chained row, device and kit movements merged in chain order (a kit movement is
-    marked ``row="kit"``)."""
-    device_rows = (movements.filter(chain_seq__isnull=False)
-                   .order_by("organization_id", "chain_seq", "id")
-                   .values("id", "chain_seq", "chain_hash", *CONTENT_FIELDS, *KIT_FIELDS)
-                   .iterator(chunk_size=5000))
-    kit_rows = (
-        {**row, "row": KIT_ROW} for row in kit_movements.filter(chain_seq__isnull=False)
-        .order_by("organization_id", "chain_seq", "id")
-        .values("id", "chain_seq", "chain_hash", *KIT_MOVEMENT_FIELDS).iterator(chunk_size=5000)
-    )
+    marked ``row="kit"``); each row's time is its canonical text (``AT_TEXT``)."""
+    device_fields = [name for name in (*CONTENT_FIELDS, *KIT_FIELDS) if name != "at"]
+    device_rows = _with_at_text(
+        movements.filter(chain_seq__isnull=False).order_by("organization_id", "chain_seq", "id")
+        .values("id", "chain_seq", "chain_hash", *device_fields, at_text=AT_TEXT)
+        .iterator(chunk_size=5000))
+    kit_fields = [name for name in KIT_MOVEMENT_FIELDS if name != "at"]
+    kit_rows = _with_at_text(
+        kit_movements.filter(chain_seq__isnull=False).order_by("organization_id", "chain_seq", "id")
+        .values("id", "chain_seq", "chain_hash", *kit_fields, at_text=AT_TEXT)
+        .iterator(chunk_size=5000), kit=True)
     return heapq.merge(device_rows, kit_rows,
                        key=lambda row: (row["organization_id"], row["chain_seq"]))
 

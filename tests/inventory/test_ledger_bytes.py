@@ -2,6 +2,8 @@
 
 import datetime
 
+import pytest
+
 from inventory.ledger import GENESIS, chain_movements, movement_content, movement_hash
 from inventory.models import DeviceMovement, MovementKind
 
@@ -39,3 +41,25 @@ def test_chaining_writes_the_hashes_verify_ledger_recomputes():
         previous = movement.chain_hash
     assert (seq, last) == (14, previous)
     assert movements[0].chain_hash == movement_hash(KEY, GENESIS, VALUES, 12)
+
+
+@pytest.mark.django_db
+def test_verify_ledger_reads_each_time_as_the_text_the_chain_hashed():
+    """verify_ledger has PostgreSQL write the times (``AT_TEXT``) instead of reading datetimes
+    and formatting them: the same characters as ``_text`` for any microsecond, offset or year."""
+    from django.db import connection
+
+    from inventory.ledger import AT_TEXT, _text
+
+    tz = datetime.timezone(datetime.timedelta(hours=-7, minutes=-30))
+    moments = [
+        datetime.datetime(2026, 1, 2, 3, 4, 5, 0, tzinfo=datetime.UTC),
+        datetime.datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=datetime.UTC),
+        datetime.datetime(2026, 11, 29, 12, 0, 1, 5, tzinfo=tz),  # the next day in UTC
+        datetime.datetime(1999, 2, 28, 0, 0, 0, 120000, tzinfo=tz),
+    ]
+    sql = AT_TEXT.sql.replace("at AT", "%s::timestamptz AT")
+    with connection.cursor() as cursor:
+        for moment in moments:
+            cursor.execute(f"SELECT {sql}", [moment])
+            assert cursor.fetchone()[0] == _text(moment), moment

@@ -6,10 +6,18 @@ static files storage (with DEBUG off ``{% static %}`` names them by their hashed
 ``css/pdf.3f2a….css``), else the source files the staticfiles finders know (development) — and
 refuses every other URL (http, https, file:, data:, paths from data) without opening it. So a
 document renders the same with DEBUG on and off.
+
+Every render of a thread uses that thread's one WeasyPrint ``FontConfiguration`` (``font_config``).
+Without one, WeasyPrint makes a new configuration per document: fontconfig loads and scans the
+system's fonts again and Pango builds a new font map, and that native memory is never all given
+back (~240 KiB a render, invisible to tracemalloc): the worker grew ~2 MiB a minute in the soak
+(docs/benchmarks.md "Soak"). One per thread, because Pango and fontconfig objects are not to be
+shared between threads; a process has a fixed number of threads, so memory is bounded.
 """
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -19,6 +27,7 @@ from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.exceptions import SuspiciousFileOperation
 from django.template.loader import render_to_string
 from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 PDF_BASE_URL = "https://fieldstock.invalid/"
@@ -82,11 +91,25 @@ def render_pdf(template_name: str, context: dict, *, css: str | None = None,
                         url_fetcher=url_fetcher)
 
 
+_fonts = threading.local()
+
+
+def font_config() -> FontConfiguration:
+    """This thread's WeasyPrint font configuration, made once (see the module's docstring)."""
+    config = getattr(_fonts, "config", None)
+    if config is None:
+        config = _fonts.config = FontConfiguration()
+    return config
+
+
 def _html_to_pdf(html: str, *, css: str | None = None, url_fetcher=None) -> bytes:
     fetcher = url_fetcher or StaticOnlyURLFetcher()
-    stylesheets = [CSS(string=css, url_fetcher=fetcher, base_url=PDF_BASE_URL)] if css else None
+    fonts = font_config()
+    stylesheets = [
+        CSS(string=css, url_fetcher=fetcher, base_url=PDF_BASE_URL, font_config=fonts)
+    ] if css else None
     return HTML(string=html, base_url=PDF_BASE_URL, url_fetcher=fetcher).write_pdf(
-        stylesheets=stylesheets
+        stylesheets=stylesheets, font_config=fonts
     )
 
 

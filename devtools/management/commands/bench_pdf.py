@@ -1,6 +1,11 @@
-"""Median time to render a sales order PDF of N lines (default 50) over R runs (default 10).
+"""Median time to render a sales order PDF of N lines (default 50) over R runs (default 10), and
+how much the process's memory (RSS) grew over those runs after the warm-up.
 
     manage.py bench_pdf [--runs 10] [--lines 50]
+
+A few hundred runs show a leak per render (``--runs 300 --lines 2``: the task worker's case,
+docs/benchmarks.md "Soak"); a handful cannot: the first few dozen renders still warm up (about
++10 MiB, then flat: 135 -> 145 MiB after 40 runs, 147 MiB after 200).
 
 The data (organisation, catalogue, devices, a submitted stocking order) is built through the
 services inside a transaction that is rolled back at the end: the command leaves no trace, and
@@ -8,6 +13,7 @@ nothing is stored (only the render is timed, as it runs when a document is issue
 """
 
 import datetime
+import gc
 import statistics
 import time
 from decimal import Decimal
@@ -30,6 +36,19 @@ class Rollback(Exception):
     pass
 
 
+def rss_mib() -> float | None:
+    """This process's resident memory in MiB (Linux), after a full collection."""
+    gc.collect()
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 class Command(BaseCommand):
     help = "Report the median time to render an N-line sales order PDF (no data is kept)."
 
@@ -46,11 +65,13 @@ class Command(BaseCommand):
             with transaction.atomic():
                 order = self.build(lines)
                 document_render(order)  # warm-up: template loading, font parsing
+                rss_before = rss_mib()
                 for _ in range(runs):
                     start = time.perf_counter()
                     data = document_render(order)
                     timings.append(time.perf_counter() - start)
                 size = len(data)
+                rss_after = rss_mib()
                 raise Rollback
         except Rollback:
             pass
@@ -60,6 +81,9 @@ class Command(BaseCommand):
             f"(min {min(timings) * 1000:.0f} ms, max {max(timings) * 1000:.0f} ms, "
             f"{size / 1024:.0f} KiB per PDF); data rolled back"
         )
+        if rss_before is not None and rss_after is not None:
+            self.stdout.write(f"RSS {rss_before:.1f} -> {rss_after:.1f} MiB over the {runs} runs "
+                              f"({rss_after - rss_before:+.1f} MiB)")
 
     def build(self, lines: int):
         stamp = timezone.now().strftime("%Y%m%d%H%M%S%f")

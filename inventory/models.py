@@ -194,11 +194,17 @@ class DeviceQuerySet(TenantQuerySet):
             # Rule 10: their custody, the organisation's facility stock, what they sold or used
             # (deactivated included: "show deactivated inventory to view what facility stock
             # has been sold") and every device at the facilities they cover.
+            # Every condition on the device row itself: their events as a subquery (hashed
+            # once), not joined. Joined, the planner could count the list's first 10,001 rows
+            # by merge-joining along a foreign-key index over every organisation's devices:
+            # 0.8 s at 10M devices, depending on the statistics' sample.
+            events = self.model._meta.get_field("sold_on").related_model.objects.filter(
+                organization_id=user.organization_id, representative=user).values("pk")
             qs = qs.filter(
                 Q(custodian=user)
                 | Q(status=DeviceStatus.FACILITY_STOCK)
-                | Q(sold_on__representative=user)
-                | Q(used_in__representative=user)
+                | Q(sold_on__in=events)
+                | Q(used_in__in=events)
                 | Q(facility__in=user.covered_facilities.values("pk"))
             )
         elif getattr(user, "is_regional_manager", False):

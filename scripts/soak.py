@@ -116,10 +116,14 @@ def is_page(response: requests.Response) -> bool:
 
 
 def rep_client(base: str, username: str, work: list[tuple[int, list[int]]], record: Record,
-               deadline: float, think: float, submitted: list[int]) -> None:
+               deadline: float, think: float, submitted: list[int], pace: float) -> None:
+    """A rep: a round (open a draft, Mark Used, submit, the PDF) every ``pace`` seconds, so the
+    drafts last the whole run whatever the machine's speed; the events list between rounds."""
     session = log_in(base, username)
+    next_round = time.monotonic()
     while time.monotonic() < deadline:
-        if work:
+        if work and time.monotonic() >= next_round:
+            next_round += pace
             event, devices = work.pop()
             detail = f"{base}/events/{event}/"
             timed(record, session, "event page", "GET", detail, check=is_page)
@@ -372,8 +376,9 @@ def main(argv=None) -> int:
         PGBOUNCER_PORT=env.get("PGBOUNCER_PORT") or str(args.port + 3),
         LOG_LEVEL=env.get("LOG_LEVEL") or "WARNING", DJANGO_SETTINGS_MODULE="config.settings",
     )
-    # A rep's round (open, Mark Used twice, submit, the PDF) takes seconds: 12 drafts a minute
-    # outlast it on this machine (a rep out of drafts only browses its list, and says so).
+    # A rep's round (open, Mark Used twice, submit, the PDF) every 5 s (rep_client paces it): 12
+    # drafts a minute last the run. Unpaced, a quiet machine used them up in four minutes and
+    # the reps only browsed for the rest.
     rounds = max(10, int(args.minutes * 12))
     print(f"# soak: {args.minutes:g} min, reps {reps}, browsers {browsers}, 1 exporter; "
           f"{os.cpu_count()} cores; load {loadavg()}", flush=True)
@@ -413,8 +418,9 @@ def run_load(args, warmup, base, serve_pid, run_dir, reps, browsers, work) -> in
     deadline = record.start + args.minutes * 60
     submitted: list[int] = []
     load_start = loadavg()
+    pace = args.minutes * 60 / max(1, len(next(iter(work.values()), [])))
     threads = [threading.Thread(target=rep_client, args=(base, r, work[r], record, deadline,
-                                                         args.think, submitted))
+                                                         args.think, submitted, pace))
                for r in reps]
     threads += [threading.Thread(target=browse_client, args=(base, b, record, deadline,
                                                              args.think, i))

@@ -44,7 +44,7 @@ def pending_po(request):
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("sort", None)
-    by_facility = pending_po_groups(user=request.user, by="facility", today=today)
+    groups = pending_po_groups(user=request.user, today=today)
     return render(
         request,
         "billing/pending_po.html",
@@ -54,9 +54,10 @@ def pending_po(request):
             "sort": sort,
             "querystring": query.urlencode(),
             "pager_query": "&".join(filter(None, [f"sort={sort}", query.urlencode()])),
-            "summary": pending_po_summary(user=request.user, today=today, groups=by_facility),
-            "by_facility": by_facility,
-            "by_rep": pending_po_groups(user=request.user, by="rep", today=today),
+            "summary": pending_po_summary(user=request.user, today=today,
+                                          groups=groups["facility"]),
+            "by_facility": groups["facility"],
+            "by_rep": groups["rep"],
             "reminder_days": reminder_days(),
         },
     )

@@ -42,23 +42,25 @@ def named(sql: str) -> str:
     )
 
 
-def ranks() -> str:
-    """Two CTEs, fs_fr and fs_pr: each facility's and product's rank (id, r) by name and by
-    reference in code-point order (``COLLATE "C"``, as Python compares strings), equal names
-    equal ranks. A few thousand rows: ordering rows by these integers and then by ids is
-    ordering them by the names, without joining the names to every row."""
+def ranks(organization_id: int) -> tuple[str, list]:
+    """Two CTEs, fs_fr and fs_pr, and their parameters: each of the organisation's facilities'
+    and products' rank (id, r) by name and by reference in code-point order (``COLLATE "C"``, as
+    Python compares strings), equal names equal ranks. A few hundred rows (the organisation's
+    own, never every organisation's: ranking the 29k products of a hundred organisations cost
+    ~40 ms of the dashboard at a million devices): ordering rows by these integers and then by
+    ids is ordering them by the names, without joining the names to every row."""
     facility, product = quote(Facility._meta.db_table), quote(Product._meta.db_table)
     return (
         'fs_fr AS (SELECT id, DENSE_RANK() OVER (ORDER BY name COLLATE "C") AS r '
-        f"FROM {facility}), "
+        f"FROM {facility} WHERE organization_id = %s), "
         'fs_pr AS (SELECT id, DENSE_RANK() OVER (ORDER BY reference COLLATE "C") AS r '
-        f"FROM {product})"
-    )
+        f"FROM {product} WHERE organization_id = %s)"
+    ), [organization_id, organization_id]
 
 
 def by_name(row: dict) -> tuple:
     """Facility name, then catalogue number (ids break ties): the order of the stock tables, the
-    same as ``ranks()`` (code-point order)."""
+    same as ``ranks`` (code-point order)."""
     return row["facility"], row["reference"], row["facility_id"], row["product_id"]
 
 

@@ -81,14 +81,15 @@ def stock_overview(scope: Scope, filters: ReportFilters, *, limit: int | None) -
     One query, so that the ~20k facility × product rows of a large organisation are never built
     in Python for the page: the rows (by ids) are counted, and each table's first rows taken
     with a top-N sort on integers — the rank of the facility's name and of the product's
-    reference among all names (``DENSE_RANK``, code-point order, equal names equal ranks), then
-    the ids — so that the names are joined to the rows shown only."""
+    reference among the organisation's (``DENSE_RANK``, code-point order, equal names equal
+    ranks), then the ids — so that the names are joined to the rows shown only."""
     sql, params = stock_sql(scope, filters)
+    rank_sql, rank_params = ranks(scope.organization_id)
     order = "f_rank, p_rank, facility_id, product_id"
     columns = "facility_id, product_id, par, on_hand, shortfall"
     with_ranks = (
         f"WITH fs_s AS ({sql}), "
-        f"{ranks()}, "
+        f"{rank_sql}, "
         "fs_rows AS (SELECT fs_s.*, GREATEST(COALESCE(par - on_hand, 0), 0) AS shortfall, "
         "(par IS NOT NULL AND on_hand < par) AS low, fs_fr.r AS f_rank, fs_pr.r AS p_rank "
         "FROM fs_s JOIN fs_fr ON fs_fr.id = fs_s.facility_id "
@@ -105,7 +106,7 @@ def stock_overview(scope: Scope, filters: ReportFilters, *, limit: int | None) -
         f"FROM ({named(f'SELECT * FROM ({shown}) AS fs_shown')}) AS fs_t "
         "UNION ALL SELECT %s, COUNT(*), SUM(on_hand), NULL, NULL, NULL, NULL, NULL, "
         "COUNT(*) FILTER (WHERE low), NULL FROM fs_rows",
-        [*params, "stock", limit, "low", limit, "totals"],
+        [*params, *rank_params, "stock", limit, "low", limit, "totals"],
     )
     [totals] = [r for r in fetched if r["part"] == "totals"]
     keep = (*NAMED_FIELDS, "par", "on_hand", "shortfall")

@@ -107,8 +107,9 @@ def days_of_cover_overview(scope: Scope, filters: ReportFilters, *, limit: int |
     uses = (case_lines(scope, filters.window(window)).order_by()
             .values("facility_id", "product_id").annotate(used=Sum("lines")))
     uses_sql, uses_params = uses.query.sql_with_params()
+    rank_sql, rank_params = ranks(scope.organization_id)
     rows = (
-        f"WITH {ranks()}, fs_cover AS ("
+        f"WITH {rank_sql}, fs_cover AS ("
         "SELECT COALESCE(s.facility_id, u.facility_id) AS facility_id, "
         "COALESCE(s.product_id, u.product_id) AS product_id, s.par, "
         "COALESCE(s.on_hand, 0) AS on_hand, COALESCE(u.used, 0) AS used "
@@ -124,7 +125,7 @@ def days_of_cover_overview(scope: Scope, filters: ReportFilters, *, limit: int |
     )
     fetched = sorted(fetch(f"{rows}SELECT {', '.join(NAMED_FIELDS)}, par, on_hand, used, n "
                            f"FROM ({named(first)}) AS fs_first",
-                           [*stock_params, *uses_params, limit]), key=by_name)
+                           [*rank_params, *stock_params, *uses_params, limit]), key=by_name)
     count = fetched[0]["n"] if fetched else 0
     result = []
     for r in fetched:

@@ -65,12 +65,14 @@ def test_the_list_sorts_filters_and_sums(client, world, waiting, django_assert_m
     assert [e.name for e in page.context["page"]] == ["New spine", "Mid hip", "Old knee"]
     assert [e.days for e in page.context["page"]] == [3, 20, 30]
     assert "$4,000.00" in html and "Has PO" not in html
-    assert page.context["by_facility"][0] == {
-        "name": "St. Mary's",
-        "count": 2,
-        "amount": Decimal("3000.00"),
-        "days": 30,
-    }
+    assert page.context["by_facility"] == [  # one pass groups by facility and by rep
+        {"name": "St. Mary's", "count": 2, "amount": Decimal("3000.00"), "days": 30},
+        {"name": world.mercy.name, "count": 1, "amount": Decimal("1000.00"), "days": 20},
+    ]
+    assert page.context["by_rep"] == [
+        {"name": world.rep.get_full_name(), "count": 2, "amount": Decimal("3000.00"), "days": 30},
+        {"name": world.rep2.get_full_name(), "count": 1, "amount": Decimal("1000.00"), "days": 20},
+    ]
     filtered = client.get(reverse("billing:pending_po"), {"facility": world.mercy.pk})
     assert [e.name for e in filtered.context["page"]] == ["Mid hip"]
     csv = b"".join(client.get(reverse("billing:pending_po_export")).streaming_content).decode()

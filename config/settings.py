@@ -194,6 +194,10 @@ if os.environ.get("DATABASE_REPLICA_URL"):
         **dj_database_url.parse(os.environ["DATABASE_REPLICA_URL"],
                                 conn_max_age=DATABASES["default"]["CONN_MAX_AGE"]),
         "OPTIONS": dict(DATABASES["default"]["OPTIONS"]),
+        # Behind pgbouncer in transaction mode the replica's reads (the CSV exports' iterator())
+        # need client-side cursors too; dj_database_url's parse would turn them back on.
+        "DISABLE_SERVER_SIDE_CURSORS": DATABASES["default"].get("DISABLE_SERVER_SIDE_CURSORS",
+                                                                False),
         "ATOMIC_REQUESTS": False,
         # The test database of the replica is the default's, seen through the router.
         "TEST": {"MIRROR": "default"},

@@ -48,6 +48,27 @@ def test_check_deploy_passes_with_only_the_minimal_production_environment():
     assert "no issues" in result.stdout
 
 
+def test_behind_pgbouncer_the_replica_has_no_server_side_cursors_either():
+    """Transaction pooling: a named cursor outliving its transaction would be looked for on
+    another server connection, on the replica's pool as on the primary's (a CSV export reads
+    the replica with iterator())."""
+    code = ("from django.conf import settings as s; d = s.DATABASES; "
+            "print(d['default']['DISABLE_SERVER_SIDE_CURSORS'], "
+            "d['replica']['DISABLE_SERVER_SIDE_CURSORS'], "
+            "d['replica']['OPTIONS']['prepare_threshold'])")
+    urls = {"DATABASE_URL": "postgres://app@127.0.0.1:6432/fieldstock",
+            "DATABASE_REPLICA_URL": "postgres://app@127.0.0.1:6433/fieldstock"}
+    pooled = manage("shell", "-c", code, env=clean_env(
+        **MINIMAL_PRODUCTION, **urls, DATABASE_POOLER="pgbouncer"))
+    assert pooled.returncode == 0, pooled.stderr
+    assert pooled.stdout.splitlines()[-1].split() == ["True", "True", "None"]
+    direct = manage("shell", "-c", "from django.conf import settings as s; "
+                    "print(s.DATABASES['replica'].get('DISABLE_SERVER_SIDE_CURSORS'))",
+                    env=clean_env(**MINIMAL_PRODUCTION, **urls))
+    assert direct.returncode == 0, direct.stderr
+    assert direct.stdout.splitlines()[-1] == "False"
+
+
 def test_plain_http_for_localhost_turns_the_redirect_off_but_keeps_hsts_configurable():
     code = ("from django.conf import settings as s; "
             "print(s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, s.SECURE_PROXY_SSL_HEADER)")

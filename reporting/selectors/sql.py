@@ -71,7 +71,8 @@ def month(value) -> datetime.date:
 def grouping_sets(queryset: QuerySet, columns: dict[str, str], sets: dict[str, tuple[str, ...]],
                   detail: dict[str, str], aggregates: dict[str, tuple[str, list]],
                   labels: dict[str, tuple[type, dict[str, str]]] | None = None,
-                  measures: tuple[str, ...] = ()) -> dict[str, list[dict]]:
+                  measures: tuple[str, ...] = (), organization_id: int | None = None,
+                  ) -> dict[str, list[dict]]:
     """Several GROUP BYs of one queryset in one pass (PostgreSQL GROUPING SETS).
 
     ``columns`` names the queryset's values (alias: lookup); ``sets`` maps a name to the aliases
@@ -81,7 +82,9 @@ def grouping_sets(queryset: QuerySet, columns: dict[str, str], sets: dict[str, t
     up: ``aggregates`` maps an alias to (SQL, its parameters) over the grouped and other columns
     and the ``detail`` aliases — enum values go in as parameters (``kind = %s``), never as
     literals. ``labels`` maps a grouped id alias to (model, {alias: field}): names joined to the
-    few result rows, so that the rows are grouped by integers (hashed), not sorted by text.
+    few result rows, so that the rows are grouped by integers (hashed), not sorted by text;
+    with ``organization_id``, read from that organisation's rows only (through its index),
+    never by hashing every organisation's products, facilities or users.
     Returns each set's rows as dicts of its grouped columns, labels and aggregates.
     """
     labels = labels or {}
@@ -106,15 +109,19 @@ def grouping_sets(queryset: QuerySet, columns: dict[str, str], sets: dict[str, t
     sql = (f"SELECT {inner} FROM (SELECT {partial} FROM ({sql}) AS fs_lines "
            f"({', '.join(aliases)}) GROUP BY {', '.join(keys)}) AS fs_partial "
            f"GROUP BY GROUPING SETS ({groups})")
-    outer, joins = ["fs_g.*"], []
+    outer, joins, label_params = ["fs_g.*"], [], []
     for n, (key, (model, fields)) in enumerate(labels.items()):
-        joins.append(f"LEFT JOIN {quote(model._meta.db_table)} AS fs_l{n} "
-                     f"ON fs_l{n}.id = fs_g.{key}")
-        outer += [f"fs_l{n}.{quote(model._meta.get_field(field).column)}"
-                  for field in fields.values()]
+        names = [quote(model._meta.get_field(field).column) for field in fields.values()]
+        table = quote(model._meta.db_table)
+        if organization_id is not None:
+            table = (f"(SELECT id, {', '.join(names)} FROM {table} "
+                     "WHERE organization_id = %s)")
+            label_params.append(organization_id)
+        joins.append(f"LEFT JOIN {table} AS fs_l{n} ON fs_l{n}.id = fs_g.{key}")
+        outer += [f"fs_l{n}.{name}" for name in names]
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {', '.join(outer)} FROM ({sql}) AS fs_g {' '.join(joins)}",
-                       [*aggregate_params, *params])
+                       [*aggregate_params, *params, *label_params])
         fetched = cursor.fetchall()
     # GROUPING() sets the bit of each first column not grouped by the row's set, the first
     # column the most significant bit.

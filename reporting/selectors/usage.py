@@ -50,7 +50,8 @@ def usage_report(scope: Scope, filters: ReportFilters, *, top_products: int | No
     labels = {"facility_id": (Facility, {"facility": "name"}),
               "product_id": (Product, {"reference": "reference", "description": "description"})}
     found = grouping_sets(qs, columns, sets, {"n": "SUM(n_lines)"}, USAGE_AGGREGATES, labels,
-                          measures=("n_lines",))
+                          measures=("n_lines",),
+                          organization_id=scope.organization_id)
     aliases = {"facility": ("facility_id", "facility"), "surgeon": ("surgeon",),
                "product": ("product_id", "reference", "description"), "month": ("month",)}
     groups = {}

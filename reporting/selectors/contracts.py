@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.db.models import Count, F, Q, Sum
 
+from consignment.models import Facility
 from events.models import EventLine
 from reporting.selectors.scope import ReportFilters, Scope, line_summary
 
@@ -49,18 +50,27 @@ def sales_by_contract(scope: Scope, filters: ReportFilters) -> list[dict]:
     Two reads: every sale of the period per facility from the line summary
     (``EventLineSummary``, no join to lines), and the contract- or override-priced lines; the
     "no contract" row of a facility is its total less its contract rows."""
-    totals = {
-        row["facility__name"]: row
-        for row in line_summary(scope, filters, own_numbers=True)
+    by_facility = list(
+        line_summary(scope, filters, own_numbers=True)
+        # Grouped by the facility's id (hashed integers), not its name: the names are read
+        # after, for the few rows.
         .filter(kind=EventLine.Kind.SALE)
         .order_by()
-        .values("facility__name")
+        .values("facility_id")
         .annotate(
             units=Sum("lines"),
             amount=Sum("amount"),
             list_amount=Sum(F("lines") * F("product__unit_price")),
         )
-    }
+    )
+    names = dict(Facility.objects.filter(pk__in=[row["facility_id"] for row in by_facility])
+                 .values_list("pk", "name"))
+    totals: dict[str, dict] = {}  # by facility name, as the priced lines are
+    for row in by_facility:
+        total = totals.setdefault(names[row["facility_id"]], {
+            "units": 0, "amount": Decimal("0.00"), "list_amount": Decimal("0.00")})
+        for key in total:
+            total[key] += row[key]
     priced = (
         _priced(scope, filters)
         .order_by()

@@ -47,10 +47,7 @@ def sales_report(scope: Scope, filters: ReportFilters, dimensions=tuple(SALES_DI
     revenue, biggest first), and the totals (units, revenue, returns), in one pass over the
     period's line summary (GROUPING SETS). Facility-stock use lines are never sales, so a device
     counts once. A rep sees their own events."""
-    # The product's line is joined; naming the organisation's products lets PostgreSQL read
-    # only theirs (through their index), not hash every organisation's catalogue.
-    qs = (line_summary(scope, filters, own_numbers=True)
-          .filter(kind__in=NET_SALE_KINDS, product__organization_id=scope.organization_id)
+    qs = (line_summary(scope, filters, own_numbers=True).filter(kind__in=NET_SALE_KINDS)
           .annotate(month=TruncMonth("date")))
     columns = {"rep_id": "representative_id", "facility_id": "facility_id",
                "line_id": "product__product_line_id", "month": "month", "kind": "kind",

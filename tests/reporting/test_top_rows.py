@@ -10,8 +10,18 @@ from django.utils import timezone
 
 from commissions.models import CommissionCredit
 from commissions.views import STATEMENT_PAGE
+from consignment.models import Facility
+from inventory.models import Product
+from reporting.selectors import ReportFilters, Scope, stock_overview
+from reporting.selectors.sql import fetch, ranks
 from reporting.views import TOP_ROWS
-from tests.factories import ParLevelFactory, make_event
+from tests.factories import (
+    FacilityFactory,
+    OrganizationFactory,
+    ParLevelFactory,
+    ProductFactory,
+    make_event,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -58,3 +68,29 @@ def test_statement_pages_credits_and_totals_cover_the_period(client, shop):
     rows = list(csv.reader(io.StringIO(
         client.get(statement, {"rep": shop.seller.pk, "format": "csv"}).getvalue().decode())))
     assert len(rows) == 1 + STATEMENT_PAGE + 5
+
+
+def test_name_ranks_read_the_organisations_own_rows_and_keep_name_order(shop):
+    """The stock tables order rows by ranks of names (``reporting.selectors.sql.ranks``): only
+    the organisation's facilities and products are ranked — ranking every organisation's
+    catalogue cost the dashboard ~40 ms at a million devices — and the order is still the
+    names' code-point order."""
+    other = OrganizationFactory(name="Another distributor")
+    for _ in range(3):
+        FacilityFactory(organization=other)
+        ProductFactory(organization=other)
+    sql, params = ranks(shop.org.pk)
+    [counts] = fetch(f"WITH {sql} SELECT (SELECT COUNT(*) FROM fs_fr) AS facilities, "
+                     "(SELECT COUNT(*) FROM fs_pr) AS products", params)
+    assert counts == {
+        "facilities": Facility.objects.filter(organization=shop.org).count(),
+        "products": Product.objects.filter(organization=shop.org).count(),
+    }
+    zed, alpha = shop.new_product(reference="ZZ-1"), shop.new_product(reference="AA-1")
+    for product in (zed, alpha):
+        ParLevelFactory(organization=shop.org, facility=shop.facility, product=product,
+                        minimum=1)
+    rows = stock_overview(Scope(organization_id=shop.org.pk), ReportFilters.default(),
+                          limit=None)["stock"]
+    references = [r["reference"] for r in rows if r["facility_id"] == shop.facility.pk]
+    assert references == sorted(references) and {"AA-1", "ZZ-1"} <= set(references)

@@ -8,7 +8,9 @@ organisation's version of the request being served, so a change made through any
 seen by every process at its next request: the version is read with the organisation, which
 every page reads anyway (the currency of its amounts). The key also holds the list's SQL and
 parameters: a rep's narrower list is never served to an admin, nor one organisation's to
-another.
+another. Compiling that SQL costs about as much as finding the list, so a list whose queryset
+is named by a ``scope`` (``core.forms.ScopedModelChoiceField``: the filter set, the filter and
+the user it was built for) finds its SQL key under that name, once per organisation version.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 
 MAX_LISTS = 512  # lists kept per process (each a few hundred (id, label) pairs)
+MAX_SCOPES = 4096  # scopes' SQL keys kept per process (a few hundred bytes each)
 
 _reader: ContextVar[object | None] = ContextVar("options_reader", default=None)
 _lists: OrderedDict[tuple, tuple] = OrderedDict()
+_scopes: OrderedDict[tuple, tuple] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -45,22 +49,24 @@ def _version() -> tuple[int, int] | None:
     return organization.pk, organization.options_version
 
 
-def cached_options(queryset, build: Callable[[object], Iterable[tuple[object, str]]]
-                   ) -> Iterable[tuple[object, str]]:
+def cached_options(queryset, build: Callable[[object], Iterable[tuple[object, str]]], *,
+                   scope: tuple | None = None) -> Iterable[tuple[object, str]]:
     """``build(queryset)`` as a tuple, kept under the request's organisation version and the
     queryset's SQL; read afresh (and not kept) outside a signed-in request."""
     return cached_for_organisation(queryset, lambda qs: tuple(build(qs)),
-                                   name=getattr(build, "__qualname__", ""))
+                                   name=getattr(build, "__qualname__", ""), scope=scope)
 
 
-def cached_for_organisation(queryset, build: Callable[[object], object], *, name: str):
+def cached_for_organisation(queryset, build: Callable[[object], object], *, name: str,
+                            scope: tuple | None = None):
     """``build(queryset)`` (immutable: a tuple, a string), kept under ``name``, the request's
-    organisation version and the queryset's SQL; built afresh outside a signed-in request."""
+    organisation version and the queryset's SQL; built afresh outside a signed-in request.
+    With ``scope`` (what names the queryset: always the same SQL for the same scope and
+    organisation version), the SQL is compiled once per scope and version."""
     version = _version()
     if version is None:
         return build(queryset)
-    sql, params = queryset.query.sql_with_params()
-    key = (*version, name, queryset.db, sql, tuple(params))
+    key = (*version, name, *_sql_key(queryset, version, name, scope))
     with _lock:
         found = _lists.get(key)
         if found is not None:
@@ -74,7 +80,27 @@ def cached_for_organisation(queryset, build: Callable[[object], object], *, name
     return value
 
 
+def _sql_key(queryset, version: tuple[int, int], name: str, scope: tuple | None) -> tuple:
+    if scope is None:
+        sql, params = queryset.query.sql_with_params()
+        return queryset.db, sql, tuple(params)
+    named = (*version, name, queryset.db, *scope)
+    with _lock:
+        found = _scopes.get(named)
+        if found is not None:
+            _scopes.move_to_end(named)
+            return found
+    sql, params = queryset.query.sql_with_params()
+    found = (queryset.db, sql, tuple(params))
+    with _lock:
+        _scopes[named] = found
+        while len(_scopes) > MAX_SCOPES:
+            _scopes.popitem(last=False)
+    return found
+
+
 def clear() -> None:
     """Forget every kept list (tests)."""
     with _lock:
         _lists.clear()
+        _scopes.clear()

@@ -13,6 +13,8 @@ Its template (a subclass's ``Meta.template_name = "partials/fast_table.html"``) 
 
 from __future__ import annotations
 
+import copy
+from collections import OrderedDict
 from collections.abc import Callable
 
 import django_tables2 as tables
@@ -44,7 +46,26 @@ def link_pattern(viewname: str) -> str:
     return reverse(viewname, args=[_PK]).replace(str(_PK), "{}")
 
 
+class _ColumnsCopiedShallow(OrderedDict):
+    """A table class's columns. django-tables2 deep-copies them for every table (each column's
+    accessor, attributes and transforms: some 400 objects a table, 0.4 ms of All Inventory's
+    time); a fast table copies each column itself, its ``attrs`` dict included. Nothing of ours
+    changes a column's nested values in place (a table replaces a column's ``attrs``)."""
+
+    def __deepcopy__(self, memo):
+        copies = OrderedDict()
+        for name, column in self.items():
+            copied = copy.copy(column)
+            copied.attrs = dict(column.attrs)
+            copies[name] = copied
+        return copies
+
+
 class FastBodyTable(tables.Table):
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.base_columns = _ColumnsCopiedShallow(cls.base_columns)
+
     def cells(self) -> dict[str, Callable[[object], str]]:
         """Column name → the cell's HTML (escaped) for one row of ``self.page.object_list``."""
         raise NotImplementedError

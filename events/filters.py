@@ -7,7 +7,7 @@ from accounts.models import User
 from consignment.models import Facility
 from core.forms import CompactForm
 from events.models import Event, EventStatus, EventType
-from inventory.filters import option_labels
+from inventory.filters import OptionsFilter, option_labels
 
 
 def _facilities(request):
@@ -31,8 +31,8 @@ class EventFilter(django_filters.FilterSet):
         label="Event Type", choices=EventType.choices, empty_label="Any type"
     )
     status = django_filters.ChoiceFilter(choices=EventStatus.choices, empty_label="Any status")
-    facility = django_filters.ModelChoiceFilter(queryset=_facilities, empty_label="Any facility")
-    representative = django_filters.ModelChoiceFilter(queryset=_reps, empty_label="Any rep")
+    facility = OptionsFilter(queryset=_facilities, empty_label="Any facility")
+    representative = OptionsFilter(queryset=_reps, empty_label="Any rep")
     date_from = django_filters.DateFilter(
         field_name="date", lookup_expr="gte", label="From",
         widget=forms.DateInput(attrs={"type": "date"}),

@@ -22,10 +22,12 @@ from contextvars import ContextVar
 
 MAX_LISTS = 512  # lists kept per process (each a few hundred (id, label) pairs)
 MAX_SCOPES = 4096  # scopes' SQL keys kept per process (a few hundred bytes each)
+MAX_FORMS = 256  # filter bars' form classes kept per process (one per filter set and user)
 
 _reader: ContextVar[object | None] = ContextVar("options_reader", default=None)
 _lists: OrderedDict[tuple, tuple] = OrderedDict()
 _scopes: OrderedDict[tuple, tuple] = OrderedDict()
+_forms: OrderedDict[tuple, object] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -67,36 +69,42 @@ def cached_for_organisation(queryset, build: Callable[[object], object], *, name
     if version is None:
         return build(queryset)
     key = (*version, name, *_sql_key(queryset, version, name, scope))
-    with _lock:
-        found = _lists.get(key)
-        if found is not None:
-            _lists.move_to_end(key)
-            return found
-    value = build(queryset)
-    with _lock:
-        _lists[key] = value
-        while len(_lists) > MAX_LISTS:
-            _lists.popitem(last=False)
-    return value
+    return _kept(_lists, MAX_LISTS, key, lambda: build(queryset))
 
 
 def _sql_key(queryset, version: tuple[int, int], name: str, scope: tuple | None) -> tuple:
-    if scope is None:
+    def compile_key():
         sql, params = queryset.query.sql_with_params()
         return queryset.db, sql, tuple(params)
-    named = (*version, name, queryset.db, *scope)
+
+    if scope is None:
+        return compile_key()
+    return _kept(_scopes, MAX_SCOPES, (*version, name, queryset.db, *scope), compile_key)
+
+
+def _kept(store: OrderedDict, limit: int, key: tuple, build: Callable[[], object]):
     with _lock:
-        found = _scopes.get(named)
+        found = store.get(key)
         if found is not None:
-            _scopes.move_to_end(named)
+            store.move_to_end(key)
             return found
-    sql, params = queryset.query.sql_with_params()
-    found = (queryset.db, sql, tuple(params))
+    value = build()
     with _lock:
-        _scopes[named] = found
-        while len(_scopes) > MAX_SCOPES:
-            _scopes.popitem(last=False)
-    return found
+        store[key] = value
+        while len(store) > limit:
+            store.popitem(last=False)
+    return value
+
+
+def kept_form_class(scope: tuple, build: Callable[[], type]) -> type:
+    """A filter bar's form class, ``build()``, kept under ``scope`` (the filter set, its filters
+    and the user its choices were built for) and the request's organisation version: its
+    fields' querysets are the same until the version moves. Each form made from it copies
+    its fields, as Django's forms do. Built afresh outside a signed-in request."""
+    version = _version()
+    if version is None:
+        return build()
+    return _kept(_forms, MAX_FORMS, (*version, *scope), build)
 
 
 def clear() -> None:
@@ -104,3 +112,4 @@ def clear() -> None:
     with _lock:
         _lists.clear()
         _scopes.clear()
+        _forms.clear()

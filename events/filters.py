@@ -7,7 +7,7 @@ from accounts.models import User
 from consignment.models import Facility
 from core.forms import CompactForm
 from events.models import Event, EventStatus, EventType
-from inventory.filters import OptionsFilter, option_labels
+from inventory.filters import KeptFormFilterSet, OptionsFilter, option_labels
 
 
 def _facilities(request):
@@ -26,7 +26,7 @@ class EventFilterForm(CompactForm):
     option_labels = staticmethod(option_labels)
 
 
-class EventFilter(django_filters.FilterSet):
+class EventFilter(KeptFormFilterSet):
     event_type = django_filters.ChoiceFilter(
         label="Event Type", choices=EventType.choices, empty_label="Any type"
     )

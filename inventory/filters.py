@@ -12,7 +12,7 @@ from accounts.models import User
 from consignment.models import Facility
 from core.forms import CompactForm, ScopedModelChoiceField
 from core.http import int_id
-from core.options import cached_for_organisation, cached_options
+from core.options import cached_for_organisation, cached_options, kept_form_class
 from inventory.models import (
     ACTIVE_STATUSES,
     Device,
@@ -150,13 +150,27 @@ class ProductFilter(OptionsFilter):
     field_class = ProductSearchField
 
 
+class KeptFormFilterSet(django_filters.FilterSet):
+    """A filter set whose choices depend on the request's user alone (``OptionsFilter``): its
+    form class (each filter's field and queryset) is built once per user and organisation
+    options version and kept per process (``core.options.kept_form_class``); each request's
+    form copies its fields from it, as every Django form does from its class."""
+
+    def get_form_class(self):
+        user = getattr(self.request, "user", None)
+        if not getattr(user, "is_authenticated", False):
+            return super().get_form_class()
+        return kept_form_class((type(self), tuple(self.filters), user.pk),
+                               super().get_form_class)
+
+
 class DeviceFilterForm(CompactForm):
     """Bootstrap classes and fast selects (core.forms); options read as values."""
 
     option_labels = staticmethod(option_labels)
 
 
-class DeviceFilter(django_filters.FilterSet):
+class DeviceFilter(KeptFormFilterSet):
     """Status, where, what, and "Show deactivated" (off: active devices only)."""
 
     status = django_filters.ChoiceFilter(

@@ -179,3 +179,30 @@ def test_a_scoped_field_forgets_its_name_with_another_queryset(world):
     assert copied.widget.options_scope == products.options_scope
     copied.queryset = copied.queryset.filter(pk=world.product.pk)
     assert copied.options_scope is None and copied.widget.options_scope is None
+
+
+def test_a_filter_bars_form_class_is_kept_per_user_and_version(world, rf):
+    """The filter set's form class is built once per user and organisation version: the same
+    class at the next request, another for another user (a rep's events filter has no
+    representative), a new one once a row of its lists changes."""
+    from core.options import reset_reader, set_reader
+    from events.filters import EventFilter
+    from events.models import Event
+
+    def form_class(user):
+        request = rf.get("/events/")
+        request.user = type(user).objects.select_related("organization").get(pk=user.pk)
+        token = set_reader(request.user)
+        try:
+            return type(EventFilter(request.GET, queryset=Event.objects.none(),
+                                    request=request).form)
+        finally:
+            reset_reader(token)
+
+    admins = form_class(world.admin)
+    assert form_class(world.admin) is admins and "representative" in admins.base_fields
+    reps = form_class(world.rep)
+    assert reps is not admins and "representative" not in reps.base_fields
+    world.mercy.name = "Mercy General West"
+    world.mercy.save()
+    assert form_class(world.admin) is not admins

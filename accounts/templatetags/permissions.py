@@ -27,7 +27,7 @@ def nav_links(context) -> str:
     the user's role (the permissions it holds), which one is active on the page's URL name, and
     every address on the script prefix — nothing else, so they are rendered once per such key
     and kept per process (about twenty ``{% url %}`` and permission checks a page otherwise)."""
-    request, user = context["request"], context["user"]
+    request, user = context.get("request"), context.get("user")
     match = getattr(request, "resolver_match", None)
     section, name = (match.namespace, match.url_name) if match is not None else ("", "")
     key = (get_script_prefix(), getattr(user, "role", None), getattr(user, "is_active", False),

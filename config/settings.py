@@ -229,7 +229,10 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     # django-axes refuses a locked-out username or address before any password is checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, the signed-in user read with their organisation (one query). A session
+    # started under "django.contrib.auth.backends.ModelBackend" (before this backend) is signed
+    # out once: Django keeps the backend's path in the session.
+    "accounts.backends.OrganizationModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

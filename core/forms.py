@@ -74,6 +74,40 @@ class BootstrapForm:
                                      f"{EARLIEST_DATE:%d %b %Y} and {LATEST_DATE:%d %b %Y}.")
 
 
+class ScopedModelChoiceField(forms.ModelChoiceField):
+    """A model choice field whose rows are named by ``options_scope``, set by whoever built its
+    queryset from the request alone (``inventory.filters.OptionsFilter``: the filter set, the
+    filter and the user): its option list kept per process (``core.options``) is then found by
+    that name, without compiling the queryset's SQL on every page. Giving the field another
+    queryset forgets the name; a copy of the field (each form's own) keeps it, with a copy of
+    the same queryset. ``_scope_changed`` tells the widget, if it reads options itself."""
+
+    _options_scope: tuple | None = None
+
+    @property
+    def options_scope(self) -> tuple | None:
+        return self._options_scope
+
+    @options_scope.setter
+    def options_scope(self, scope: tuple | None) -> None:
+        self._options_scope = scope
+        self._scope_changed(scope)
+
+    def _scope_changed(self, scope: tuple | None) -> None:
+        pass
+
+    def _set_queryset(self, queryset):
+        super()._set_queryset(queryset)
+        self.options_scope = None
+
+    queryset = property(forms.ModelChoiceField._get_queryset, _set_queryset)
+
+    def __deepcopy__(self, memo):
+        result = super().__deepcopy__(memo)  # sets a copy of the queryset: forgets the name
+        result.options_scope = self.options_scope
+        return result
+
+
 class FastSelect(forms.Select):
     """A <select> rendered in Python: the same HTML as ``forms.Select`` (but for whitespace),
     without a template per option. A model field's options come from ``option_labels`` when
@@ -81,7 +115,7 @@ class FastSelect(forms.Select):
     ``label_from_instance``. A catalogue of hundreds of products otherwise costs tens of ms
     per page."""
 
-    option_labels: Callable[[object], Iterable[tuple[object, str]]] | None = None
+    option_labels: Callable[..., Iterable[tuple[object, str]]] | None = None
 
     def render(self, name, value, attrs=None, renderer=None):
         attrs = self.build_attrs(self.attrs, attrs)
@@ -89,7 +123,9 @@ class FastSelect(forms.Select):
         choices = self.choices
         if isinstance(choices, ModelChoiceIterator):
             field = choices.field
-            rows = (self.option_labels(field.queryset) if self.option_labels else
+            rows = (self.option_labels(field.queryset,
+                                       scope=getattr(field, "options_scope", None))
+                    if self.option_labels else
                     ((obj.pk, field.label_from_instance(obj)) for obj in field.queryset))
             choices = [("", field.empty_label), *rows] if field.empty_label is not None else rows
         options = "".join(
@@ -102,11 +138,11 @@ class FastSelect(forms.Select):
 
 class CompactForm(BootstrapForm, forms.Form):
     """A filter bar's form (also django-filter's ``Meta.form``): small controls, and every
-    single <select> rendered by ``FastSelect`` (its model options read by ``option_labels``,
-    when set)."""
+    single <select> rendered by ``FastSelect`` (its model options read by
+    ``option_labels(queryset, scope=…)``, when set)."""
 
     widget_size = "sm"
-    option_labels: Callable[[object], Iterable[tuple[object, str]]] | None = None
+    option_labels: Callable[..., Iterable[tuple[object, str]]] | None = None
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -8,7 +8,9 @@ organisation's version of the request being served, so a change made through any
 seen by every process at its next request: the version is read with the organisation, which
 every page reads anyway (the currency of its amounts). The key also holds the list's SQL and
 parameters: a rep's narrower list is never served to an admin, nor one organisation's to
-another.
+another. Compiling that SQL costs about as much as finding the list, so a list whose queryset
+is named by a ``scope`` (``core.forms.ScopedModelChoiceField``: the filter set, the filter and
+the user it was built for) finds its SQL key under that name, once per organisation version.
 """
 
 from __future__ import annotations
@@ -19,9 +21,13 @@ from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 
 MAX_LISTS = 512  # lists kept per process (each a few hundred (id, label) pairs)
+MAX_SCOPES = 4096  # scopes' SQL keys kept per process (a few hundred bytes each)
+MAX_FORMS = 256  # filter bars' form classes kept per process (one per filter set and user)
 
 _reader: ContextVar[object | None] = ContextVar("options_reader", default=None)
 _lists: OrderedDict[tuple, tuple] = OrderedDict()
+_scopes: OrderedDict[tuple, tuple] = OrderedDict()
+_forms: OrderedDict[tuple, object] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -45,36 +51,65 @@ def _version() -> tuple[int, int] | None:
     return organization.pk, organization.options_version
 
 
-def cached_options(queryset, build: Callable[[object], Iterable[tuple[object, str]]]
-                   ) -> Iterable[tuple[object, str]]:
+def cached_options(queryset, build: Callable[[object], Iterable[tuple[object, str]]], *,
+                   scope: tuple | None = None) -> Iterable[tuple[object, str]]:
     """``build(queryset)`` as a tuple, kept under the request's organisation version and the
     queryset's SQL; read afresh (and not kept) outside a signed-in request."""
     return cached_for_organisation(queryset, lambda qs: tuple(build(qs)),
-                                   name=getattr(build, "__qualname__", ""))
+                                   name=getattr(build, "__qualname__", ""), scope=scope)
 
 
-def cached_for_organisation(queryset, build: Callable[[object], object], *, name: str):
+def cached_for_organisation(queryset, build: Callable[[object], object], *, name: str,
+                            scope: tuple | None = None):
     """``build(queryset)`` (immutable: a tuple, a string), kept under ``name``, the request's
-    organisation version and the queryset's SQL; built afresh outside a signed-in request."""
+    organisation version and the queryset's SQL; built afresh outside a signed-in request.
+    With ``scope`` (what names the queryset: always the same SQL for the same scope and
+    organisation version), the SQL is compiled once per scope and version."""
     version = _version()
     if version is None:
         return build(queryset)
-    sql, params = queryset.query.sql_with_params()
-    key = (*version, name, queryset.db, sql, tuple(params))
+    key = (*version, name, *_sql_key(queryset, version, name, scope))
+    return _kept(_lists, MAX_LISTS, key, lambda: build(queryset))
+
+
+def _sql_key(queryset, version: tuple[int, int], name: str, scope: tuple | None) -> tuple:
+    def compile_key():
+        sql, params = queryset.query.sql_with_params()
+        return queryset.db, sql, tuple(params)
+
+    if scope is None:
+        return compile_key()
+    return _kept(_scopes, MAX_SCOPES, (*version, name, queryset.db, *scope), compile_key)
+
+
+def _kept(store: OrderedDict, limit: int, key: tuple, build: Callable[[], object]):
     with _lock:
-        found = _lists.get(key)
+        found = store.get(key)
         if found is not None:
-            _lists.move_to_end(key)
+            store.move_to_end(key)
             return found
-    value = build(queryset)
+    value = build()
     with _lock:
-        _lists[key] = value
-        while len(_lists) > MAX_LISTS:
-            _lists.popitem(last=False)
+        store[key] = value
+        while len(store) > limit:
+            store.popitem(last=False)
     return value
+
+
+def kept_form_class(scope: tuple, build: Callable[[], type]) -> type:
+    """A filter bar's form class, ``build()``, kept under ``scope`` (the filter set, its filters
+    and the user its choices were built for) and the request's organisation version: its
+    fields' querysets are the same until the version moves. Each form made from it copies
+    its fields, as Django's forms do. Built afresh outside a signed-in request."""
+    version = _version()
+    if version is None:
+        return build()
+    return _kept(_forms, MAX_FORMS, (*version, *scope), build)
 
 
 def clear() -> None:
     """Forget every kept list (tests)."""
     with _lock:
         _lists.clear()
+        _scopes.clear()
+        _forms.clear()

@@ -7,7 +7,7 @@ from accounts.models import User
 from consignment.models import Facility
 from core.forms import CompactForm
 from events.models import Event, EventStatus, EventType
-from inventory.filters import option_labels
+from inventory.filters import KeptFormFilterSet, OptionsFilter, option_labels
 
 
 def _facilities(request):
@@ -26,13 +26,13 @@ class EventFilterForm(CompactForm):
     option_labels = staticmethod(option_labels)
 
 
-class EventFilter(django_filters.FilterSet):
+class EventFilter(KeptFormFilterSet):
     event_type = django_filters.ChoiceFilter(
         label="Event Type", choices=EventType.choices, empty_label="Any type"
     )
     status = django_filters.ChoiceFilter(choices=EventStatus.choices, empty_label="Any status")
-    facility = django_filters.ModelChoiceFilter(queryset=_facilities, empty_label="Any facility")
-    representative = django_filters.ModelChoiceFilter(queryset=_reps, empty_label="Any rep")
+    facility = OptionsFilter(queryset=_facilities, empty_label="Any facility")
+    representative = OptionsFilter(queryset=_reps, empty_label="Any rep")
     date_from = django_filters.DateFilter(
         field_name="date", lookup_expr="gte", label="From",
         widget=forms.DateInput(attrs={"type": "date"}),

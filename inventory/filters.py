@@ -10,9 +10,9 @@ from django.utils.safestring import mark_safe
 
 from accounts.models import User
 from consignment.models import Facility
-from core.forms import CompactForm
+from core.forms import CompactForm, ScopedModelChoiceField
 from core.http import int_id
-from core.options import cached_for_organisation, cached_options
+from core.options import cached_for_organisation, cached_options, kept_form_class
 from inventory.models import (
     ACTIVE_STATUSES,
     Device,
@@ -41,12 +41,13 @@ def _custodians(request):
     return User.objects.for_user(request.user).exclude(role=User.Role.MANAGER)
 
 
-def option_labels(queryset):
+def option_labels(queryset, *, scope: tuple | None = None):
     """(pk, label) for each row of a choice queryset, read as values: the label is the model's
     ``str()`` (tests/inventory/test_scale_indexes.py checks they agree), without building a
     model instance per option. Kept per process under the organisation's options version
-    (``core.options``): a filter bar reads its lists once until one of their rows changes."""
-    return cached_options(queryset, _option_rows)
+    (``core.options``): a filter bar reads its lists once until one of their rows changes;
+    ``scope`` names the queryset (``OptionsFilter``)."""
+    return cached_options(queryset, _option_rows, scope=scope)
 
 
 def _option_rows(queryset):
@@ -73,16 +74,17 @@ class ProductDatalist(forms.TextInput):
         super().__init__({"placeholder": "Catalogue number or description",
                           "autocomplete": "off", **(attrs or {})})
         self.queryset = Product.objects.none()
+        self.options_scope = None  # the field's (ProductSearchField)
 
     def render(self, name, value, attrs=None, renderer=None):
         attrs = {**(attrs or {}), "list": f"{name}-options"}
         box = super().render(name, value, attrs, renderer)
         options = cached_for_organisation(self.queryset.order_by("reference"), _datalist_options,
-                                          name="product-datalist")
+                                          name="product-datalist", scope=self.options_scope)
         return mark_safe(f'{box}<datalist id="{escape(name)}-options">{options}</datalist>')
 
 
-class ProductSearchField(forms.ModelChoiceField):
+class ProductSearchField(ScopedModelChoiceField):
     """A product by its catalogue number, typed or picked ("MS-00001 – Polyaxial …" or
     "ms-00001"); a link may name it by id (the reports' rows)."""
 
@@ -97,6 +99,9 @@ class ProductSearchField(forms.ModelChoiceField):
         self.widget.queryset = self.queryset
 
     queryset = property(forms.ModelChoiceField._get_queryset, _set_queryset)
+
+    def _scope_changed(self, scope):
+        self.widget.options_scope = scope
 
     def prepare_value(self, value):
         if isinstance(value, Product):
@@ -120,8 +125,43 @@ class ProductSearchField(forms.ModelChoiceField):
         return product
 
 
-class ProductFilter(django_filters.ModelChoiceFilter):
+class OptionsFilter(django_filters.ModelChoiceFilter):
+    """A model choice filter whose ``queryset`` is a function of the request's user alone (the
+    organisation's rows, as ``for_user`` narrows them): its field is named (filter set, filter,
+    user) for the option lists kept per process (``core.options``), which then find the list
+    without compiling its SQL. Whatever else changes the user's list (their role, their region,
+    a row of the list) raises the organisation's options version."""
+
+    field_class = ScopedModelChoiceField
+
+    @property
+    def field(self):
+        built = hasattr(self, "_field")
+        field = super().field
+        if not built:
+            user = getattr(self.get_request(), "user", None)
+            if getattr(user, "is_authenticated", False):
+                field.options_scope = (type(self.parent).__qualname__, self.field_name,
+                                       self.lookup_expr, user.pk)
+        return field
+
+
+class ProductFilter(OptionsFilter):
     field_class = ProductSearchField
+
+
+class KeptFormFilterSet(django_filters.FilterSet):
+    """A filter set whose choices depend on the request's user alone (``OptionsFilter``): its
+    form class (each filter's field and queryset) is built once per user and organisation
+    options version and kept per process (``core.options.kept_form_class``); each request's
+    form copies its fields from it, as every Django form does from its class."""
+
+    def get_form_class(self):
+        user = getattr(self.request, "user", None)
+        if not getattr(user, "is_authenticated", False):
+            return super().get_form_class()
+        return kept_form_class((type(self), tuple(self.filters), user.pk),
+                               super().get_form_class)
 
 
 class DeviceFilterForm(CompactForm):
@@ -130,25 +170,25 @@ class DeviceFilterForm(CompactForm):
     option_labels = staticmethod(option_labels)
 
 
-class DeviceFilter(django_filters.FilterSet):
+class DeviceFilter(KeptFormFilterSet):
     """Status, where, what, and "Show deactivated" (off: active devices only)."""
 
     status = django_filters.ChoiceFilter(
         choices=DeviceStatus.choices, empty_label="Any status", method="filter_status_noop",
         label="Status",
     )
-    facility = django_filters.ModelChoiceFilter(
+    facility = OptionsFilter(
         queryset=_org_choices(Facility), empty_label="Any facility", label="Facility"
     )
-    custodian = django_filters.ModelChoiceFilter(
+    custodian = OptionsFilter(
         queryset=_custodians, empty_label="Anyone", label="Custodian"
     )
-    manufacturer = django_filters.ModelChoiceFilter(
+    manufacturer = OptionsFilter(
         field_name="product__product_line__manufacturer",
         queryset=_org_choices(Manufacturer), empty_label="Any manufacturer",
         label="Manufacturer",
     )
-    product_line = django_filters.ModelChoiceFilter(
+    product_line = OptionsFilter(
         field_name="product__product_line", queryset=_org_choices(ProductLine),
         empty_label="Any product line", label="Product line",
     )

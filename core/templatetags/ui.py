@@ -5,7 +5,7 @@ import functools
 from django import template
 from django.forms.utils import flatatt
 from django.urls import get_script_prefix, reverse
-from django.utils.html import escape
+from django.utils.html import conditional_escape, escape
 from django.utils.safestring import mark_safe
 
 from core.formatting import format_money, status_member
@@ -69,3 +69,27 @@ def id_url(pk, name: str) -> str:
     ``{{ row.facility_id|id_url:"consignment:facility_detail" }}``."""
     before, after = _url_around_id(name, get_script_prefix())
     return f"{before}{int(pk)}{after}"
+
+
+@register.simple_tag
+def filter_fields(form, *, box: str, label: str, exclude: str = "") -> str:
+    """A filter bar's fields, each in its box with its label and errors, as the template loop
+
+        {% for field in form %}<div class="{box}"><label class="{label}"
+        for="{{ field.id_for_label }}">{{ field.label }}</label>{{ field }}{% for error in
+        field.errors %}<div class="invalid-feedback d-block">{{ error }}</div>{% endfor %}
+        </div>{% endfor %}
+
+    writes them (fields named in ``exclude``, comma-separated, left out), without a template
+    variable per field (All Inventory's ten fields: ~0.4 ms a page)."""
+    skip = set(exclude.split(",")) if exclude else set()
+    parts = []
+    for field in form:
+        if field.name in skip:
+            continue
+        errors = "".join(f'<div class="invalid-feedback d-block">{conditional_escape(error)}'
+                         "</div>" for error in field.errors)
+        parts.append(f'<div class="{escape(box)}"><label class="{escape(label)}" '
+                     f'for="{conditional_escape(field.id_for_label)}">'
+                     f"{conditional_escape(field.label)}</label>{field}{errors}</div>")
+    return mark_safe("".join(parts))

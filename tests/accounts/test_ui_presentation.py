@@ -158,3 +158,31 @@ def test_every_status_has_one_label_and_colour():
     colours = {EventStatus(s).colour for s in (EventStatus.PENDING_PO, EventStatus.INVOICED,
                                               EventStatus.READY_TO_INVOICE, EventStatus.PAID)}
     assert len(colours) == 4
+
+
+# --- the main navigation ----------------------------------------------------------------------
+
+
+def test_the_navigation_links_follow_the_role_and_the_page_when_kept(client):
+    """The navigation's links are kept per role and page (accounts' ``nav_links``): each role
+    still sees its own links, and the active one is the page's, at the first request and the
+    next."""
+    import re
+
+    admin = UserFactory(role="admin")
+    rep = UserFactory(organization=admin.organization)
+
+    def links(user, url):
+        client.force_login(user)
+        html = client.get(url).content.decode()
+        nav = html.split('id="main-nav"', 1)[1].split('data-testid="user-menu"', 1)[0]
+        active = re.findall(r'nav-link active" href="([^"]+)"', nav)
+        return ("Receiving" in nav, "Billing" in nav, active)
+
+    for _ in range(2):
+        assert links(admin, reverse("inventory:device_list")) == (
+            True, True, [reverse("inventory:device_list")])
+        assert links(rep, reverse("inventory:device_list")) == (
+            False, False, [reverse("inventory:device_list")])
+        assert links(admin, reverse("events:list")) == (True, True, [reverse("events:list")])
+        assert links(rep, reverse("events:agenda")) == (False, False, [reverse("events:agenda")])

@@ -112,3 +112,97 @@ def test_a_region_change_reaches_the_regional_managers_lists(client, world):
                 members=[boss, world.rep2])
     html = _page(client)[0]
     assert "Mercy" in html and "Bob Cover" in html
+
+
+def _option_sql_compiled(monkeypatch) -> list[str]:
+    """The tables whose SQL ``Query.sql_with_params`` compiles (what core.options keys lists
+    by when no scope names them)."""
+    from django.db.models.sql.query import Query
+
+    compiled = []
+    original = Query.sql_with_params
+
+    def spy(self):
+        compiled.append(self.model._meta.db_table)
+        return original(self)
+
+    monkeypatch.setattr(Query, "sql_with_params", spy)
+    return compiled
+
+
+def test_a_warm_filter_bar_compiles_no_option_sql(client, world, monkeypatch):
+    """The filter bars' lists are named (filter set, filter, user): a warm page finds each list
+    without compiling its queryset's SQL; the same page as with the lists read afresh."""
+    client.force_login(world.admin)
+    for url in (reverse("inventory:device_list"), reverse("events:list")):
+        cold = _page(client, url)[0]
+        compiled = _option_sql_compiled(monkeypatch)
+        warm = _page(client, url)[0]
+        assert warm == cold
+        assert not set(compiled) & set(LIST_TABLES)
+        monkeypatch.undo()
+
+
+def test_a_renamed_product_or_facility_is_shown_at_the_next_request(client, world):
+    """Named lists are kept under the organisation's version too: a product's new description
+    (the All Inventory datalist) and a facility's new name (the events list's select) show at
+    the next request."""
+    client.force_login(world.admin)
+    _page(client)
+    _page(client, reverse("events:list"))
+    world.product.description = "Renamed pedicle screw"
+    world.product.save()
+    assert "Renamed pedicle screw" in _page(client)[0]
+    world.mercy.name = "Mercy General West"
+    world.mercy.save()
+    assert "Mercy General West" in _page(client, reverse("events:list"))[0]
+
+
+def test_a_scoped_field_forgets_its_name_with_another_queryset(world):
+    """A form's copy of a named field keeps the name (a copy of the same queryset); a field
+    given another queryset (a form narrowing it) forgets it, so its list is keyed by its SQL."""
+    import copy
+
+    from consignment.models import Facility
+    from core.forms import ScopedModelChoiceField
+    from inventory.filters import ProductSearchField
+
+    field = ScopedModelChoiceField(queryset=Facility.objects.for_user(world.admin))
+    field.options_scope = ("F", "facility", "exact", world.admin.pk)
+    assert copy.deepcopy(field).options_scope == field.options_scope
+    field.queryset = Facility.objects.filter(pk=world.mercy.pk)
+    assert field.options_scope is None
+
+    products = ProductSearchField(queryset=world.product.__class__.objects.all())
+    products.options_scope = ("F", "product", "exact", world.admin.pk)
+    copied = copy.deepcopy(products)
+    assert copied.widget.options_scope == products.options_scope
+    copied.queryset = copied.queryset.filter(pk=world.product.pk)
+    assert copied.options_scope is None and copied.widget.options_scope is None
+
+
+def test_a_filter_bars_form_class_is_kept_per_user_and_version(world, rf):
+    """The filter set's form class is built once per user and organisation version: the same
+    class at the next request, another for another user (a rep's events filter has no
+    representative), a new one once a row of its lists changes."""
+    from core.options import reset_reader, set_reader
+    from events.filters import EventFilter
+    from events.models import Event
+
+    def form_class(user):
+        request = rf.get("/events/")
+        request.user = type(user).objects.select_related("organization").get(pk=user.pk)
+        token = set_reader(request.user)
+        try:
+            return type(EventFilter(request.GET, queryset=Event.objects.none(),
+                                    request=request).form)
+        finally:
+            reset_reader(token)
+
+    admins = form_class(world.admin)
+    assert form_class(world.admin) is admins and "representative" in admins.base_fields
+    reps = form_class(world.rep)
+    assert reps is not admins and "representative" not in reps.base_fields
+    world.mercy.name = "Mercy General West"
+    world.mercy.save()
+    assert form_class(world.admin) is not admins

@@ -147,8 +147,12 @@ def event_device_search_hidden(
     """What a search of the Mark Used tab left out and why, as sentences for the rep: matches of
     other manufacturers (the event is for one), expired matches (an expired unit can't be used)
     and the event's manufacturer's units the rules keep off this event, one sentence per reason
-    (``unusable_match_reasons``). Two queries, and only for a search: without words nothing is
-    said."""
+    (``unusable_match_reasons``), and only for a search: without words nothing is said.
+
+    The first two are counted over the event's pool (what the search reads: the rep's own units,
+    or one facility's stock) with the search's own matching, one query; its cost grows with the
+    rep's custody, not the organisation. The third reads a bounded number of the organisation's
+    units (``_unusable_candidates``) in at most seven queries."""
     if not (query or "").split():
         return []
     today = today or timezone.localdate()
@@ -372,8 +376,9 @@ def unusable_match_reasons(
         said.append(f"Only part of the matches is counted (one way of matching named more "
                     f"than {UNUSABLE_READ_LIMIT:,} units): narrow the search.")
     if not candidates.anywhere:
-        said.append("A unit whose serial or lot only contains the search further in is not "
-                    "counted here: serials are matched from their start, lots whole.")
+        said.append("A unit whose serial or lot only contains the search is not counted "
+                    "here: serials are matched from their start (whole below "
+                    f"{SERIAL_PREFIX_MIN} characters), lots whole.")
     return said
 
 

@@ -31,8 +31,8 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-FROM_THE_START = ("A unit whose serial or lot only contains the search further in is not counted "
-                  "here: serials are matched from their start, lots whole.")
+FROM_THE_START = ("A unit whose serial or lot only contains the search is not counted here: "
+                  "serials are matched from their start (whole below 3 characters), lots whole.")
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from django.utils import timezone
 from accounts.models import User
 from consignment.models import Facility
 from events.models import Event, EventLine
-from inventory.models import Device, DeviceStatus, Product, RecallUnit
+from inventory.models import Device, DeviceStatus, Product, ProductLine, RecallUnit
 from inventory.selectors import (
     SERIAL_PREFIX_MIN,
     facility_stock_devices,
@@ -156,10 +156,15 @@ def event_device_search_hidden(
     if not (query or "").split():
         return []
     today = today or timezone.localdate()
-    maker = Q(product__product_line__manufacturer_id=event.manufacturer_id)
+    # The maker's product lines as a hashed subquery, not a join per unit.
+    maker = Q(product__product_line_id__in=ProductLine.objects.filter(
+        manufacturer_id=event.manufacturer_id).values("pk"))
     on_event = EventLine.objects.filter(event=event).values("device_id")
+    # The products of the organisation only (a unit's product always is): else PostgreSQL
+    # hashed every organisation's catalogue to join the pool's units (29k products, 12 ms at 1M).
     hidden = (
-        _matching(_device_pool(event=event, today=datetime.date.min), query)
+        _matching(_device_pool(event=event, today=datetime.date.min)
+                  .filter(product__organization_id=event.organization_id), query)
         .exclude(pk__in=on_event)
         .aggregate(other_maker=Count("pk", filter=~maker),
                    expired=Count("pk", filter=maker & Q(expiration_date__lt=today)))

@@ -151,7 +151,11 @@ def event_device_search(
 ):
     """Search the candidates by serial, lot, catalogue number or description (every word): the
     event's product line first (a cages order lists cages before pedicle screws), then by
-    catalogue number and the soonest expiry."""
+    catalogue number and the soonest expiry.
+
+    It reads the pool (the rep's custody, or one facility's stock), never the maker's products
+    whole (``event_device_candidates``), and in three queries: the maker's product ids, the
+    page's ids, their rows."""
     qs = _matching(event_device_candidates(event=event, today=today), query)
     in_line = Case(When(product__product_line_id=event.product_line_id, then=Value(0)),
                    default=Value(1), output_field=IntegerField())

@@ -6,7 +6,6 @@ look at — never a silent undercount."""
 from __future__ import annotations
 
 import datetime
-import json
 
 import pytest
 from django.db import connection
@@ -28,6 +27,7 @@ from tests.factories import (
     make_event,
     receive,
 )
+from tests.plans import plan_nodes
 
 pytestmark = pytest.mark.django_db
 
@@ -140,20 +140,8 @@ def test_the_search_page_has_a_query_bound_that_does_not_grow(
 
 
 def _device_nodes(sql: str) -> list[dict]:
-    """The plan nodes reading inventory_device of a logged query (its parameters inlined: run
-    without parameters, so that a LIKE's "%" is no placeholder)."""
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (FORMAT JSON) " + sql)
-        plan = cursor.fetchone()[0]
-    plan = json.loads(plan) if isinstance(plan, str) else plan
-    nodes, stack = [], [plan[0]["Plan"]]
-    while stack:
-        node = stack.pop()
-        if node.get("Relation Name") == "inventory_device":
-            nodes.append(node)
-        stack.extend(node.get("Plans", []))
-    return nodes
-
+    """The plan nodes reading inventory_device of a logged query (its parameters inlined)."""
+    return plan_nodes(sql, relation="inventory_device")
 
 @pytest.mark.parametrize(("query", "index"), [
     ("SC00012", "device_org_serial_upper"),  # UPPER(serial) LIKE 'SC00012%'

@@ -4,7 +4,6 @@ under LIMIT), with the same rows in the same order as sorting every matching dev
 
 import datetime
 import itertools
-import json
 
 import pytest
 from django.db import connection
@@ -26,6 +25,7 @@ from tests.factories import (
     ProductLineFactory,
     UserFactory,
 )
+from tests.plans import plan_nodes
 
 pytestmark = pytest.mark.django_db
 
@@ -179,17 +179,7 @@ def test_other_orders_and_reps_are_sliced_as_usual(world):
 
 
 def _device_nodes(sql: str) -> list[dict]:
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (FORMAT JSON) " + sql)
-        plan = cursor.fetchone()[0]
-    plan = json.loads(plan) if isinstance(plan, str) else plan
-    nodes, stack = [], [plan[0]["Plan"]]
-    while stack:
-        node = stack.pop()
-        nodes.append(node)
-        stack.extend(node.get("Plans", []))
-    return nodes
-
+    return plan_nodes(sql)
 
 @pytest.mark.parametrize("sort, index", [
     ("custodian", "device_org_custodian_id"),

@@ -1,7 +1,6 @@
 """All Inventory at scale: index-served serial and lot lookups, capped paging and counts."""
 
 import datetime
-import json
 
 import pytest
 from django.db import connection
@@ -23,6 +22,7 @@ from tests.factories import (
     ProductLineFactory,
     UserFactory,
 )
+from tests.plans import plan_nodes
 
 pytestmark = pytest.mark.django_db
 
@@ -48,18 +48,7 @@ def _device_plan(queryset) -> list[dict]:
 
 
 def _sql_device_plan(sql: str, params=()) -> list[dict]:
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
-        plan = cursor.fetchone()[0]
-    plan = json.loads(plan) if isinstance(plan, str) else plan
-    nodes, stack = [], [plan[0]["Plan"]]
-    while stack:
-        node = stack.pop()
-        if node.get("Relation Name") == "inventory_device":
-            nodes.append(node)
-        stack.extend(node.get("Plans", []))
-    return nodes
-
+    return plan_nodes(sql, params, relation="inventory_device")
 
 @pytest.mark.parametrize("field, value, index", [
     ("serial", "sc00012", "device_org_serial_upper"),  # istartswith: UPPER(serial) LIKE 'SC00012%'

@@ -104,8 +104,10 @@ class _AnyOf(Func):
     output_field = BooleanField()
 
 
-def _any(field: str, ids) -> _AnyOf:
-    return _AnyOf(F(field), Value(sorted(ids), output_field=ArrayField(BigIntegerField())))
+def _any(field, ids) -> _AnyOf:
+    """``field`` (a name or an expression) ``= ANY`` of ``ids``, sent as one array."""
+    field = F(field) if isinstance(field, str) else field
+    return _AnyOf(field, Value(sorted(ids), output_field=ArrayField(BigIntegerField())))
 
 
 def event_device_candidates(*, event: Event, today: datetime.date | None = None):
@@ -127,8 +129,7 @@ def event_device_candidates(*, event: Event, today: datetime.date | None = None)
     makers_products = Product.objects.filter(
         organization_id=event.organization_id,
         product_line__manufacturer_id=event.manufacturer_id).values_list("pk", flat=True)
-    qs = qs.filter(_AnyOf(F("product_id") + Value(0), Value(
-        sorted(makers_products), output_field=ArrayField(BigIntegerField()))))
+    qs = qs.filter(_any(F("product_id") + Value(0), makers_products))
     return qs.exclude(pk__in=EventLine.objects.filter(event=event).values("device_id"))
 
 

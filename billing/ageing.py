@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Count, F, OuterRef, Subquery, Sum
 from django.utils import timezone
 
 from accounts.models import User
 from billing.models import SalesOrder
 from consignment.models import Facility
+from core.grouping import grouping_sets
 from events.models import Event, EventStatus
 
 SORTS = {
@@ -88,7 +88,7 @@ def pending_po_summary(
     *, user: User, today: datetime.date | None = None, groups: list[dict] | None = None
 ) -> Waiting:
     """The total waiting for a PO and the oldest such event: two queries, or one when the page
-    has the facility groups (``pending_po_groups``'s) already."""
+    has ``pending_po_groups``'s facility groups already."""
     today = today or timezone.localdate()
     qs = pending_po_events(user=user, today=today)
     if groups is not None:
@@ -106,9 +106,6 @@ def pending_po_summary(
     )
 
 
-GROUPS = ("facility", "rep")
-
-
 def _so_total():
     """The waiting event's sales order total, one index-only lookup per event
     (``sales_order_event_total``; unordered: the model's default order would read the row for
@@ -120,42 +117,32 @@ def _so_total():
 def pending_po_groups(*, user: User, today: datetime.date | None = None) -> dict[str, list[dict]]:
     """The waiting events grouped by facility and by rep (``{"facility": [...], "rep": [...]}``,
     each row's name, count, amount and days since the oldest case, the oldest first), in one
-    pass: the events are read once (``GROUPING SETS``), each one's amount an index-only lookup of
-    its sales order (``sales_order_event_total``) rather than a hash of every sales order of
-    every organisation, and the names joined to the few grouped rows only."""
+    pass (``core.grouping.grouping_sets``): the events are read once, each one's amount an
+    index-only lookup of its sales order rather than a hash of every sales order of every
+    organisation, and the names joined to the few grouped rows only."""
     today = today or timezone.localdate()
-    events = (
-        pending_po_events(user=user, today=today).select_related(None).order_by()
-        .annotate(so_total=Subquery(_so_total()))
-        .values("facility_id", "representative_id", "date", "so_total")
+    events = pending_po_events(user=user, today=today).annotate(so_total=Subquery(_so_total()))
+    found = grouping_sets(
+        events,
+        columns={"facility_id": "facility_id", "rep_id": "representative_id", "date": "date",
+                 "total": "so_total"},
+        sets={"facility": ("facility_id",), "rep": ("rep_id",)},
+        detail={"n": "COUNT(*)", "amount": "SUM(total)", "first": "MIN(date)"},
+        aggregates={"count": ("SUM(n)::integer", []), "sum": ("SUM(amount)", []),
+                    "oldest": ("MIN(first)", [])},
+        labels={"facility_id": (Facility, {"facility": "name"}),
+                "rep_id": (User, {"first": "first_name", "last": "last_name"})},
+        measures=("date", "total"),
+        organization_id=user.organization_id,
     )
-    sql, params = events.query.sql_with_params()
-    facility, people = (connection.ops.quote_name(model._meta.db_table)
-                        for model in (Facility, User))
-    grouped = (
-        "SELECT GROUPING(fs_e.facility_id) AS by_rep, fs_e.facility_id, "
-        "fs_e.representative_id, COUNT(*) AS n, SUM(fs_e.so_total) AS amount, "
-        f"MIN(fs_e.date) AS oldest FROM ({sql}) AS fs_e "
-        "(facility_id, representative_id, date, so_total) "
-        "GROUP BY GROUPING SETS ((fs_e.facility_id), (fs_e.representative_id))"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT fs_g.by_rep, fs_g.n, fs_g.amount, fs_g.oldest, fs_f.name, "
-            f"fs_u.first_name, fs_u.last_name FROM ({grouped}) AS fs_g "
-            f"LEFT JOIN {facility} AS fs_f ON fs_f.id = fs_g.facility_id "
-            f"LEFT JOIN {people} AS fs_u ON fs_u.id = fs_g.representative_id "
-            "ORDER BY fs_g.oldest, fs_g.facility_id, fs_g.representative_id",
-            params,
-        )
-        rows = cursor.fetchall()
-    out: dict[str, list[dict]] = {by: [] for by in GROUPS}
-    for by_rep, n, amount, oldest, facility_name, first, last in rows:
-        by = "rep" if by_rep else "facility"
-        out[by].append({
-            "name": f"{first} {last}".strip() if by_rep else facility_name,
-            "count": n,
-            "amount": amount,
-            "days": (today - oldest).days,
-        })
+    out: dict[str, list[dict]] = {}
+    for by, key in (("facility", "facility_id"), ("rep", "rep_id")):
+        rows = sorted(found[by], key=lambda r, key=key: (r["oldest"], r[key]))
+        out[by] = [{
+            "name": row["facility"] if by == "facility"
+            else f"{row['first']} {row['last']}".strip(),
+            "count": row["count"],
+            "amount": row["sum"],
+            "days": (today - row["oldest"]).days,
+        } for row in rows]
     return out

@@ -8,10 +8,11 @@ from django.db.models.functions import TruncMonth
 
 from accounts.models import User
 from consignment.models import Facility
+from core.grouping import grouping_sets
 from events.models import EventLine, EventType
 from inventory.models import ProductLine
 from reporting.selectors.scope import ReportFilters, Scope, line_summary
-from reporting.selectors.sql import grouping_sets, month
+from reporting.selectors.sql import month
 from reporting.selectors.stock import rep_name
 
 SALES_DIMENSIONS = {  # each dimension's fields in its rows

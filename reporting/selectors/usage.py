@@ -10,10 +10,11 @@ from django.db.models import QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
 from consignment.models import Facility
+from core.grouping import grouping_sets
 from events.models import EventLine, EventType
 from inventory.models import Product
 from reporting.selectors.scope import USE_WINDOW_DAYS, ReportFilters, Scope, line_summary
-from reporting.selectors.sql import NAMED_FIELDS, by_name, fetch, grouping_sets, month, named, ranks
+from reporting.selectors.sql import NAMED_FIELDS, by_name, fetch, month, named, ranks
 from reporting.selectors.stock import stock_sql
 
 USAGE_DIMENSIONS = {  # each dimension's fields in its rows
